@@ -1,0 +1,157 @@
+//! Diagnostics: the one place where errors of every stage become text for people.
+//!
+//! Each stage's error enum converts itself into a [`Diagnostic`] (a message, a primary span
+//! with a label, more labelled spans, notes and a hint); [`render`] turns diagnostics into
+//! text with codespan-reporting, in colour for a terminal or plain (ASCII art) for pipes and
+//! golden tests. Every rendered diagnostic names `file:line:column` and underlines the span.
+
+use codespan_reporting::diagnostic::{Diagnostic as CodespanDiagnostic, Label};
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term::{self, Chars, Config, Styles, StylesWriter, termcolor};
+
+use crate::ast::Span;
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The model cannot be used.
+    Error,
+    /// The model can be used, but probably not as meant.
+    Warning,
+}
+
+/// One message about a place in a source file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The headline.
+    pub message: String,
+    /// The place the message is about.
+    pub span: Span,
+    /// Text under the primary caret.
+    pub label: String,
+    /// Other places worth showing, with their text.
+    pub secondary: Vec<(Span, String)>,
+    /// A suggestion: "did you mean", the valid range...
+    pub hint: Option<String>,
+    /// Further explanation.
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    /// An error at `span`.
+    pub fn error(message: impl Into<String>, span: Span) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            span,
+            label: String::new(),
+            secondary: Vec::new(),
+            hint: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// A warning at `span`.
+    pub fn warning(message: impl Into<String>, span: Span) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(message, span)
+        }
+    }
+
+    /// Sets the text under the caret.
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    /// Adds another labelled place.
+    pub fn with_secondary(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.secondary.push((span, label.into()));
+        self
+    }
+
+    /// Sets the hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds a note.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    fn to_codespan(&self, source_length: usize) -> CodespanDiagnostic<()> {
+        let clamp = |span: Span| {
+            let start = span.start.min(source_length);
+            start..span.end.clamp(start, source_length)
+        };
+        let mut labels =
+            vec![Label::primary((), clamp(self.span)).with_message(self.label.clone())];
+        labels.extend(
+            self.secondary
+                .iter()
+                .map(|(span, text)| Label::secondary((), clamp(*span)).with_message(text.clone())),
+        );
+        let mut notes: Vec<String> = self.notes.clone();
+        if let Some(hint) = &self.hint {
+            notes.push(format!("hint: {hint}"));
+        }
+        let diagnostic = match self.severity {
+            Severity::Error => CodespanDiagnostic::error(),
+            Severity::Warning => CodespanDiagnostic::warning(),
+        };
+        diagnostic
+            .with_message(self.message.clone())
+            .with_labels(labels)
+            .with_notes(notes)
+    }
+}
+
+/// Whether rendered text carries terminal colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colour {
+    /// ANSI colours, box-drawing characters: for a terminal.
+    Terminal,
+    /// Plain ASCII: for pipes, files and golden tests.
+    Plain,
+}
+
+/// Renders diagnostics about one source file, each followed by a blank line.
+pub fn render(file_name: &str, source: &str, diagnostics: &[Diagnostic], colour: Colour) -> String {
+    let file = SimpleFile::new(file_name, source);
+    let mut config = Config::default();
+    if colour == Colour::Plain {
+        config.chars = Chars::ascii();
+    }
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let codespan = diagnostic.to_codespan(source.len());
+        match colour {
+            Colour::Plain => {
+                // Rendering into memory cannot fail for a span inside the file.
+                let _ = term::emit_to_string(&mut out, &config, &file, &codespan);
+            }
+            Colour::Terminal => {
+                let styles = Styles::default();
+                let mut buffer = termcolor::Buffer::ansi();
+                let mut writer = StylesWriter::new(&mut buffer, &styles);
+                let _ = term::emit_to_write_style(&mut writer, &config, &file, &codespan);
+                out.push_str(&String::from_utf8_lossy(buffer.as_slice()));
+            }
+        }
+    }
+    out
+}
+
+/// A diagnostic that concerns no place in a file (such as a file that cannot be read).
+pub fn render_plain_error(message: &str, hint: Option<&str>) -> String {
+    match hint {
+        Some(hint) => format!("error: {message}\n  = hint: {hint}\n"),
+        None => format!("error: {message}\n"),
+    }
+}

@@ -1,0 +1,217 @@
+//! From text to [`File`]: the pest parser, AST building and syntax-error recovery.
+//!
+//! The grammar turns a line (or block entry) that does not parse into a `bad_line` /
+//! `bad_entry` node and goes on. Each such node is then parsed again on its own, from its
+//! first byte, with the rule it should have matched: pest's error there is exact (position and
+//! what was expected), and it becomes a [`SyntaxError`]. So every syntax error of a file is
+//! reported, each at the right place.
+
+use pest::Parser as _;
+use pest::iterators::Pair;
+
+use crate::ast::*;
+use crate::error::SyntaxError;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../../grammar/mlp.pest"]
+/// The pest parser generated from `grammar/mlp.pest`.
+pub struct MlpParser;
+
+/// What parsing a file gives: the tree of everything that parsed, and every syntax error.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// The entries that parsed (bad lines are left out).
+    pub file: File,
+    /// Every syntax error, in source order.
+    pub errors: Vec<SyntaxError>,
+}
+
+/// Parses a whole `.mlp` source text. Never panics.
+pub fn parse(source: &str) -> Parsed {
+    let mut errors = Vec::new();
+    let file = match MlpParser::parse(Rule::file, source) {
+        Ok(mut pairs) => {
+            let file_pair = pairs.next().expect("the file rule always yields one pair");
+            let mut builder = Builder {
+                source,
+                errors: &mut errors,
+            };
+            let entries = builder.entries(file_pair);
+            File { entries }
+        }
+        // The file rule accepts any text through bad_line, so this is only reachable on
+        // pathological input (such as pest's recursion limit); report it, do not panic.
+        Err(error) => {
+            errors.push(SyntaxError::from_pest(&error, 0, source));
+            File {
+                entries: Vec::new(),
+            }
+        }
+    };
+    errors.sort_by_key(|error| error.span().start);
+    Parsed { file, errors }
+}
+
+struct Builder<'a> {
+    source: &'a str,
+    errors: &'a mut Vec<SyntaxError>,
+}
+
+impl Builder<'_> {
+    fn entries(&mut self, parent: Pair<'_, Rule>) -> Vec<Entry> {
+        let mut entries = Vec::new();
+        for pair in parent.into_inner() {
+            match pair.as_rule() {
+                Rule::statement => entries.push(Entry::Statement(self.statement(pair))),
+                Rule::setting => entries.push(Entry::Setting(self.setting(pair))),
+                Rule::bad_line => self.recover(pair, Rule::line_start),
+                Rule::bad_entry => self.recover(pair, Rule::entry_start),
+                _ => {}
+            }
+        }
+        entries
+    }
+
+    /// Parses the text from a bad node's start again, with the rule it should have matched,
+    /// to find the exact error.
+    fn recover(&mut self, pair: Pair<'_, Rule>, rule: Rule) {
+        let offset = pair.as_span().start();
+        let rest = &self.source[offset..];
+        // Detailed attempts let the error name the punctuation that was expected.
+        pest::set_error_detail(true);
+        let error = match MlpParser::parse(rule, rest) {
+            Err(error) => SyntaxError::from_pest(&error, offset, self.source),
+            // The entry parsed alone but not in place: something trails it on the line.
+            Ok(pairs) => {
+                let end = offset + pairs.last().map(|pair| pair.as_span().end()).unwrap_or(0);
+                SyntaxError::from_pest_trailing(end, self.source)
+            }
+        };
+        self.errors.push(error);
+    }
+
+    fn statement(&mut self, pair: Pair<'_, Rule>) -> Statement {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let keyword = identifier(inner.next().expect("statement starts with an identifier"));
+        let mut statement = Statement {
+            keyword,
+            call_arguments: None,
+            arguments: Vec::new(),
+            block: None,
+            span,
+        };
+        for part in inner {
+            match part.as_rule() {
+                Rule::call_arguments => statement.call_arguments = Some(self.arguments(part)),
+                Rule::argument => statement.arguments.push(self.argument(part)),
+                Rule::block => {
+                    let block_span = span_of(&part);
+                    let entries = self.entries(part);
+                    statement.block = Some(Block {
+                        entries,
+                        span: block_span,
+                    });
+                }
+                _ => {}
+            }
+        }
+        statement
+    }
+
+    fn setting(&mut self, pair: Pair<'_, Rule>) -> Setting {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let key = identifier(inner.next().expect("setting has a key"));
+        let value = self.value(inner.next().expect("setting has a value"));
+        Setting { key, value, span }
+    }
+
+    fn arguments(&mut self, pair: Pair<'_, Rule>) -> Vec<Argument> {
+        pair.into_inner()
+            .map(|argument| self.argument(argument))
+            .collect()
+    }
+
+    fn argument(&mut self, pair: Pair<'_, Rule>) -> Argument {
+        let span = span_of(&pair);
+        let inner = pair.into_inner().next().expect("argument has one child");
+        if inner.as_rule() == Rule::named_argument {
+            let mut parts = inner.into_inner();
+            let name = identifier(parts.next().expect("named argument has a name"));
+            let value = self.value(parts.next().expect("named argument has a value"));
+            Argument {
+                name: Some(name),
+                value,
+                span,
+            }
+        } else {
+            Argument {
+                name: None,
+                value: self.value(inner),
+                span,
+            }
+        }
+    }
+
+    fn value(&mut self, pair: Pair<'_, Rule>) -> Value {
+        let span = span_of(&pair);
+        let kind = match pair.as_rule() {
+            Rule::number => {
+                let text = pair.as_str().to_string();
+                // The grammar only admits valid float syntax, which f64 parsing accepts.
+                let value = text.parse::<f64>().unwrap_or(f64::NAN);
+                ValueKind::Number { value, text }
+            }
+            Rule::string => {
+                let raw = pair
+                    .into_inner()
+                    .next()
+                    .map(|text| text.as_str())
+                    .unwrap_or("");
+                ValueKind::String(unescape(raw))
+            }
+            Rule::boolean => ValueKind::Boolean(pair.as_str() == "true"),
+            Rule::identifier => ValueKind::Identifier(pair.as_str().to_string()),
+            Rule::call => {
+                let mut inner = pair.into_inner();
+                let name = identifier(inner.next().expect("call has a name"));
+                let arguments = self.arguments(inner.next().expect("call has arguments"));
+                ValueKind::Call { name, arguments }
+            }
+            Rule::list => ValueKind::List(pair.into_inner().map(|item| self.value(item)).collect()),
+            other => unreachable!("value rule {other:?} is not a value"),
+        };
+        Value { kind, span }
+    }
+}
+
+fn identifier(pair: Pair<'_, Rule>) -> Identifier {
+    Identifier {
+        name: pair.as_str().to_string(),
+        span: span_of(&pair),
+    }
+}
+
+fn span_of(pair: &Pair<'_, Rule>) -> Span {
+    let span = pair.as_span();
+    Span::new(span.start(), span.end())
+}
+
+fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut characters = raw.chars();
+    while let Some(character) = characters.next() {
+        if character == '\\' {
+            match characters.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(other) => out.push(other),
+                None => {}
+            }
+        } else {
+            out.push(character);
+        }
+    }
+    out
+}
