@@ -24,7 +24,12 @@ fn read_table(path: &Path) -> Result<Table, DataError> {
         .trim(csv::Trim::All)
         .from_path(path)
         .map_err(|error| csv_error(path, error))?;
-    let header: Vec<String> = reader.headers().map_err(|error| csv_error(path, error))?.iter().map(str::to_string).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|error| csv_error(path, error))?
+        .iter()
+        .map(str::to_string)
+        .collect();
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|error| csv_error(path, error))?;
@@ -40,22 +45,35 @@ fn read_table(path: &Path) -> Result<Table, DataError> {
 fn csv_error(path: &Path, error: csv::Error) -> DataError {
     let line = error.position().map_or(1, |position| position.line());
     match error.into_kind() {
-        csv::ErrorKind::Io(source) => DataError::Io { path: path.to_path_buf(), source },
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => DataError::Csv {
+        csv::ErrorKind::Io(source) => DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => DataError::Csv {
             path: path.to_path_buf(),
             line,
             message: format!("this record has {len} fields, the header has {expected_len}"),
         },
-        other => DataError::Csv { path: path.to_path_buf(), line, message: format!("{other:?}") },
+        other => DataError::Csv {
+            path: path.to_path_buf(),
+            line,
+            message: format!("{other:?}"),
+        },
     }
 }
 
 fn target_column(table: &Table, path: &Path, target: &str) -> Result<usize, DataError> {
-    table.header.iter().position(|name| name == target).ok_or_else(|| DataError::MissingColumn {
-        path: path.to_path_buf(),
-        name: target.to_string(),
-        available: table.header.clone(),
-    })
+    table
+        .header
+        .iter()
+        .position(|name| name == target)
+        .ok_or_else(|| DataError::MissingColumn {
+            path: path.to_path_buf(),
+            name: target.to_string(),
+            available: table.header.clone(),
+        })
 }
 
 /// Whether the target is read as classes.
@@ -63,23 +81,39 @@ fn is_classification(task: CsvTask, table: &Table, column: usize) -> bool {
     match task {
         CsvTask::Classification => true,
         CsvTask::Regression => false,
-        CsvTask::Auto => table.rows.iter().any(|(_, row)| row[column].parse::<f64>().is_err()),
+        CsvTask::Auto => table
+            .rows
+            .iter()
+            .any(|(_, row)| row[column].parse::<f64>().is_err()),
     }
 }
 
 /// The sorted distinct labels: numerically when all are numbers.
 fn class_labels(table: &Table, column: usize) -> Vec<String> {
-    let mut labels: Vec<String> = table.rows.iter().map(|(_, row)| row[column].clone()).collect();
+    let mut labels: Vec<String> = table
+        .rows
+        .iter()
+        .map(|(_, row)| row[column].clone())
+        .collect();
     labels.sort_unstable();
     labels.dedup();
     if labels.iter().all(|label| label.parse::<f64>().is_ok()) {
-        labels.sort_by(|a, b| a.parse::<f64>().unwrap_or(0.0).total_cmp(&b.parse::<f64>().unwrap_or(0.0)));
+        labels.sort_by(|a, b| {
+            a.parse::<f64>()
+                .unwrap_or(0.0)
+                .total_cmp(&b.parse::<f64>().unwrap_or(0.0))
+        });
     }
     labels
 }
 
 fn parts(source: &Source) -> (&Path, &str, CsvTask) {
-    let Source::Csv { path, target, task, .. } = source else { unreachable!("csv_source takes a CSV source") };
+    let Source::Csv {
+        path, target, task, ..
+    } = source
+    else {
+        unreachable!("csv_source takes a CSV source")
+    };
     (path, target, *task)
 }
 
@@ -88,17 +122,37 @@ pub fn inspect(source: &Source) -> Result<Schema, DataError> {
     let (path, target, task) = parts(source);
     let table = read_table(path)?;
     let column = target_column(&table, path, target)?;
-    let feature_names: Vec<String> = table.header.iter().enumerate().filter(|(i, _)| *i != column).map(|(_, n)| n.clone()).collect();
+    let feature_names: Vec<String> = table
+        .header
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != column)
+        .map(|(_, n)| n.clone())
+        .collect();
     let target = if is_classification(task, &table, column) {
         let names = class_labels(&table, column);
-        TargetKind::Classes { count: names.len(), names: Some(names) }
+        TargetKind::Classes {
+            count: names.len(),
+            names: Some(names),
+        }
     } else {
-        TargetKind::Regression { name: Some(target.to_string()) }
+        TargetKind::Regression {
+            name: Some(target.to_string()),
+        }
     };
-    Ok(Schema { features: feature_names.len(), feature_names: Some(feature_names), target })
+    Ok(Schema {
+        features: feature_names.len(),
+        feature_names: Some(feature_names),
+        target,
+    })
 }
 
-fn to_dataset(table: &Table, path: &Path, column: usize, labels: Option<&[String]>) -> Result<Dataset, DataError> {
+fn to_dataset(
+    table: &Table,
+    path: &Path,
+    column: usize,
+    labels: Option<&[String]>,
+) -> Result<Dataset, DataError> {
     let width = table.header.len() - 1;
     let mut features = Vec::with_capacity(table.rows.len() * width);
     let mut classes = Vec::new();
@@ -111,7 +165,10 @@ fn to_dataset(table: &Table, path: &Path, column: usize, labels: Option<&[String
             let value = field.parse::<f32>().map_err(|_| DataError::Csv {
                 path: path.to_path_buf(),
                 line: *line,
-                message: format!("column `{}` holds `{field}`, which is not a number", table.header[index]),
+                message: format!(
+                    "column `{}` holds `{field}`, which is not a number",
+                    table.header[index]
+                ),
             })?;
             features.push(value);
         }
@@ -123,24 +180,46 @@ fn to_dataset(table: &Table, path: &Path, column: usize, labels: Option<&[String
                     return Err(DataError::Csv {
                         path: path.to_path_buf(),
                         line: *line,
-                        message: format!("label `{field}` in column `{}` is not among the training file's labels", table.header[column]),
+                        message: format!(
+                            "label `{field}` in column `{}` is not among the training file's labels",
+                            table.header[column]
+                        ),
                     });
                 }
             },
             None => values.push(field.parse::<f32>().map_err(|_| DataError::Csv {
                 path: path.to_path_buf(),
                 line: *line,
-                message: format!("target column `{}` holds `{field}`, which is not a number", table.header[column]),
+                message: format!(
+                    "target column `{}` holds `{field}`, which is not a number",
+                    table.header[column]
+                ),
             })?),
         }
     }
-    let targets = if labels.is_some() { Targets::Classes(classes) } else { Targets::Values(values) };
-    Ok(Dataset { features, feature_count: width, targets })
+    let targets = if labels.is_some() {
+        Targets::Classes(classes)
+    } else {
+        Targets::Values(values)
+    };
+    Ok(Dataset {
+        features,
+        feature_count: width,
+        targets,
+    })
 }
 
 /// Loads, splits and standardises a CSV source.
 pub fn load(source: &Source) -> Result<Splits, DataError> {
-    let Source::Csv { path, target, task, standardize, standardize_target, test } = source else {
+    let Source::Csv {
+        path,
+        target,
+        task,
+        standardize,
+        standardize_target,
+        test,
+    } = source
+    else {
         unreachable!("csv_source takes a CSV source")
     };
     let table = read_table(path)?;
@@ -154,10 +233,16 @@ pub fn load(source: &Source) -> Result<Splits, DataError> {
             if test_count == 0 || test_count >= all.len() {
                 return Err(DataError::TooSmall {
                     path: path.clone(),
-                    message: format!("{} rows cannot be split with a test fraction of {fraction}", all.len()),
+                    message: format!(
+                        "{} rows cannot be split with a test fraction of {fraction}",
+                        all.len()
+                    ),
                 });
             }
-            (all.select(&order[test_count..]), all.select(&order[..test_count]))
+            (
+                all.select(&order[test_count..]),
+                all.select(&order[..test_count]),
+            )
         }
         TestSplit::File { path: test_path } => {
             let test_table = read_table(test_path)?;
@@ -168,10 +253,19 @@ pub fn load(source: &Source) -> Result<Splits, DataError> {
                     message: format!("the header differs from `{}`'s", path.display()),
                 });
             }
-            (all, to_dataset(&test_table, test_path, column, labels.as_deref())?)
+            (
+                all,
+                to_dataset(&test_table, test_path, column, labels.as_deref())?,
+            )
         }
     };
-    let mut splits = Splits { train, test, class_names: labels, target_standardization: None, feature_standardization: None };
+    let mut splits = Splits {
+        train,
+        test,
+        class_names: labels,
+        target_standardization: None,
+        feature_standardization: None,
+    };
     if *standardize {
         splits.standardize_features();
     }

@@ -44,10 +44,18 @@ impl Dataset {
             features.extend_from_slice(&self.features[index * width..(index + 1) * width]);
         }
         let targets = match &self.targets {
-            Targets::Classes(classes) => Targets::Classes(indices.iter().map(|&i| classes[i]).collect()),
-            Targets::Values(values) => Targets::Values(indices.iter().map(|&i| values[i]).collect()),
+            Targets::Classes(classes) => {
+                Targets::Classes(indices.iter().map(|&i| classes[i]).collect())
+            }
+            Targets::Values(values) => {
+                Targets::Values(indices.iter().map(|&i| values[i]).collect())
+            }
         };
-        Dataset { features, feature_count: width, targets }
+        Dataset {
+            features,
+            feature_count: width,
+            targets,
+        }
     }
 
     /// The first `count` rows (all of them if there are fewer).
@@ -77,7 +85,11 @@ impl Standardization {
         let count = values.clone().count().max(1) as f64;
         let mean = values.clone().sum::<f64>() / count;
         let variance = values.map(|value| (value - mean).powi(2)).sum::<f64>() / count;
-        let deviation = if variance.sqrt() > 1e-12 { variance.sqrt() } else { 1.0 };
+        let deviation = if variance.sqrt() > 1e-12 {
+            variance.sqrt()
+        } else {
+            1.0
+        };
         Standardization { mean, deviation }
     }
 
@@ -113,7 +125,14 @@ impl Splits {
         let width = self.train.feature_count;
         let statistics: Vec<Standardization> = (0..width)
             .map(|column| {
-                Standardization::fit(self.train.features.iter().skip(column).step_by(width).map(|&v| v as f64))
+                Standardization::fit(
+                    self.train
+                        .features
+                        .iter()
+                        .skip(column)
+                        .step_by(width)
+                        .map(|&v| v as f64),
+                )
             })
             .collect();
         for dataset in [&mut self.train, &mut self.test] {
@@ -128,7 +147,9 @@ impl Splits {
 
     /// Standardises a regression target in place with the training split's statistics.
     pub fn standardize_target(&mut self) {
-        let Targets::Values(train) = &self.train.targets else { return };
+        let Targets::Values(train) = &self.train.targets else {
+            return;
+        };
         let statistic = Standardization::fit(train.iter().map(|&v| v as f64));
         for dataset in [&mut self.train, &mut self.test] {
             if let Targets::Values(values) = &mut dataset.targets {

@@ -15,12 +15,25 @@ pub fn schema(kind: GeneratedKind, classes: usize) -> Schema {
         GeneratedKind::Spiral | GeneratedKind::Blobs => classes,
         GeneratedKind::Moons | GeneratedKind::Circles | GeneratedKind::Xor => 2,
     };
-    Schema { features: 2, feature_names: None, target: TargetKind::Classes { count, names: None } }
+    Schema {
+        features: 2,
+        feature_names: None,
+        target: TargetKind::Classes { count, names: None },
+    }
 }
 
 /// Draws the set and splits it. `source` must be a [`Source::Generated`].
 pub fn load(source: &Source) -> Splits {
-    let Source::Generated { kind, samples, noise, classes, factor, seed, test_fraction } = source else {
+    let Source::Generated {
+        kind,
+        samples,
+        noise,
+        classes,
+        factor,
+        seed,
+        test_fraction,
+    } = source
+    else {
         unreachable!("generated::load takes a generated source")
     };
     let classes = match kind {
@@ -37,7 +50,11 @@ pub fn load(source: &Source) -> Splits {
         let point = match kind {
             GeneratedKind::Moons => {
                 let angle = std::f64::consts::PI * along;
-                if class == 0 { [angle.cos(), angle.sin()] } else { [1.0 - angle.cos(), 0.5 - angle.sin()] }
+                if class == 0 {
+                    [angle.cos(), angle.sin()]
+                } else {
+                    [1.0 - angle.cos(), 0.5 - angle.sin()]
+                }
             }
             GeneratedKind::Circles => {
                 let angle = 2.0 * std::f64::consts::PI * along;
@@ -56,7 +73,10 @@ pub fn load(source: &Source) -> Splits {
             }
             GeneratedKind::Blobs => {
                 let mut centres = Random::new(seed.wrapping_add(class as u64 * 7919));
-                [centres.uniform() * 10.0 - 5.0, centres.uniform() * 10.0 - 5.0]
+                [
+                    centres.uniform() * 10.0 - 5.0,
+                    centres.uniform() * 10.0 - 5.0,
+                ]
             }
         };
         let jitter = [random.normal() * noise, random.normal() * noise];
@@ -66,7 +86,10 @@ pub fn load(source: &Source) -> Splits {
     let test_count = ((*samples as f64) * test_fraction).round() as usize;
     let train_count = samples - test_count.min(*samples);
     let dataset = |rows: &[([f64; 2], u32)]| Dataset {
-        features: rows.iter().flat_map(|(point, _)| [point[0] as f32, point[1] as f32]).collect(),
+        features: rows
+            .iter()
+            .flat_map(|(point, _)| [point[0] as f32, point[1] as f32])
+            .collect(),
         feature_count: 2,
         targets: Targets::Classes(rows.iter().map(|(_, class)| *class).collect()),
     };
@@ -84,7 +107,15 @@ mod tests {
     use super::*;
 
     fn source(kind: GeneratedKind, classes: usize) -> Source {
-        Source::Generated { kind, samples: 400, noise: 0.1, classes, factor: 0.5, seed: 3, test_fraction: 0.25 }
+        Source::Generated {
+            kind,
+            samples: 400,
+            noise: 0.1,
+            classes,
+            factor: 0.5,
+            seed: 3,
+            test_fraction: 0.25,
+        }
     }
 
     #[test]
@@ -93,18 +124,32 @@ mod tests {
             let splits = load(&source(kind, 3));
             assert_eq!(splits.train.len(), 300);
             assert_eq!(splits.test.len(), 100);
-            let Targets::Classes(classes) = &splits.train.targets else { panic!() };
+            let Targets::Classes(classes) = &splits.train.targets else {
+                panic!()
+            };
             let expected = schema(kind, 3).target;
-            let TargetKind::Classes { count, .. } = expected else { panic!() };
-            assert_eq!(*classes.iter().max().unwrap() as usize + 1, count, "{kind:?}");
-            assert_eq!(load(&source(kind, 3)), splits, "{kind:?} must repeat from its seed");
+            let TargetKind::Classes { count, .. } = expected else {
+                panic!()
+            };
+            assert_eq!(
+                *classes.iter().max().unwrap() as usize + 1,
+                count,
+                "{kind:?}"
+            );
+            assert_eq!(
+                load(&source(kind, 3)),
+                splits,
+                "{kind:?} must repeat from its seed"
+            );
         }
     }
 
     #[test]
     fn xor_corners_are_opposite_classes() {
         let splits = load(&source(GeneratedKind::Xor, 2));
-        let Targets::Classes(classes) = &splits.train.targets else { panic!() };
+        let Targets::Classes(classes) = &splits.train.targets else {
+            panic!()
+        };
         for (row, class) in splits.train.features.chunks(2).zip(classes) {
             let same_sign = (row[0] > 0.0) == (row[1] > 0.0);
             assert_eq!(same_sign, *class == 0);

@@ -30,23 +30,34 @@ fn find(directory: &Path, stem: &str) -> Result<PathBuf, DataError> {
     }
     Err(DataError::Io {
         path: gzipped,
-        source: std::io::Error::new(std::io::ErrorKind::NotFound, format!("neither `{stem}.gz` nor `{stem}` is there")),
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("neither `{stem}.gz` nor `{stem}` is there"),
+        ),
     })
 }
 
 fn open(path: &Path) -> Result<Box<dyn Read>, DataError> {
-    let file = File::open(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    let file = File::open(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let reader = BufReader::new(file);
-    Ok(if path.extension().is_some_and(|extension| extension == "gz") {
-        Box::new(MultiGzDecoder::new(reader))
-    } else {
-        Box::new(reader)
-    })
+    Ok(
+        if path.extension().is_some_and(|extension| extension == "gz") {
+            Box::new(MultiGzDecoder::new(reader))
+        } else {
+            Box::new(reader)
+        },
+    )
 }
 
 fn read_u32(reader: &mut dyn Read, path: &Path) -> Result<u32, DataError> {
     let mut bytes = [0u8; 4];
-    reader.read_exact(&mut bytes).map_err(|_| DataError::Idx { path: path.to_path_buf(), message: "the header is cut short".into() })?;
+    reader.read_exact(&mut bytes).map_err(|_| DataError::Idx {
+        path: path.to_path_buf(),
+        message: "the header is cut short".into(),
+    })?;
     Ok(u32::from_be_bytes(bytes))
 }
 
@@ -54,26 +65,47 @@ fn read_u32(reader: &mut dyn Read, path: &Path) -> Result<u32, DataError> {
 fn header(reader: &mut dyn Read, path: &Path, magic: u32) -> Result<Vec<usize>, DataError> {
     let found = read_u32(reader, path)?;
     if found != magic {
-        return Err(DataError::Idx { path: path.to_path_buf(), message: format!("magic number {found}, expected {magic}") });
+        return Err(DataError::Idx {
+            path: path.to_path_buf(),
+            message: format!("magic number {found}, expected {magic}"),
+        });
     }
     let dimensions = if magic == IMAGES_MAGIC { 3 } else { 1 };
-    (0..dimensions).map(|_| read_u32(reader, path).map(|value| value as usize)).collect()
+    (0..dimensions)
+        .map(|_| read_u32(reader, path).map(|value| value as usize))
+        .collect()
 }
 
 fn read_body(reader: &mut dyn Read, path: &Path, length: usize) -> Result<Vec<u8>, DataError> {
     let mut body = Vec::with_capacity(length);
-    reader.take(length as u64).read_to_end(&mut body).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    reader
+        .take(length as u64)
+        .read_to_end(&mut body)
+        .map_err(|source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     if body.len() != length {
-        return Err(DataError::Idx { path: path.to_path_buf(), message: format!("{} bytes of data, the header promises {length}", body.len()) });
+        return Err(DataError::Idx {
+            path: path.to_path_buf(),
+            message: format!("{} bytes of data, the header promises {length}", body.len()),
+        });
     }
     Ok(body)
 }
 
-fn read_images(directory: &Path, stem: &str, limit: Option<usize>) -> Result<(Vec<f32>, usize, usize), DataError> {
+fn read_images(
+    directory: &Path,
+    stem: &str,
+    limit: Option<usize>,
+) -> Result<(Vec<f32>, usize, usize), DataError> {
     let path = find(directory, stem)?;
     let mut reader = open(&path)?;
     let dimensions = header(&mut *reader, &path, IMAGES_MAGIC)?;
-    let (count, width) = (dimensions[0].min(limit.unwrap_or(usize::MAX)), dimensions[1] * dimensions[2]);
+    let (count, width) = (
+        dimensions[0].min(limit.unwrap_or(usize::MAX)),
+        dimensions[1] * dimensions[2],
+    );
     let bytes = read_body(&mut *reader, &path, count * width)?;
     let pixels = bytes.par_iter().map(|&byte| byte as f32 / 255.0).collect();
     Ok((pixels, count, width))
@@ -84,7 +116,10 @@ fn read_labels(directory: &Path, stem: &str, limit: Option<usize>) -> Result<Vec
     let mut reader = open(&path)?;
     let dimensions = header(&mut *reader, &path, LABELS_MAGIC)?;
     let count = dimensions[0].min(limit.unwrap_or(usize::MAX));
-    Ok(read_body(&mut *reader, &path, count)?.into_iter().map(u32::from).collect())
+    Ok(read_body(&mut *reader, &path, count)?
+        .into_iter()
+        .map(u32::from)
+        .collect())
 }
 
 /// Input width from the image header; classes from the training labels.
@@ -93,11 +128,19 @@ pub fn inspect(directory: &Path) -> Result<Schema, DataError> {
     let dimensions = header(&mut *open(&path)?, &path, IMAGES_MAGIC)?;
     let labels = read_labels(directory, "train-labels-idx1-ubyte", None)?;
     let count = labels.iter().max().map_or(0, |&max| max as usize + 1);
-    Ok(Schema { features: dimensions[1] * dimensions[2], feature_names: None, target: TargetKind::Classes { count, names: None } })
+    Ok(Schema {
+        features: dimensions[1] * dimensions[2],
+        feature_names: None,
+        target: TargetKind::Classes { count, names: None },
+    })
 }
 
 /// Loads the train and test splits, each optionally cut to its first `limit` examples.
-pub fn load(directory: &Path, train_limit: Option<usize>, test_limit: Option<usize>) -> Result<Splits, DataError> {
+pub fn load(
+    directory: &Path,
+    train_limit: Option<usize>,
+    test_limit: Option<usize>,
+) -> Result<Splits, DataError> {
     let split = |images: &str, labels: &str, limit: Option<usize>| -> Result<Dataset, DataError> {
         let (features, count, width) = read_images(directory, images, limit)?;
         let labels = read_labels(directory, labels, limit)?;
@@ -107,11 +150,33 @@ pub fn load(directory: &Path, train_limit: Option<usize>, test_limit: Option<usi
                 message: format!("{count} images but {} labels", labels.len()),
             });
         }
-        Ok(Dataset { features, feature_count: width, targets: Targets::Classes(labels) })
+        Ok(Dataset {
+            features,
+            feature_count: width,
+            targets: Targets::Classes(labels),
+        })
     };
     let (train, test) = rayon::join(
-        || split("train-images-idx3-ubyte", "train-labels-idx1-ubyte", train_limit),
-        || split("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", test_limit),
+        || {
+            split(
+                "train-images-idx3-ubyte",
+                "train-labels-idx1-ubyte",
+                train_limit,
+            )
+        },
+        || {
+            split(
+                "t10k-images-idx3-ubyte",
+                "t10k-labels-idx1-ubyte",
+                test_limit,
+            )
+        },
     );
-    Ok(Splits { train: train?, test: test?, class_names: None, target_standardization: None, feature_standardization: None })
+    Ok(Splits {
+        train: train?,
+        test: test?,
+        class_names: None,
+        target_standardization: None,
+        feature_standardization: None,
+    })
 }

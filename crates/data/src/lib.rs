@@ -40,7 +40,11 @@ pub fn inspect(source: &Source) -> Result<Schema, DataError> {
 /// Loads a source into a train and a test split.
 pub fn load(source: &Source) -> Result<Splits, DataError> {
     match source {
-        Source::Idx { directory, train_limit, test_limit } => idx::load(directory, *train_limit, *test_limit),
+        Source::Idx {
+            directory,
+            train_limit,
+            test_limit,
+        } => idx::load(directory, *train_limit, *test_limit),
         Source::Csv { .. } => csv_source::load(source),
         Source::Generated { .. } => Ok(generated::load(source)),
     }

@@ -9,7 +9,9 @@ pub struct Random {
 impl Random {
     /// A generator from a seed.
     pub fn new(seed: u64) -> Self {
-        Random { state: seed ^ 0x5DEE_CE66_D1CE_4E5B }
+        Random {
+            state: seed ^ 0x5DEE_CE66_D1CE_4E5B,
+        }
     }
 
     /// The next 64 random bits.
@@ -62,11 +64,15 @@ mod tests {
     fn same_seed_same_numbers_and_sane_moments() {
         let mut a = Random::new(7);
         let mut b = Random::new(7);
-        assert_eq!((0..10).map(|_| a.next_u64()).collect::<Vec<_>>(), (0..10).map(|_| b.next_u64()).collect::<Vec<_>>());
+        assert_eq!(
+            (0..10).map(|_| a.next_u64()).collect::<Vec<_>>(),
+            (0..10).map(|_| b.next_u64()).collect::<Vec<_>>()
+        );
         let mut random = Random::new(1);
         let samples: Vec<f64> = (0..100_000).map(|_| random.normal()).collect();
         let mean = samples.iter().sum::<f64>() / samples.len() as f64;
-        let variance = samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / samples.len() as f64;
+        let variance =
+            samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / samples.len() as f64;
         assert!(mean.abs() < 0.02, "{mean}");
         assert!((variance - 1.0).abs() < 0.02, "{variance}");
         let order = Random::new(3).permutation(100);

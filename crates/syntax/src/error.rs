@@ -22,6 +22,14 @@ pub enum SyntaxError {
         /// A suggestion, where one fits.
         hint: Option<String>,
     },
+    /// Brackets nested deeper than any model needs.
+    #[error("brackets and braces nest deeper than {limit} levels")]
+    TooDeep {
+        /// The bracket that passes the limit.
+        span: Span,
+        /// The limit.
+        limit: usize,
+    },
     /// A file that is not UTF-8 text.
     #[error("the file is not UTF-8 text")]
     NotUtf8 {
@@ -34,7 +42,9 @@ impl SyntaxError {
     /// The place the error points at.
     pub fn span(&self) -> Span {
         match self {
-            SyntaxError::Unexpected { span, .. } | SyntaxError::NotUtf8 { span } => *span,
+            SyntaxError::Unexpected { span, .. }
+            | SyntaxError::NotUtf8 { span }
+            | SyntaxError::TooDeep { span, .. } => *span,
         }
     }
 
@@ -111,6 +121,9 @@ impl SyntaxError {
                     None => diagnostic,
                 }
             }
+            SyntaxError::TooDeep { .. } => diagnostic.with_label("too deep").with_hint(
+                "a model file nests a few levels at most: look for brackets that are never closed",
+            ),
             SyntaxError::NotUtf8 { .. } => {
                 diagnostic.with_hint("save the file as UTF-8 text".to_string())
             }
@@ -183,6 +196,9 @@ fn hint_for(expected: &str, rest: &str, source: &str, position: usize) -> Option
         || source[..line_start].matches('{').count() == source[..line_start].matches('}').count();
     if rest.starts_with('=') && at_top_level {
         return Some("settings such as `epochs = 10` go inside `train { ... }`".to_string());
+    }
+    if rest.starts_with('"') {
+        return Some("a string must end with `\"` on the line where it starts".to_string());
     }
     if rest.starts_with(':') {
         return Some("write `name = value`, with `=`, not `:`".to_string());

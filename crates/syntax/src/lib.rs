@@ -27,19 +27,31 @@ pub use error::SyntaxError;
 pub use format::format;
 pub use parser::{Parsed, parse};
 
-/// Edit distance between two words, for did-you-mean suggestions.
+/// Edit distance between two words (insertions, deletions, substitutions and swaps of two
+/// neighbours each cost 1), for did-you-mean suggestions.
 pub fn edit_distance(left: &str, right: &str) -> usize {
+    let left: Vec<char> = left.chars().collect();
     let right: Vec<char> = right.chars().collect();
-    let mut previous: Vec<usize> = (0..=right.len()).collect();
-    for (i, left_character) in left.chars().enumerate() {
-        let mut current = vec![i + 1; right.len() + 1];
-        for (j, right_character) in right.iter().enumerate() {
-            let substitution = previous[j] + usize::from(left_character != *right_character);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
+    let mut table = vec![vec![0usize; right.len() + 1]; left.len() + 1];
+    for (i, row) in table.iter_mut().enumerate() {
+        row[0] = i;
     }
-    previous[right.len()]
+    for j in 0..=right.len() {
+        table[0][j] = j;
+    }
+    for i in 1..=left.len() {
+        for j in 1..=right.len() {
+            let cost = usize::from(left[i - 1] != right[j - 1]);
+            let mut best = (table[i - 1][j] + 1)
+                .min(table[i][j - 1] + 1)
+                .min(table[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && left[i - 1] == right[j - 2] && left[i - 2] == right[j - 1] {
+                best = best.min(table[i - 2][j - 2] + 1);
+            }
+            table[i][j] = best;
+        }
+    }
+    table[left.len()][right.len()]
 }
 
 /// The closest candidate to `word`, if close enough to be a likely slip.
@@ -47,6 +59,15 @@ pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    let candidates: Vec<&'a str> = candidates.into_iter().collect();
+    // A word that starts a candidate (`xavier` for `xavier_uniform`) is the likeliest slip.
+    if word.len() >= 3
+        && let Some(prefixed) = candidates
+            .iter()
+            .find(|candidate| candidate.starts_with(word))
+    {
+        return Some(prefixed);
+    }
     let limit = (word.chars().count() / 3).max(1) + usize::from(word.len() > 6);
     candidates
         .into_iter()
@@ -54,4 +75,26 @@ pub fn did_you_mean<'a>(
         .filter(|(distance, _)| *distance <= limit)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_swaps_as_one() {
+        assert_eq!(edit_distance("trian", "train"), 1);
+        assert_eq!(edit_distance("dens", "dense"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn did_you_mean_finds_close_words_only() {
+        let words = ["dense", "dropout", "relu", "xavier_uniform", "train"];
+        assert_eq!(did_you_mean("dens", words), Some("dense"));
+        assert_eq!(did_you_mean("trian", words), Some("train"));
+        assert_eq!(did_you_mean("xavier", words), Some("xavier_uniform"));
+        assert_eq!(did_you_mean("convolution", words), None);
+    }
 }

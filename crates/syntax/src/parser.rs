@@ -26,8 +26,30 @@ pub struct Parsed {
     pub errors: Vec<SyntaxError>,
 }
 
+/// Deepest nesting of brackets and braces accepted. Real models nest two or three levels;
+/// the limit keeps the recursive-descent parser's stack small on hostile input.
+pub const MAX_NESTING: usize = 64;
+
+/// Most syntax errors reported for one file: past that, the rest is noise.
+pub const MAX_ERRORS: usize = 50;
+
+/// Bound on the parser's rule calls for one parse, so that no input can make it crawl.
+const CALL_LIMIT: usize = 20_000_000;
+
 /// Parses a whole `.mlp` source text. Never panics.
 pub fn parse(source: &str) -> Parsed {
+    pest::set_call_limit(std::num::NonZeroUsize::new(CALL_LIMIT));
+    if let Some(position) = too_deep(source) {
+        return Parsed {
+            file: File {
+                entries: Vec::new(),
+            },
+            errors: vec![SyntaxError::TooDeep {
+                span: Span::new(position, position + 1),
+                limit: MAX_NESTING,
+            }],
+        };
+    }
     let mut errors = Vec::new();
     let file = match MlpParser::parse(Rule::file, source) {
         Ok(mut pairs) => {
@@ -75,6 +97,9 @@ impl Builder<'_> {
     /// Parses the text from a bad node's start again, with the rule it should have matched,
     /// to find the exact error.
     fn recover(&mut self, pair: Pair<'_, Rule>, rule: Rule) {
+        if self.errors.len() >= MAX_ERRORS {
+            return;
+        }
         let offset = pair.as_span().start();
         let rest = &self.source[offset..];
         // Detailed attempts let the error name the punctuation that was expected.
@@ -184,6 +209,34 @@ impl Builder<'_> {
         };
         Value { kind, span }
     }
+}
+
+/// Where nesting first passes [`MAX_NESTING`], ignoring strings and comments.
+fn too_deep(source: &str) -> Option<usize> {
+    let (mut depth, mut in_string, mut in_comment, mut escaped) = (0usize, false, false, false);
+    for (index, character) in source.char_indices() {
+        match character {
+            '\n' => (in_string, in_comment) = (false, false),
+            _ if in_comment => {}
+            _ if in_string => match character {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            },
+            '"' => in_string = true,
+            '#' => in_comment = true,
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(index);
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn identifier(pair: Pair<'_, Rule>) -> Identifier {
