@@ -1,1 +1,73 @@
-fn main() {}
+//! # mlpc: the command-line interface
+//!
+//! The last stage of the pipeline (syntax → IR and checks → burn lowering and training →
+//! **CLI**). Each subcommand lives in its own module under `commands/`; every error of every
+//! stage reaches the user through [`report`], the one place that renders diagnostics.
+//!
+//! Exit status: 0 success, 2 an invalid model or invalid usage, 1 any other failure.
+
+mod commands;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// mlpc: compile and train multi-layer perceptrons described in `.mlp` files.
+#[derive(Parser)]
+#[command(name = "mlpc", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and check model files; print nothing but diagnostics on failure.
+    Check {
+        /// The `.mlp` files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print the checked model's IR as JSON.
+        #[arg(long, value_parser = ["ir"])]
+        emit: Option<String>,
+    },
+    /// Print a table of layers, output shapes and parameters.
+    Summary {
+        /// The `.mlp` file.
+        file: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rewrite model files in canonical form.
+    Fmt {
+        /// The `.mlp` files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Only check that the files are formatted; exit 1 if one is not.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Train a model and report test metrics after each epoch.
+    Run(commands::run::RunArguments),
+    /// List the backends of this build and the GPU adapters this machine offers.
+    Backends {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Check { files, emit } => commands::check::run(&files, emit.is_some()),
+        Command::Summary { file, json } => commands::summary::run(&file, json),
+        Command::Fmt { files, check } => commands::format::run(&files, check),
+        Command::Run(arguments) => commands::run::run(&arguments),
+        Command::Backends { json } => commands::backends::run(json),
+    };
+    ExitCode::from(outcome as u8)
+}

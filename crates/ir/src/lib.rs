@@ -20,6 +20,7 @@ pub mod error;
 pub mod model;
 pub mod shape;
 pub mod signature;
+pub mod summary;
 pub mod tables;
 
 pub use check::check;

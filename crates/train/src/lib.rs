@@ -1,1 +1,31 @@
-//! placeholder
+//! # mlpc-train: burn lowering and training
+//!
+//! The third stage of the pipeline (syntax → IR and checks → **burn lowering and training** →
+//! CLI). It reads only the IR ([`mlpc_ir::Model`]) and the host data ([`mlpc_data::Splits`]).
+//!
+//! - [`network`]: the compiler. Each IR layer becomes one arm of [`network::LayerModule`] (an
+//!   enum module, matched exhaustively); weights are drawn on the host from the seed and
+//!   uploaded, so all backends start from identical parameters.
+//! - [`objective`]: IR losses and optimizers mapped onto burn's (`CrossEntropyLoss`,
+//!   `BinaryCrossEntropyLoss` on logits, `MseLoss`, L1 `LpLoss`, `HuberLoss`; `Sgd` with
+//!   momentum/Nesterov/weight decay, `Adam`, `AdamW`). The learning-rate schedule is the IR's
+//!   own pure function of the fractional epoch, evaluated at every step.
+//! - [`device_data`]: the training set lives on the device, in chunks under wgpu's buffer
+//!   limit; batches are gathered there.
+//! - [`trainer`]: the loop; [`evaluate`]: metrics without autodiff, read back once per epoch.
+//! - [`backend`]: `ndarray` (default), `flex`, `wgpu`; adapter probing so that a machine
+//!   without a GPU driver gets one clear line, not a panic.
+//!
+//! Errors are [`TrainError`], one enum for the stage.
+
+pub mod backend;
+pub mod device_data;
+pub mod error;
+pub mod evaluate;
+pub mod network;
+pub mod objective;
+pub mod trainer;
+
+pub use backend::Backend;
+pub use error::TrainError;
+pub use trainer::{EpochReport, Trained, train};

@@ -1,0 +1,40 @@
+//! `mlpc check FILE... [--emit ir]`
+
+use std::path::PathBuf;
+
+use crate::report::{self, Outcome};
+
+/// Checks every file; the worst outcome wins.
+pub fn run(files: &[PathBuf], emit_ir: bool) -> Outcome {
+    let mut outcome = Outcome::Success;
+    for path in files {
+        match report::compile(path) {
+            Ok((_, model)) => {
+                if emit_ir {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&model).expect("the IR serialises")
+                    );
+                }
+            }
+            Err(failure) => outcome = outcome.max_by(failure),
+        }
+    }
+    outcome
+}
+
+impl Outcome {
+    /// The more severe of two outcomes (invalid over failure over success).
+    pub fn max_by(self, other: Outcome) -> Outcome {
+        let rank = |outcome: Outcome| match outcome {
+            Outcome::Success => 0,
+            Outcome::Failure => 1,
+            Outcome::Invalid => 2,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+}

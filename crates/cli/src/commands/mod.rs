@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod backends;
+pub mod check;
+pub mod format;
+pub mod run;
+pub mod summary;

@@ -1,0 +1,204 @@
+//! `mlpc run FILE [--backend B] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--data PATH] [--json]`
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use mlpc_data::{Schema, Source, TargetKind};
+use mlpc_ir::{Model, Task};
+use mlpc_train::{Backend, EpochReport};
+
+use crate::report::{self, Outcome};
+
+/// Arguments of `mlpc run`. Values given here override the file's.
+#[derive(Args, Debug)]
+pub struct RunArguments {
+    /// The `.mlp` file.
+    pub file: PathBuf,
+    /// Where to train: ndarray (CPU, default), flex (CPU) or wgpu (GPU).
+    #[arg(long, default_value = "ndarray")]
+    pub backend: Backend,
+    /// Number of epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Examples per step.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Initial learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Seed of initial weights, shuffling and dropout.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Another data set with the same layout: a folder for an IDX set, a file for a CSV.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// One JSON object per epoch on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Trains the model and reports each epoch.
+pub fn run(arguments: &RunArguments) -> Outcome {
+    let (_, mut model) = match report::compile(&arguments.file) {
+        Ok(compiled) => compiled,
+        Err(outcome) => return outcome,
+    };
+    if let Err(outcome) = apply_overrides(&mut model, arguments) {
+        return outcome;
+    }
+    let splits = match mlpc_data::load(&model.data) {
+        Ok(splits) => splits,
+        Err(error) => {
+            report::error(&error.to_string(), error.hint().as_deref());
+            return Outcome::Failure;
+        }
+    };
+    let device = match arguments.backend.device() {
+        Ok(device) => device,
+        Err(error) => {
+            report::error(&error.to_string(), error.hint().as_deref());
+            return Outcome::Failure;
+        }
+    };
+    if !arguments.json {
+        println!(
+            "training {} on {} ({} train / {} test examples, {} parameters)",
+            model.name,
+            arguments.backend,
+            splits.train.len(),
+            splits.test.len(),
+            model.network.parameters()
+        );
+    }
+    let json = arguments.json;
+    match mlpc_train::train(&model, &splits, &device, |report| print_epoch(report, json)) {
+        Ok(_) => Outcome::Success,
+        Err(error) => {
+            report::error(&error.to_string(), error.hint().as_deref());
+            Outcome::Failure
+        }
+    }
+}
+
+/// Applies command-line values over the file's, checking each as the checker would.
+fn apply_overrides(model: &mut Model, arguments: &RunArguments) -> Result<(), Outcome> {
+    let invalid = |message: String, hint: &str| {
+        report::error(&message, Some(hint));
+        Err(Outcome::Invalid)
+    };
+    if let Some(epochs) = arguments.epochs {
+        if epochs == 0 {
+            return invalid(
+                "--epochs must be at least 1".into(),
+                "for example `--epochs 5`",
+            );
+        }
+        model.training.epochs = epochs;
+    }
+    if let Some(batch_size) = arguments.batch_size {
+        if batch_size == 0 {
+            return invalid(
+                "--batch-size must be at least 1".into(),
+                "for example `--batch-size 64`",
+            );
+        }
+        model.training.batch_size = batch_size;
+    }
+    if let Some(lr) = arguments.lr {
+        if !(lr > 0.0 && lr.is_finite()) {
+            return invalid(
+                format!("--lr must be a positive number, not {lr}"),
+                "for example `--lr 0.01`",
+            );
+        }
+        model.optimizer = model.optimizer.with_learning_rate(lr);
+    }
+    if let Some(seed) = arguments.seed {
+        model.training.seed = seed;
+    }
+    if let Some(path) = &arguments.data {
+        redirect_data(model, path)?;
+    }
+    Ok(())
+}
+
+/// Points the model's data source at another path and checks that it still fits the network.
+fn redirect_data(model: &mut Model, path: &Path) -> Result<(), Outcome> {
+    match &mut model.data {
+        Source::Idx { directory, .. } => *directory = path.to_path_buf(),
+        Source::Csv { path: file, .. } => *file = path.to_path_buf(),
+        Source::Generated { .. } => {
+            report::error(
+                "--data takes a path, but this model's data is generated",
+                Some("remove --data, or change the generator's arguments in the file"),
+            );
+            return Err(Outcome::Invalid);
+        }
+    }
+    let schema: Schema = match mlpc_data::inspect(&model.data) {
+        Ok(schema) => schema,
+        Err(error) => {
+            report::error(&error.to_string(), error.hint().as_deref());
+            return Err(Outcome::Failure);
+        }
+    };
+    let fits = schema.features == model.network.inputs
+        && match (&schema.target, &model.task) {
+            (TargetKind::Classes { count, .. }, Task::Classification { classes, .. }) => {
+                count <= classes
+            }
+            (TargetKind::Regression { .. }, Task::Regression { .. }) => true,
+            _ => false,
+        };
+    if !fits {
+        report::error(
+            &format!(
+                "the data at `{}` does not fit the model: {} features and {:?}",
+                path.display(),
+                schema.features,
+                schema.target
+            ),
+            Some(&format!(
+                "the network takes {} inputs; point --data at a data set with the same layout",
+                model.network.inputs
+            )),
+        );
+        return Err(Outcome::Invalid);
+    }
+    if let (TargetKind::Classes { names, .. }, Task::Classification { class_names, .. }) =
+        (&schema.target, &mut model.task)
+    {
+        *class_names = names.clone();
+    }
+    Ok(())
+}
+
+/// One line (or one JSON object) per epoch.
+fn print_epoch(report: &EpochReport, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(report).expect("a report serialises")
+        );
+        return;
+    }
+    let width = report.epochs.to_string().len();
+    let mut line = format!(
+        "epoch {:>width$}/{}  train loss {:.4}  test loss {:.4}",
+        report.epoch, report.epochs, report.train_loss, report.test_loss
+    );
+    if let Some(accuracy) = report.test_accuracy {
+        line.push_str(&format!("  accuracy {:.2}%", accuracy * 100.0));
+    }
+    if let (Some(rmse), Some(mae), Some(r2)) = (report.test_rmse, report.test_mae, report.test_r2) {
+        line.push_str(&format!("  rmse {rmse:.3}  mae {mae:.3}  r2 {r2:.3}"));
+    }
+    if let Some(validation) = &report.validation {
+        line.push_str(&format!("  validation loss {:.4}", validation.loss));
+    }
+    line.push_str(&format!(
+        "  lr {:.5}  {:.0} samples/s  {:.2} s",
+        report.learning_rate, report.samples_per_sec, report.seconds
+    ));
+    println!("{line}");
+}

@@ -1,0 +1,80 @@
+//! The one place where errors become text for people: diagnostics about a model file
+//! (rendered by `mlpc_syntax::render` with file:line:column and carets) and plain errors
+//! (a file that cannot be read, a backend that is missing) with a hint.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use mlpc_syntax::{Colour, Diagnostic};
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Success.
+    Success = 0,
+    /// Any failure other than an invalid model or usage.
+    Failure = 1,
+    /// An invalid model or invalid usage.
+    Invalid = 2,
+}
+
+/// Colours when standard error is a terminal and `NO_COLOR` is unset.
+fn colour() -> Colour {
+    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        Colour::Terminal
+    } else {
+        Colour::Plain
+    }
+}
+
+/// Prints diagnostics about a source file to standard error.
+pub fn diagnostics(path: &Path, source: &str, diagnostics: &[Diagnostic]) {
+    eprint!(
+        "{}",
+        mlpc_syntax::render(&path.display().to_string(), source, diagnostics, colour())
+    );
+}
+
+/// Prints an error that concerns no place in a file, with an optional hint.
+pub fn error(message: &str, hint: Option<&str>) {
+    eprint!(
+        "{}",
+        mlpc_syntax::diagnostic::render_plain_error(message, hint)
+    );
+}
+
+/// Reads a model file, or reports why it cannot be read.
+pub fn read_model(path: &Path) -> Result<String, Outcome> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|bad| {
+            let at = bad.utf8_error().valid_up_to();
+            error(
+                &format!(
+                    "`{}` is not UTF-8 text (bad byte at offset {at})",
+                    path.display()
+                ),
+                Some("save the file as UTF-8"),
+            );
+            Outcome::Invalid
+        }),
+        Err(io) => {
+            error(
+                &format!("cannot read `{}`: {io}", path.display()),
+                Some("check the path; model files end in .mlp"),
+            );
+            Err(Outcome::Failure)
+        }
+    }
+}
+
+/// Reads and checks a model file, reporting every diagnostic on failure.
+pub fn compile(path: &Path) -> Result<(String, mlpc_ir::Model), Outcome> {
+    let source = read_model(path)?;
+    match mlpc_ir::compile(&source, path) {
+        Ok(model) => Ok((source, model)),
+        Err(found) => {
+            diagnostics(path, &source, &found);
+            Err(Outcome::Invalid)
+        }
+    }
+}

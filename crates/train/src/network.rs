@@ -1,0 +1,194 @@
+//! The compiler: an IR [`mlpc_ir::Network`] becomes a burn [`Network`] module.
+//!
+//! A network is a `Vec` of [`LayerModule`], an enum with one arm per IR layer kind (matched
+//! exhaustively, so a new kind in the IR is a compile error here until it is lowered).
+//! Weights are drawn on the host from the model's seed ([`initial_weights`]) and uploaded,
+//! so every backend starts from the very same numbers: CPU runs repeat exactly, and CPU and
+//! GPU runs can be compared step for step.
+
+use burn::module::{Module, Param};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear,
+};
+use burn::tensor::activation;
+use burn::tensor::{Device, Tensor, TensorData};
+use mlpc_data::random::Random;
+use mlpc_ir::{Activation, Initializer, LayerKind};
+
+/// A dense layer: an affine map and an activation.
+#[derive(Module, Debug)]
+pub struct DenseLayer {
+    /// Weight `[inputs, units]` and bias `[units]`.
+    pub linear: Linear,
+    /// Applied after the affine map.
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+/// An activation on its own.
+#[derive(Module, Debug)]
+pub struct ActivationLayer {
+    /// Which one.
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+/// One layer of a compiled network: one arm per IR layer kind.
+#[derive(Module, Debug)]
+pub enum LayerModule {
+    /// `dense`
+    Dense(DenseLayer),
+    /// `relu`, `tanh`...
+    Activation(ActivationLayer),
+    /// `dropout`
+    Dropout(Dropout),
+    /// `batchnorm`
+    BatchNorm(BatchNorm),
+    /// `layernorm`
+    LayerNorm(LayerNorm),
+}
+
+/// A compiled network.
+#[derive(Module, Debug)]
+pub struct Network {
+    /// The layers, in order.
+    pub layers: Vec<LayerModule>,
+}
+
+/// Applies an activation function.
+pub fn apply_activation(function: &Activation, input: Tensor<2>) -> Tensor<2> {
+    match function {
+        Activation::Identity => input,
+        Activation::Relu => activation::relu(input),
+        Activation::Tanh => activation::tanh(input),
+        Activation::Sigmoid => activation::sigmoid(input),
+        Activation::Gelu => activation::gelu(input),
+        Activation::LeakyRelu { slope } => activation::leaky_relu(input, *slope),
+        Activation::Softmax => activation::softmax(input, 1),
+    }
+}
+
+impl LayerModule {
+    /// `[batch, inputs]` to `[batch, outputs]`.
+    pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
+        match self {
+            LayerModule::Dense(dense) => {
+                apply_activation(&dense.activation, dense.linear.forward(input))
+            }
+            LayerModule::Activation(layer) => apply_activation(&layer.activation, input),
+            LayerModule::Dropout(dropout) => dropout.forward(input),
+            LayerModule::BatchNorm(norm) => norm.forward(input),
+            LayerModule::LayerNorm(norm) => norm.forward(input),
+        }
+    }
+}
+
+impl Network {
+    /// The logits (or regression outputs): `[batch, inputs]` to `[batch, outputs]`.
+    pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
+        self.layers
+            .iter()
+            .fold(input, |hidden, layer| layer.forward(hidden))
+    }
+}
+
+/// Host-side initial weights of one dense layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseWeights {
+    /// Row-major `[inputs, units]`.
+    pub weight: Vec<f32>,
+    /// `[units]`, if the layer has a bias.
+    pub bias: Option<Vec<f32>>,
+}
+
+/// Draws every dense layer's initial weights from the seed, in layer order.
+pub fn initial_weights(network: &mlpc_ir::Network, seed: u64) -> Vec<DenseWeights> {
+    let mut random = Random::new(seed ^ 0x1417_5EED);
+    network
+        .layers
+        .iter()
+        .filter_map(|layer| match &layer.kind {
+            LayerKind::Dense {
+                initializer, bias, ..
+            } => {
+                let (fan_in, fan_out) = (layer.inputs, layer.outputs);
+                let weight = (0..fan_in * fan_out)
+                    .map(|_| draw(initializer, fan_in, fan_out, &mut random))
+                    .collect();
+                // Biases start as PyTorch's do for the default initializer, at zero otherwise.
+                let bias = bias.then(|| match initializer {
+                    Initializer::KaimingUniform => {
+                        let bound = 1.0 / (fan_in as f64).sqrt();
+                        (0..fan_out)
+                            .map(|_| ((random.uniform() * 2.0 - 1.0) * bound) as f32)
+                            .collect()
+                    }
+                    _ => vec![0.0; fan_out],
+                });
+                Some(DenseWeights { weight, bias })
+            }
+            LayerKind::Activation { .. }
+            | LayerKind::Dropout { .. }
+            | LayerKind::BatchNorm { .. }
+            | LayerKind::LayerNorm { .. } => None,
+        })
+        .collect()
+}
+
+fn draw(initializer: &Initializer, fan_in: usize, fan_out: usize, random: &mut Random) -> f32 {
+    let uniform = |random: &mut Random, bound: f64| (random.uniform() * 2.0 - 1.0) * bound;
+    let value = match initializer {
+        // PyTorch's default for nn.Linear (burn's too): U(±1/sqrt(fan_in)).
+        Initializer::KaimingUniform => uniform(random, 1.0 / (fan_in as f64).sqrt()),
+        Initializer::KaimingNormal => random.normal() * (2.0 / fan_in as f64).sqrt(),
+        Initializer::XavierUniform => uniform(random, (6.0 / (fan_in + fan_out) as f64).sqrt()),
+        Initializer::XavierNormal => random.normal() * (2.0 / (fan_in + fan_out) as f64).sqrt(),
+        Initializer::Normal { mean, std } => mean + std * random.normal(),
+        Initializer::Uniform { low, high } => low + (high - low) * random.uniform(),
+        Initializer::Zeros => 0.0,
+    };
+    value as f32
+}
+
+/// Builds the burn network for an IR network with the given dense weights, on a device.
+pub fn build(network: &mlpc_ir::Network, weights: &[DenseWeights], device: &Device) -> Network {
+    let mut dense_weights = weights.iter();
+    let layers = network
+        .layers
+        .iter()
+        .map(|layer| match &layer.kind {
+            LayerKind::Dense { activation, .. } => {
+                let weights = dense_weights
+                    .next()
+                    .expect("one set of weights per dense layer");
+                let weight = Param::from_data(
+                    TensorData::new(weights.weight.clone(), [layer.inputs, layer.outputs]),
+                    device,
+                );
+                let bias = weights.bias.as_ref().map(|bias| {
+                    Param::from_data(TensorData::new(bias.clone(), [layer.outputs]), device)
+                });
+                LayerModule::Dense(DenseLayer {
+                    linear: Linear { weight, bias },
+                    activation: *activation,
+                })
+            }
+            LayerKind::Activation { activation } => LayerModule::Activation(ActivationLayer {
+                activation: *activation,
+            }),
+            LayerKind::Dropout { rate } => LayerModule::Dropout(DropoutConfig::new(*rate).init()),
+            LayerKind::BatchNorm { momentum, epsilon } => LayerModule::BatchNorm(
+                BatchNormConfig::new(layer.inputs)
+                    .with_momentum(*momentum)
+                    .with_epsilon(*epsilon)
+                    .init(device),
+            ),
+            LayerKind::LayerNorm { epsilon } => LayerModule::LayerNorm(
+                LayerNormConfig::new(layer.inputs)
+                    .with_epsilon(*epsilon)
+                    .init(device),
+            ),
+        })
+        .collect();
+    Network { layers }
+}

@@ -1,0 +1,189 @@
+//! The training loop: minibatch descent over the device-resident training set.
+//!
+//! Each epoch the training rows are put in a random order drawn from `(seed, epoch)` on the
+//! host (so every backend sees the same batches and a resumed run the same order), sliced into
+//! batches, and for each batch: forward, loss, backward, optimizer step with the scheduled
+//! learning rate. Batch losses are summed on the device and read once per epoch, so no step
+//! waits for the device. After each epoch the test split (and the validation split, if any)
+//! is evaluated without autodiff.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor};
+use mlpc_data::random::Random;
+use mlpc_data::{Splits, Standardization};
+use mlpc_ir::Model;
+use serde::Serialize;
+
+use crate::device_data::DeviceSet;
+use crate::error::TrainError;
+use crate::evaluate::{Evaluation, evaluate};
+use crate::network::{self, Network};
+use crate::objective::{self, Objective};
+
+/// What one epoch did.
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochReport {
+    /// 1-based.
+    pub epoch: usize,
+    /// Epochs in all.
+    pub epochs: usize,
+    /// Mean training loss over the epoch's batches.
+    pub train_loss: f64,
+    /// Mean test loss.
+    pub test_loss: f64,
+    /// Test accuracy (classification).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_accuracy: Option<f64>,
+    /// Test RMSE in the target's units (regression).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_rmse: Option<f64>,
+    /// Test MAE in the target's units (regression).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_mae: Option<f64>,
+    /// Test R² (regression).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_r2: Option<f64>,
+    /// Validation loss and metrics, when a validation split is held out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<Evaluation>,
+    /// Learning rate at the epoch's last step.
+    pub learning_rate: f64,
+    /// Wall time of the epoch's training (not its evaluation).
+    pub seconds: f64,
+    /// Training examples per second.
+    pub samples_per_sec: f64,
+}
+
+/// A trained network and its history.
+pub struct Trained {
+    /// The network, without autodiff.
+    pub network: Network,
+    /// One report per epoch.
+    pub history: Vec<EpochReport>,
+}
+
+/// Trains a checked model on loaded data, on `device` (which must have autodiff), calling
+/// `on_epoch` after each epoch.
+pub fn train(
+    model: &Model,
+    splits: &Splits,
+    device: &Device,
+    mut on_epoch: impl FnMut(&EpochReport),
+) -> Result<Trained, TrainError> {
+    let training = &model.training;
+    device.seed(training.seed);
+    let weights = network::initial_weights(&model.network, training.seed);
+    let mut network = network::build(&model.network, &weights, device);
+    let mut optimizer = objective::optimizer(&model.optimizer);
+    let objective = Objective::new(model.loss, device);
+    let evaluation_device = device.clone().inner();
+
+    let (train_rows, validation_rows) =
+        split_validation(splits.train.len(), training.validation, training.seed);
+    let train_set = DeviceSet::upload(&splits.train.select(&train_rows), device);
+    let validation_set = (!validation_rows.is_empty())
+        .then(|| DeviceSet::upload(&splits.train.select(&validation_rows), &evaluation_device));
+    let test_set = DeviceSet::upload(&splits.test, &evaluation_device);
+    let evaluation_objective = Objective::new(model.loss, &evaluation_device);
+    let target_scale: Option<Standardization> = splits.target_standardization;
+
+    let rows = train_set.len();
+    let batch_size = training.batch_size.min(rows.max(1));
+    let steps = rows.div_ceil(batch_size);
+    let initial_rate = model.optimizer.learning_rate();
+    let mut history = Vec::new();
+    for epoch in 0..training.epochs {
+        let started = Instant::now();
+        let order = if training.shuffle {
+            Random::new(
+                training
+                    .seed
+                    .wrapping_mul(1_000_003)
+                    .wrapping_add(epoch as u64),
+            )
+            .permutation(rows)
+        } else {
+            (0..rows).collect()
+        };
+        let mut loss_sum: Option<Tensor<1>> = None;
+        let mut rate = initial_rate;
+        for step in 0..steps {
+            let batch = &order[step * batch_size..((step + 1) * batch_size).min(rows)];
+            let (features, targets) = train_set.gather(batch);
+            let output = network.forward(features);
+            let loss = objective.forward(output, &targets);
+            let weighted = loss.clone().detach().mul_scalar(batch.len() as f64);
+            loss_sum = Some(match loss_sum {
+                Some(sum) => sum + weighted,
+                None => weighted,
+            });
+            let gradients = GradientsParams::from_grads(loss.backward(), &network);
+            rate = model.schedule.rate(
+                initial_rate,
+                epoch as f64 + step as f64 / steps as f64,
+                training.epochs,
+            );
+            network = optimizer.step(rate, network, gradients);
+        }
+        let train_loss = loss_sum.map_or(f64::NAN, |sum| {
+            sum.into_scalar::<f64>() / rows.max(1) as f64
+        });
+        let seconds = started.elapsed().as_secs_f64();
+        if !train_loss.is_finite() {
+            return Err(TrainError::Diverged {
+                epoch: epoch + 1,
+                value: train_loss,
+            });
+        }
+        let frozen = network.valid();
+        let test = evaluate(
+            &frozen,
+            &test_set,
+            &evaluation_objective,
+            model.loss,
+            target_scale,
+        );
+        let validation = validation_set.as_ref().map(|set| {
+            evaluate(
+                &frozen,
+                set,
+                &evaluation_objective,
+                model.loss,
+                target_scale,
+            )
+        });
+        let report = EpochReport {
+            epoch: epoch + 1,
+            epochs: training.epochs,
+            train_loss,
+            test_loss: test.loss,
+            test_accuracy: test.accuracy,
+            test_rmse: test.rmse,
+            test_mae: test.mae,
+            test_r2: test.r2,
+            validation,
+            learning_rate: rate,
+            seconds,
+            samples_per_sec: rows as f64 / seconds.max(1e-9),
+        };
+        on_epoch(&report);
+        history.push(report);
+    }
+    Ok(Trained {
+        network: network.valid(),
+        history,
+    })
+}
+
+/// Splits training row numbers into train and validation rows (a seeded random fraction).
+fn split_validation(rows: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    if fraction <= 0.0 {
+        return ((0..rows).collect(), Vec::new());
+    }
+    let order = Random::new(seed ^ 0x0A11_DA7E).permutation(rows);
+    let held_out = ((rows as f64) * fraction).round() as usize;
+    (order[held_out..].to_vec(), order[..held_out].to_vec())
+}

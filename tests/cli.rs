@@ -1,0 +1,166 @@
+//! End-to-end tests of the `mlpc` binary's front-end commands: check, summary, fmt, backends,
+//! exit statuses and diagnostics on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+fn mlpc(arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .args(arguments)
+        .current_dir(workspace())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run mlpc")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn shipped_models() -> Vec<String> {
+    let mut models: Vec<String> = std::fs::read_dir(workspace().join("models"))
+        .expect("models/")
+        .map(|entry| {
+            format!(
+                "models/{}",
+                entry.expect("entry").file_name().to_string_lossy()
+            )
+        })
+        .filter(|name| name.ends_with(".mlp"))
+        .collect();
+    models.sort();
+    models
+}
+
+#[test]
+fn check_passes_on_every_shipped_model_silently() {
+    let models = shipped_models();
+    let mut arguments = vec!["check"];
+    arguments.extend(models.iter().map(String::as_str));
+    let output = mlpc(&arguments);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(output.stdout.is_empty() && output.stderr.is_empty());
+}
+
+#[test]
+fn check_emits_the_ir_as_json() {
+    let output = mlpc(&["check", "models/mnist.mlp", "--emit", "ir"]);
+    assert_eq!(output.status.code(), Some(0));
+    let ir: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(ir["network"]["inputs"], 784);
+    assert_eq!(ir["task"]["classes"], 10);
+    assert_eq!(ir["network"]["layers"][0]["parameters"], 784 * 512 + 512);
+}
+
+#[test]
+fn invalid_model_exits_2_with_every_diagnostic() {
+    let output = mlpc(&[
+        "check",
+        "tests/invalid/syntax_several_errors.mlp",
+        "models/xor.mlp",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.matches("error:").count(), 3, "{stderr}");
+    assert!(
+        stderr.contains("--> tests/invalid/syntax_several_errors.mlp:1:16"),
+        "{stderr}"
+    );
+    assert!(stderr.contains('^'));
+    assert!(!stderr.contains("\x1b["), "no colour when piped");
+}
+
+#[test]
+fn missing_file_exits_1_with_a_hint() {
+    let output = mlpc(&["check", "models/nope.mlp"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cannot read `models/nope.mlp`") && stderr.contains("hint:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(mlpc(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        mlpc(&["run", "models/xor.mlp", "--backend", "tpu"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let output = mlpc(&["run", "models/xor.mlp", "--epochs", "0"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+}
+
+#[test]
+fn summary_table_and_json_agree() {
+    let table = mlpc(&["summary", "models/mnist.mlp"]);
+    assert_eq!(table.status.code(), Some(0));
+    let table = text(&table.stdout);
+    assert!(
+        table.contains("dense (relu)")
+            && table.contains("[batch, 512]")
+            && table.contains("407,050"),
+        "{table}"
+    );
+    assert!(
+        table.contains("Multiply-adds per sample: 406,528"),
+        "{table}"
+    );
+    let json = mlpc(&["summary", "models/mnist.mlp", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(json["total_params"], 784 * 512 + 512 + 512 * 10 + 10);
+    assert_eq!(json["layers"].as_array().map(Vec::len), Some(4));
+}
+
+#[test]
+fn fmt_rewrites_atomically_and_check_reports() {
+    let folder = std::env::temp_dir().join(format!("mlpc-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("temp folder");
+    let file = folder.join("messy.mlp");
+    std::fs::copy(workspace().join("tests/format/messy.mlp"), &file).expect("copy");
+    let file_name = file.to_string_lossy().to_string();
+    assert_eq!(mlpc(&["fmt", "--check", &file_name]).status.code(), Some(1));
+    assert_eq!(mlpc(&["fmt", &file_name]).status.code(), Some(0));
+    let formatted = std::fs::read_to_string(&file).expect("read");
+    assert_eq!(
+        formatted,
+        std::fs::read_to_string(workspace().join("tests/format/messy.formatted")).expect("golden")
+    );
+    assert_eq!(mlpc(&["fmt", "--check", &file_name]).status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_dir(&folder).expect("list").count(),
+        1,
+        "no temporary file is left behind"
+    );
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+#[test]
+fn shipped_models_are_formatted() {
+    let models = shipped_models();
+    let mut arguments = vec!["fmt", "--check"];
+    arguments.extend(models.iter().map(String::as_str));
+    let output = mlpc(&arguments);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+}
+
+#[test]
+fn backends_lists_the_cpu_backends() {
+    let output = mlpc(&["backends", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(
+        json["backends"],
+        serde_json::json!(["ndarray", "flex", "wgpu"])
+    );
+}
