@@ -164,3 +164,54 @@ fn backends_lists_the_cpu_backends() {
         serde_json::json!(["ndarray", "flex", "wgpu"])
     );
 }
+
+#[test]
+fn wgpu_without_any_adapter_says_so_in_one_line() {
+    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .args(["run", "models/xor.mlp", "--backend", "wgpu"])
+        .current_dir(workspace())
+        .env("VK_DRIVER_FILES", "/nonexistent.json")
+        .env("VK_ICD_FILENAMES", "/nonexistent.json")
+        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent.json")
+        .env("WGPU_BACKEND", "vulkan")
+        .output()
+        .expect("run mlpc");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("error:"))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "error: no wgpu adapter found: this machine has no GPU driver that wgpu can use (Vulkan, GL or Metal)"
+        ],
+        "{stderr}"
+    );
+    assert!(stderr.contains("--backend ndarray"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn flex_backend_trains_too() {
+    let output = mlpc(&[
+        "run",
+        "models/iris.mlp",
+        "--backend",
+        "flex",
+        "--epochs",
+        "40",
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let last: serde_json::Value =
+        serde_json::from_str(text(&output.stdout).lines().last().expect("a report")).expect("JSON");
+    assert!(
+        last["test_accuracy"].as_f64().expect("accuracy") >= 0.9,
+        "{last}"
+    );
+}

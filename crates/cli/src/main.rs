@@ -61,6 +61,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_graphics_drivers();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check { files, emit } => commands::check::run(&files, emit.is_some()),
@@ -70,4 +71,22 @@ fn main() -> ExitCode {
         Command::Backends { json } => commands::backends::run(json),
     };
     ExitCode::from(outcome as u8)
+}
+
+/// Mesa's drivers complain on standard error when `XDG_RUNTIME_DIR` is unset (as in containers
+/// and CI); give them a private folder so that a wgpu run prints only mlpc's own output.
+fn quiet_graphics_drivers() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return;
+    }
+    let folder = std::env::temp_dir().join("mlpc-runtime");
+    if std::fs::create_dir_all(&folder).is_ok() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700));
+        }
+        // SAFETY: called first thing in main, before any thread exists.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &folder) };
+    }
 }
