@@ -22,7 +22,7 @@ fn run(arguments: &[&str]) -> Vec<Value> {
     let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
         .arg("run")
         .args(arguments)
-        .arg("--json")
+        .args(["--json", "--no-save"])
         .current_dir(workspace())
         .output()
         .expect("run mlpc");
@@ -178,4 +178,106 @@ fn mnist_reaches_98_percent() {
 fn mnist_800_reaches_98_3_percent() {
     let accuracy = last(&run(&["models/mnist-800.mlp"]), "test_accuracy");
     assert!(accuracy >= 0.983, "mnist-800: {accuracy}");
+}
+
+/// Runs `mlpc run --json` with a run folder.
+fn run_in(folder: &Path, arguments: &[&str]) -> Vec<Value> {
+    let mut all = arguments.to_vec();
+    let folder = folder.to_string_lossy().to_string();
+    all.extend(["--out", &folder]);
+    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .arg("run")
+        .args(&all)
+        .arg("--json")
+        .current_dir(workspace())
+        .output()
+        .expect("run mlpc");
+    assert!(
+        output.status.success(),
+        "mlpc run {all:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON"))
+        .collect()
+}
+
+#[test]
+fn an_interrupted_run_resumes_exactly() {
+    let strip = |reports: Vec<Value>| -> Vec<(Value, Value, Value)> {
+        reports
+            .into_iter()
+            .map(|report| {
+                (
+                    report["epoch"].clone(),
+                    report["train_loss"].clone(),
+                    report["test_accuracy"].clone(),
+                )
+            })
+            .collect()
+    };
+    let base = std::env::temp_dir().join(format!("mlpc-resume-{}", std::process::id()));
+    // Digits has dropout, batch norm and Adam state: all must survive the interruption.
+    let whole = strip(run_in(
+        &base.join("whole"),
+        &["models/digits.mlp", "--epochs", "6"],
+    ));
+    let first = strip(run_in(
+        &base.join("split"),
+        &["models/digits.mlp", "--epochs", "3"],
+    ));
+    let rest = strip(run_in(
+        &base.join("split"),
+        &["models/digits.mlp", "--epochs", "6", "--resume"],
+    ));
+    assert_eq!(first.len(), 3);
+    assert_eq!(rest.len(), 3, "the resumed run trains epochs 4 to 6 only");
+    let joined: Vec<_> = first.into_iter().chain(rest).collect();
+    assert_eq!(joined, whole);
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(base.join("split/run.json")).expect("run.json"))
+            .expect("JSON");
+    assert_eq!(state["completed_epochs"], 6);
+    assert_eq!(
+        state["class_names"].as_array().map(Vec::len),
+        Some(10),
+        "the label mapping is kept with the model"
+    );
+    let files: Vec<String> = std::fs::read_dir(base.join("split"))
+        .expect("folder")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert!(
+        files.contains(&"epoch-6.network.bpk".to_string())
+            && !files.iter().any(|name| name.starts_with("epoch-3")),
+        "{files:?}"
+    );
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn resume_refuses_another_model() {
+    let base = std::env::temp_dir().join(format!("mlpc-resume-other-{}", std::process::id()));
+    run_in(&base, &["models/iris.mlp", "--epochs", "2"]);
+    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .args([
+            "run",
+            "models/moons.mlp",
+            "--resume",
+            "--out",
+            &base.to_string_lossy(),
+        ])
+        .current_dir(workspace())
+        .output()
+        .expect("run mlpc");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("different model"));
+    let _ = std::fs::remove_dir_all(&base);
 }

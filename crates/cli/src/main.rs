@@ -62,6 +62,7 @@ enum Command {
 
 fn main() -> ExitCode {
     quiet_graphics_drivers();
+    cpu_default_device();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check { files, emit } => commands::check::run(&files, emit.is_some()),
@@ -71,6 +72,15 @@ fn main() -> ExitCode {
         Command::Backends { json } => commands::backends::run(json),
     };
     ExitCode::from(outcome as u8)
+}
+
+/// burn puts tensors it cannot place (such as a loaded optimizer state, before its first
+/// step) on a default device, which is a GPU first: keep that on the CPU unless told otherwise.
+fn cpu_default_device() {
+    if std::env::var_os("BURN_DEVICE").is_none() {
+        // SAFETY: called first thing in main, before any thread exists.
+        unsafe { std::env::set_var("BURN_DEVICE", "ndarray") };
+    }
 }
 
 /// Mesa's drivers complain on standard error when `XDG_RUNTIME_DIR` is unset (as in containers

@@ -4,7 +4,7 @@
 use burn::tensor::{Int, Tensor};
 use mlpc_data::Standardization;
 use mlpc_ir::Loss;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::device_data::DeviceSet;
 use crate::network::Network;
@@ -14,7 +14,7 @@ use crate::objective::{BatchTargets, Objective};
 const EVALUATION_BATCH: usize = 2048;
 
 /// Loss and metrics on one split.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Mean loss.
     pub loss: f64,

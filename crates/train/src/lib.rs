@@ -13,12 +13,16 @@
 //! - [`device_data`]: the training set lives on the device, in chunks under wgpu's buffer
 //!   limit; batches are gathered there.
 //! - [`trainer`]: the loop; [`evaluate`]: metrics without autodiff, read back once per epoch.
+//! - [`checkpoint`]: run folders; a checkpoint after every epoch, written atomically, and
+//!   `--resume` from the last one (shuffles and dropout are seeded per epoch, so a resumed
+//!   run repeats an uninterrupted one exactly).
 //! - [`backend`]: `ndarray` (default), `flex`, `wgpu`; adapter probing so that a machine
 //!   without a GPU driver gets one clear line, not a panic.
 //!
 //! Errors are [`TrainError`], one enum for the stage.
 
 pub mod backend;
+pub mod checkpoint;
 pub mod device_data;
 pub mod error;
 pub mod evaluate;
@@ -28,4 +32,4 @@ pub mod trainer;
 
 pub use backend::Backend;
 pub use error::TrainError;
-pub use trainer::{EpochReport, Trained, train};
+pub use trainer::{EpochReport, RunFolder, Trained, train, train_in};

@@ -15,8 +15,11 @@ use burn::tensor::{Device, Tensor};
 use mlpc_data::random::Random;
 use mlpc_data::{Splits, Standardization};
 use mlpc_ir::Model;
-use serde::Serialize;
+use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint;
 use crate::device_data::DeviceSet;
 use crate::error::TrainError;
 use crate::evaluate::{Evaluation, evaluate};
@@ -24,7 +27,7 @@ use crate::network::{self, Network};
 use crate::objective::{self, Objective};
 
 /// What one epoch did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochReport {
     /// 1-based.
     pub epoch: usize,
@@ -65,6 +68,15 @@ pub struct Trained {
     pub history: Vec<EpochReport>,
 }
 
+/// Where a run keeps its checkpoints, and whether it goes on from them.
+#[derive(Debug, Clone, Default)]
+pub struct RunFolder {
+    /// The folder; `None` keeps nothing on disk.
+    pub path: Option<PathBuf>,
+    /// Go on from the folder's last checkpoint instead of starting afresh.
+    pub resume: bool,
+}
+
 /// Trains a checked model on loaded data, on `device` (which must have autodiff), calling
 /// `on_epoch` after each epoch.
 pub fn train(
@@ -73,11 +85,44 @@ pub fn train(
     device: &Device,
     mut on_epoch: impl FnMut(&EpochReport),
 ) -> Result<Trained, TrainError> {
+    train_in(model, splits, device, &RunFolder::default(), &mut on_epoch)
+}
+
+/// [`train`] with a run folder: a checkpoint after each epoch, and resumption from the last.
+pub fn train_in(
+    model: &Model,
+    splits: &Splits,
+    device: &Device,
+    folder: &RunFolder,
+    on_epoch: &mut dyn FnMut(&EpochReport),
+) -> Result<Trained, TrainError> {
     let training = &model.training;
-    device.seed(training.seed);
     let weights = network::initial_weights(&model.network, training.seed);
     let mut network = network::build(&model.network, &weights, device);
     let mut optimizer = objective::optimizer(&model.optimizer);
+    let mut history: Vec<EpochReport> = Vec::new();
+    if let (Some(path), true) = (&folder.path, folder.resume) {
+        let mut saved = checkpoint::read_state(path)?.model;
+        saved.training.epochs = model.training.epochs;
+        if saved != *model {
+            return Err(TrainError::Checkpoint {
+                path: path.join("run.json"),
+                message: "it holds a run of a different model (only the number of epochs may change on resume)".into(),
+            });
+        }
+        let restored = checkpoint::restore(path, network, optimizer)?;
+        (network, optimizer, history) =
+            (restored.network, restored.optimizer, restored.state.history);
+    }
+    let mut state = checkpoint::RunState {
+        model: model.clone(),
+        completed_epochs: history.len(),
+        checkpoint: String::new(),
+        feature_standardization: splits.feature_standardization.clone(),
+        target_standardization: splits.target_standardization,
+        class_names: splits.class_names.clone(),
+        history: history.clone(),
+    };
     let objective = Objective::new(model.loss, device);
     let evaluation_device = device.clone().inner();
 
@@ -94,9 +139,10 @@ pub fn train(
     let batch_size = training.batch_size.min(rows.max(1));
     let steps = rows.div_ceil(batch_size);
     let initial_rate = model.optimizer.learning_rate();
-    let mut history = Vec::new();
-    for epoch in 0..training.epochs {
+    for epoch in history.len()..training.epochs {
         let started = Instant::now();
+        // Seeded per epoch, so that a resumed run draws the same dropout masks.
+        device.seed(training.seed.wrapping_add(epoch as u64));
         let order = if training.shuffle {
             Random::new(
                 training
@@ -169,8 +215,13 @@ pub fn train(
             seconds,
             samples_per_sec: rows as f64 / seconds.max(1e-9),
         };
-        on_epoch(&report);
         history.push(report);
+        if let Some(path) = &folder.path {
+            state.completed_epochs = epoch + 1;
+            state.history = history.clone();
+            checkpoint::save(path, &network, &optimizer, &state)?;
+        }
+        on_epoch(history.last().expect("just pushed"));
     }
     Ok(Trained {
         network: network.valid(),

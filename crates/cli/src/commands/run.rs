@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use mlpc_data::{Schema, Source, TargetKind};
 use mlpc_ir::{Model, Task};
-use mlpc_train::{Backend, EpochReport};
+use mlpc_train::{Backend, EpochReport, RunFolder};
 
 use crate::report::{self, Outcome};
 
@@ -35,6 +35,15 @@ pub struct RunArguments {
     /// One JSON object per epoch on standard output.
     #[arg(long)]
     pub json: bool,
+    /// The run folder: the trained model and a checkpoint after each epoch [default: runs/NAME].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Go on from the run folder's last checkpoint (the file may raise the number of epochs).
+    #[arg(long, conflicts_with = "no_save")]
+    pub resume: bool,
+    /// Keep nothing on disk.
+    #[arg(long)]
+    pub no_save: bool,
 }
 
 /// Trains the model and reports each epoch.
@@ -71,8 +80,46 @@ pub fn run(arguments: &RunArguments) -> Outcome {
         );
     }
     let json = arguments.json;
-    match mlpc_train::train(&model, &splits, &device, |report| print_epoch(report, json)) {
-        Ok(_) => Outcome::Success,
+    let folder = RunFolder {
+        path: (!arguments.no_save).then(|| {
+            arguments
+                .out
+                .clone()
+                .unwrap_or_else(|| Path::new("runs").join(&model.name))
+        }),
+        resume: arguments.resume,
+    };
+    if let (Some(path), true) = (&folder.path, folder.resume) {
+        match mlpc_train::checkpoint::read_state(path) {
+            Ok(state) if !json => println!(
+                "resuming after epoch {} from {}",
+                state.completed_epochs,
+                path.display()
+            ),
+            Ok(_) => {}
+            Err(error) => {
+                report::error(
+                    &error.to_string(),
+                    Some(
+                        "`--resume` goes on from the folder a previous run wrote (`--out DIR`, default runs/NAME)",
+                    ),
+                );
+                return Outcome::Failure;
+            }
+        }
+    }
+    match mlpc_train::train_in(&model, &splits, &device, &folder, &mut |report| {
+        print_epoch(report, json)
+    }) {
+        Ok(_) => {
+            if let (Some(path), false) = (&folder.path, json) {
+                println!(
+                    "saved the model and its last checkpoint in {}",
+                    path.display()
+                );
+            }
+            Outcome::Success
+        }
         Err(error) => {
             report::error(&error.to_string(), error.hint().as_deref());
             Outcome::Failure

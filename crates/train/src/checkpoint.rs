@@ -1,0 +1,136 @@
+//! Run folders: the trained model and its checkpoints, written atomically after every epoch,
+//! so an interrupted run loses at most the epoch in progress and `--resume` goes on from there.
+//!
+//! A run folder holds, for the last completed epoch N:
+//! - `epoch-N.network.bpk` and `epoch-N.optimizer.bpk`: burn's burnpack records of the
+//!   network's parameters and the optimizer's state (momentum, Adam moments);
+//! - `run.json`: the model's IR (with class names), the data's standardisation, the epoch
+//!   reports so far and the name N of the files above. It is written last, by renaming a
+//!   temporary file over it, so it always names a complete pair of files; older pairs are
+//!   deleted only after it is in place.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use mlpc_data::Standardization;
+use mlpc_ir::Model;
+use serde::{Deserialize, Serialize};
+
+use crate::error::TrainError;
+use crate::network::Network;
+use crate::trainer::EpochReport;
+
+/// What `run.json` holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunState {
+    /// The model as checked (with overrides applied).
+    pub model: Model,
+    /// Epochs completed.
+    pub completed_epochs: usize,
+    /// Stem of the files of the last checkpoint (`epoch-3`).
+    pub checkpoint: String,
+    /// How each input feature was standardised (to apply to new inputs).
+    pub feature_standardization: Option<Vec<Standardization>>,
+    /// How a regression target was standardised (to read predictions in its units).
+    pub target_standardization: Option<Standardization>,
+    /// The label of each class index.
+    pub class_names: Option<Vec<String>>,
+    /// One report per completed epoch.
+    pub history: Vec<EpochReport>,
+}
+
+fn checkpoint_error(path: &Path, message: impl ToString) -> TrainError {
+    TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        message: message.to_string(),
+    }
+}
+
+/// Writes bytes by way of a temporary file renamed into place.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, bytes).map_err(|error| checkpoint_error(&temporary, error))?;
+    std::fs::rename(&temporary, path).map_err(|error| checkpoint_error(path, error))
+}
+
+/// Saves a checkpoint after `state.completed_epochs` epochs.
+pub fn save(
+    folder: &Path,
+    network: &Network,
+    optimizer: &ModuleOptimizer,
+    state: &RunState,
+) -> Result<(), TrainError> {
+    std::fs::create_dir_all(folder).map_err(|error| checkpoint_error(folder, error))?;
+    let stem = format!("epoch-{}", state.completed_epochs);
+    let network_path = folder.join(format!("{stem}.network.bpk"));
+    let optimizer_path = folder.join(format!("{stem}.optimizer.bpk"));
+    // burn writes the records itself: write them under temporary names, then rename.
+    let network_temporary = folder.join(format!("{stem}.network.partial.bpk"));
+    let optimizer_temporary = folder.join(format!("{stem}.optimizer.partial.bpk"));
+    network
+        .clone()
+        .save_file(&network_temporary)
+        .map_err(|error| checkpoint_error(&network_temporary, error))?;
+    optimizer
+        .save(&optimizer_temporary)
+        .map_err(|error| checkpoint_error(&optimizer_temporary, error))?;
+    std::fs::rename(&network_temporary, &network_path)
+        .map_err(|error| checkpoint_error(&network_path, error))?;
+    std::fs::rename(&optimizer_temporary, &optimizer_path)
+        .map_err(|error| checkpoint_error(&optimizer_path, error))?;
+    let mut state = state.clone();
+    state.checkpoint = stem.clone();
+    let json = serde_json::to_vec_pretty(&state).expect("the run state serialises");
+    write_atomically(&folder.join("run.json"), &json)?;
+    // Only now are older checkpoints unneeded.
+    for entry in std::fs::read_dir(folder)
+        .map_err(|error| checkpoint_error(folder, error))?
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("epoch-") && !name.starts_with(&format!("{stem}.")) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// A checkpoint read back.
+pub struct Restored {
+    /// The run state.
+    pub state: RunState,
+    /// The network with its saved parameters.
+    pub network: Network,
+    /// The optimizer with its saved state.
+    pub optimizer: ModuleOptimizer,
+}
+
+/// Reads `run.json` of a run folder.
+pub fn read_state(folder: &Path) -> Result<RunState, TrainError> {
+    let path = folder.join("run.json");
+    let bytes = std::fs::read(&path).map_err(|error| checkpoint_error(&path, error))?;
+    serde_json::from_slice(&bytes).map_err(|error| checkpoint_error(&path, error))
+}
+
+/// Loads the last checkpoint into a freshly built network and optimizer of the same model.
+pub fn restore(
+    folder: &Path,
+    network: Network,
+    optimizer: ModuleOptimizer,
+) -> Result<Restored, TrainError> {
+    let state = read_state(folder)?;
+    let network_path: PathBuf = folder.join(format!("{}.network.bpk", state.checkpoint));
+    let optimizer_path: PathBuf = folder.join(format!("{}.optimizer.bpk", state.checkpoint));
+    let network = network
+        .try_load_file(&network_path)
+        .map_err(|error| checkpoint_error(&network_path, error))?;
+    let optimizer = optimizer
+        .load(&optimizer_path)
+        .map_err(|error| checkpoint_error(&optimizer_path, error))?;
+    Ok(Restored {
+        state,
+        network,
+        optimizer,
+    })
+}
