@@ -52,6 +52,8 @@ enum Command {
     },
     /// Train a model and report test metrics after each epoch.
     Run(commands::run::RunArguments),
+    /// Train a model on several backends and compare their speeds.
+    Bench(commands::bench::BenchArguments),
     /// List the backends of this build and the GPU adapters this machine offers.
     Backends {
         /// Print JSON.
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Summary { file, json } => commands::summary::run(&file, json),
         Command::Fmt { files, check } => commands::format::run(&files, check),
         Command::Run(arguments) => commands::run::run(&arguments),
+        Command::Bench(arguments) => commands::bench::run(&arguments),
         Command::Backends { json } => commands::backends::run(json),
     };
     ExitCode::from(outcome as u8)

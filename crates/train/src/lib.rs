@@ -22,6 +22,7 @@
 //! Errors are [`TrainError`], one enum for the stage.
 
 pub mod backend;
+pub mod bench;
 pub mod checkpoint;
 pub mod device_data;
 pub mod error;

@@ -1,0 +1,87 @@
+//! `mlpc bench FILE [--backends ndarray,flex,wgpu] [--epochs N] [--batch-size N] [--json]`
+
+use std::path::PathBuf;
+
+use clap::Args;
+use mlpc_train::Backend;
+use mlpc_train::bench::compare;
+
+use crate::report::{self, Outcome};
+
+/// Arguments of `mlpc bench`.
+#[derive(Args, Debug)]
+pub struct BenchArguments {
+    /// The `.mlp` file.
+    pub file: PathBuf,
+    /// Backends to compare, the first being the baseline.
+    #[arg(long, value_delimiter = ',', default_value = "ndarray,flex")]
+    pub backends: Vec<Backend>,
+    /// Epochs per backend (2 or more separate the first epoch's warm-up from steady speed).
+    #[arg(long, default_value_t = 2)]
+    pub epochs: usize,
+    /// Examples per step.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Trains the model on each backend and prints their speeds side by side.
+pub fn run(arguments: &BenchArguments) -> Outcome {
+    let (_, mut model) = match report::compile(&arguments.file) {
+        Ok(compiled) => compiled,
+        Err(outcome) => return outcome,
+    };
+    model.training.epochs = arguments.epochs.max(1);
+    if let Some(batch_size) = arguments.batch_size.filter(|size| *size > 0) {
+        model.training.batch_size = batch_size;
+    }
+    let splits = match mlpc_data::load(&model.data) {
+        Ok(splits) => splits,
+        Err(error) => {
+            report::error(&error.to_string(), error.hint().as_deref());
+            return Outcome::Failure;
+        }
+    };
+    let rows = match compare(&model, &splits, &arguments.backends) {
+        Ok(rows) => rows,
+        Err(error) => {
+            report::error(&error.to_string(), error.hint().as_deref());
+            return Outcome::Failure;
+        }
+    };
+    if arguments.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).expect("rows serialise")
+        );
+        return Outcome::Success;
+    }
+    println!(
+        "{}: {} training examples, batch {}, {} epoch(s) per backend",
+        model.name,
+        splits.train.len(),
+        model.training.batch_size,
+        model.training.epochs
+    );
+    println!(
+        "{:<8}  {:>12}  {:>13}  {:>12}  {:>8}  {:>9}",
+        "backend", "first epoch", "steady epoch", "samples/s", "speedup", "accuracy"
+    );
+    for row in &rows {
+        let accuracy = row.test_accuracy.map_or("-".to_string(), |accuracy| {
+            format!("{:.2}%", accuracy * 100.0)
+        });
+        println!(
+            "{:<8}  {:>11.2}s  {:>12.2}s  {:>12.0}  {:>7.2}x  {:>9}",
+            row.backend,
+            row.first_epoch_seconds,
+            row.steady_epoch_seconds,
+            row.samples_per_sec,
+            row.speedup,
+            accuracy
+        );
+    }
+    Outcome::Success
+}
