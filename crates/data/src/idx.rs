@@ -77,7 +77,8 @@ fn header(reader: &mut dyn Read, path: &Path, magic: u32) -> Result<Vec<usize>, 
 }
 
 fn read_body(reader: &mut dyn Read, path: &Path, length: usize) -> Result<Vec<u8>, DataError> {
-    let mut body = Vec::with_capacity(length);
+    // The length comes from a header that may be corrupt: grow with the data actually read.
+    let mut body = Vec::new();
     reader
         .take(length as u64)
         .read_to_end(&mut body)
@@ -106,7 +107,11 @@ fn read_images(
         dimensions[0].min(limit.unwrap_or(usize::MAX)),
         dimensions[1] * dimensions[2],
     );
-    let bytes = read_body(&mut *reader, &path, count * width)?;
+    let length = count.checked_mul(width).ok_or_else(|| DataError::Idx {
+        path: path.clone(),
+        message: format!("{count} images of {width} pixels is more than memory holds"),
+    })?;
+    let bytes = read_body(&mut *reader, &path, length)?;
     let pixels = bytes.par_iter().map(|&byte| byte as f32 / 255.0).collect();
     Ok((pixels, count, width))
 }
@@ -179,4 +184,67 @@ pub fn load(
         target_standardization: None,
         feature_standardization: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(folder: &Path, name: &str, bytes: &[u8]) {
+        std::fs::write(folder.join(name), bytes).expect("write");
+    }
+
+    #[test]
+    fn corrupt_headers_are_errors_not_crashes() {
+        let folder = std::env::temp_dir().join(format!("mlpc-idx-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("folder");
+        let header = |magic: u32, dimensions: &[u32]| -> Vec<u8> {
+            let mut bytes = magic.to_be_bytes().to_vec();
+            for dimension in dimensions {
+                bytes.extend(dimension.to_be_bytes());
+            }
+            bytes
+        };
+        // Claims 4 billion huge images but holds three bytes.
+        let mut images = header(IMAGES_MAGIC, &[u32::MAX, u32::MAX, u32::MAX]);
+        images.extend([1, 2, 3]);
+        write(&folder, "train-images-idx3-ubyte", &images);
+        write(&folder, "t10k-images-idx3-ubyte", &images);
+        let mut labels = header(LABELS_MAGIC, &[u32::MAX]);
+        labels.extend([1, 2]);
+        write(&folder, "train-labels-idx1-ubyte", &labels);
+        write(&folder, "t10k-labels-idx1-ubyte", &labels);
+        assert!(matches!(
+            load(&folder, None, None),
+            Err(DataError::Idx { .. })
+        ));
+        assert!(matches!(inspect(&folder), Err(DataError::Idx { .. })));
+        write(&folder, "train-images-idx3-ubyte", &header(7, &[]));
+        let error = inspect(&folder).expect_err("a bad magic number");
+        assert!(error.to_string().contains("magic number 7"), "{error}");
+        let _ = std::fs::remove_dir_all(&folder);
+    }
+
+    #[test]
+    fn reads_the_shipped_mnist_headers() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist");
+        let schema = inspect(&folder).expect("MNIST");
+        assert_eq!(schema.features, 784);
+        assert_eq!(
+            schema.target,
+            TargetKind::Classes {
+                count: 10,
+                names: None
+            }
+        );
+        let splits = load(&folder, Some(100), Some(50)).expect("MNIST loads");
+        assert_eq!((splits.train.len(), splits.test.len()), (100, 50));
+        assert!(
+            splits
+                .train
+                .features
+                .iter()
+                .all(|pixel| (0.0..=1.0).contains(pixel))
+        );
+    }
 }

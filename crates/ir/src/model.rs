@@ -59,12 +59,16 @@ pub struct Network {
 impl Network {
     /// Trainable parameters of the whole network.
     pub fn parameters(&self) -> usize {
-        self.layers.iter().map(|layer| layer.parameters).sum()
+        self.layers.iter().fold(0usize, |total, layer| {
+            total.saturating_add(layer.parameters)
+        })
     }
 
     /// Multiply-adds of one forward pass of one example.
     pub fn multiply_adds(&self) -> usize {
-        self.layers.iter().map(|layer| layer.multiply_adds).sum()
+        self.layers.iter().fold(0usize, |total, layer| {
+            total.saturating_add(layer.multiply_adds)
+        })
     }
 }
 

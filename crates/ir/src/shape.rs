@@ -34,12 +34,14 @@ pub fn layer_shape(kind: &LayerKind, inputs: usize) -> Layer {
     let (outputs, parameters, multiply_adds) = match kind {
         LayerKind::Dense { units, bias, .. } => (
             *units,
-            inputs * units + if *bias { *units } else { 0 },
-            inputs * units,
+            inputs
+                .saturating_mul(*units)
+                .saturating_add(if *bias { *units } else { 0 }),
+            inputs.saturating_mul(*units),
         ),
         LayerKind::Activation { .. } | LayerKind::Dropout { .. } => (inputs, 0, 0),
         LayerKind::BatchNorm { .. } | LayerKind::LayerNorm { .. } => {
-            (inputs, 2 * inputs, 2 * inputs)
+            (inputs, inputs.saturating_mul(2), inputs.saturating_mul(2))
         }
     };
     Layer {
