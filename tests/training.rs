@@ -139,6 +139,25 @@ fn diabetes_explains_40_percent_of_the_variance() {
 }
 
 #[test]
+fn binary_cross_entropy_with_one_output_separates_circles() {
+    let reports = run(&["examples/circles-binary.mlp"]);
+    let accuracy = last(&reports, "test_accuracy");
+    assert!(accuracy >= 0.95, "circles: {accuracy}");
+    assert!(
+        reports.last().expect("reports")["validation"]["accuracy"]
+            .as_f64()
+            .expect("validation accuracy")
+            >= 0.9
+    );
+}
+
+#[test]
+fn regularised_blobs_example_trains() {
+    let accuracy = last(&run(&["examples/blobs-regularised.mlp"]), "test_accuracy");
+    assert!(accuracy >= 0.9, "blobs: {accuracy}");
+}
+
+#[test]
 fn mnist_subset_learns_quickly() {
     let reports = run(&["tests/models/mnist-small.mlp"]);
     let accuracy = last(&reports, "test_accuracy");

@@ -107,6 +107,7 @@ fn diagnostics_of_every_invalid_file() {
 #[test]
 fn formatting_is_idempotent_and_keeps_meaning_and_comments() {
     let mut inputs = files("models", "mlp");
+    inputs.extend(files("examples", "mlp"));
     inputs.extend(files("tests/format", "mlp"));
     for path in inputs {
         let source = fs::read_to_string(&path).expect("read");
