@@ -66,14 +66,16 @@ fn main() -> ExitCode {
     quiet_graphics_drivers();
     cpu_default_device();
     let cli = Cli::parse();
-    let outcome = match cli.command {
+    report::install_panic_hook();
+    let outcome = std::panic::catch_unwind(|| match cli.command {
         Command::Check { files, emit } => commands::check::run(&files, emit.is_some()),
         Command::Summary { file, json } => commands::summary::run(&file, json),
         Command::Fmt { files, check } => commands::format::run(&files, check),
         Command::Run(arguments) => commands::run::run(&arguments),
         Command::Bench(arguments) => commands::bench::run(&arguments),
         Command::Backends { json } => commands::backends::run(json),
-    };
+    })
+    .unwrap_or(report::Outcome::Failure);
     ExitCode::from(outcome as u8)
 }
 

@@ -18,6 +18,22 @@ pub enum Outcome {
     Invalid = 2,
 }
 
+impl Outcome {
+    /// The more severe of two outcomes (invalid over failure over success).
+    pub fn max_by(self, other: Outcome) -> Outcome {
+        let rank = |outcome: Outcome| match outcome {
+            Outcome::Success => 0,
+            Outcome::Failure => 1,
+            Outcome::Invalid => 2,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
 /// Colours when standard error is a terminal and `NO_COLOR` is unset.
 fn colour() -> Colour {
     if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
@@ -77,4 +93,30 @@ pub fn compile(path: &Path) -> Result<(String, mlpc_ir::Model), Outcome> {
             Err(Outcome::Invalid)
         }
     }
+}
+
+/// Turns a panic anywhere (a backend failing on the device, say) into one clear error line
+/// instead of a backtrace; `main` then exits with status 1.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|information| {
+        let message = information
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|text| text.to_string())
+            .or_else(|| information.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown failure".to_string());
+        let place = information
+            .location()
+            .map(|location| format!(" (at {}:{})", location.file(), location.line()))
+            .unwrap_or_default();
+        error(
+            &format!(
+                "internal error: {}{place}",
+                message.lines().next().unwrap_or("")
+            ),
+            Some(
+                "this is a bug in mlpc or its backend; with `--backend ndarray` the CPU path may still work",
+            ),
+        );
+    }));
 }

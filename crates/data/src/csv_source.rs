@@ -274,3 +274,105 @@ pub fn load(source: &Source) -> Result<Splits, DataError> {
     }
     Ok(splits)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::Targets;
+
+    fn source(path: &Path, test: TestSplit, task: CsvTask) -> Source {
+        Source::Csv {
+            path: path.to_path_buf(),
+            target: "label".into(),
+            task,
+            standardize: true,
+            standardize_target: true,
+            test,
+        }
+    }
+
+    #[test]
+    fn a_second_file_is_the_test_split_and_statistics_come_from_training_rows_only() {
+        let folder = std::env::temp_dir().join(format!("mlpc-csv-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("folder");
+        let train = folder.join("train.csv");
+        let test = folder.join("test.csv");
+        std::fs::write(&train, "x,label\n1,b\n3,a\n5,b\n7,a\n").expect("write");
+        std::fs::write(&test, "x,label\n100,a\n").expect("write");
+        let splits = load(&source(
+            &train,
+            TestSplit::File { path: test.clone() },
+            CsvTask::Auto,
+        ))
+        .expect("loads");
+        assert_eq!(
+            splits.class_names,
+            Some(vec!["a".to_string(), "b".to_string()]),
+            "labels sorted, not in row order"
+        );
+        assert_eq!(splits.train.targets, Targets::Classes(vec![1, 0, 1, 0]));
+        // Mean 4 and deviation sqrt(5) from the training rows; the test row is scaled with them.
+        let expected = ((100.0 - 4.0) / 5f64.sqrt()) as f32;
+        assert!(
+            (splits.test.features[0] - expected).abs() < 1e-5,
+            "{:?}",
+            splits.test.features
+        );
+        let training_mean: f32 = splits.train.features.iter().sum::<f32>() / 4.0;
+        assert!(training_mean.abs() < 1e-6);
+
+        std::fs::write(&test, "x,label\n2,c\n").expect("write");
+        let error = load(&source(
+            &train,
+            TestSplit::File { path: test.clone() },
+            CsvTask::Auto,
+        ))
+        .expect_err("unknown label");
+        assert!(
+            error.to_string().contains("test.csv:2") && error.to_string().contains("`c`"),
+            "{error}"
+        );
+        std::fs::write(&test, "x,label\nseven,a\n").expect("write");
+        let error = load(&source(
+            &train,
+            TestSplit::File { path: test.clone() },
+            CsvTask::Auto,
+        ))
+        .expect_err("not a number");
+        assert!(
+            error.to_string().contains("column `x` holds `seven`"),
+            "{error}"
+        );
+        let _ = std::fs::remove_dir_all(&folder);
+    }
+
+    #[test]
+    fn numeric_targets_are_regression_unless_told() {
+        let folder = std::env::temp_dir().join(format!("mlpc-csv-task-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("folder");
+        let file = folder.join("data.csv");
+        let rows: String = (0..20).map(|i| format!("{i},{}\n", i % 3)).collect();
+        std::fs::write(&file, format!("x,label\n{rows}")).expect("write");
+        let fraction = TestSplit::Fraction {
+            fraction: 0.25,
+            seed: 1,
+        };
+        let regression =
+            inspect(&source(&file, fraction.clone(), CsvTask::Auto)).expect("inspects");
+        assert_eq!(
+            regression.target,
+            crate::TargetKind::Regression {
+                name: Some("label".into())
+            }
+        );
+        let classes =
+            inspect(&source(&file, fraction.clone(), CsvTask::Classification)).expect("inspects");
+        assert!(matches!(
+            classes.target,
+            crate::TargetKind::Classes { count: 3, .. }
+        ));
+        let splits = load(&source(&file, fraction, CsvTask::Auto)).expect("loads");
+        assert_eq!((splits.train.len(), splits.test.len()), (15, 5));
+        let _ = std::fs::remove_dir_all(&folder);
+    }
+}

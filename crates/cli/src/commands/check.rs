@@ -22,19 +22,3 @@ pub fn run(files: &[PathBuf], emit_ir: bool) -> Outcome {
     }
     outcome
 }
-
-impl Outcome {
-    /// The more severe of two outcomes (invalid over failure over success).
-    pub fn max_by(self, other: Outcome) -> Outcome {
-        let rank = |outcome: Outcome| match outcome {
-            Outcome::Success => 0,
-            Outcome::Failure => 1,
-            Outcome::Invalid => 2,
-        };
-        if rank(other) > rank(self) {
-            other
-        } else {
-            self
-        }
-    }
-}
