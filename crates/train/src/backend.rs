@@ -36,6 +36,27 @@ impl Backend {
         }
     }
 
+    /// The largest tensor of examples this backend stores in one piece: wgpu's storage buffers
+    /// are limited to 128 MiB (lavapipe and wgpu's default limits), the CPU's are not.
+    pub fn chunk_bytes(self) -> usize {
+        match self {
+            Backend::Ndarray | Backend::Flex => usize::MAX / 2,
+            Backend::Wgpu => 64 * 1024 * 1024,
+        }
+    }
+
+    /// Whether batches are best gathered from the training set at each step (on the CPU, where
+    /// a gather is a cheap copy) rather than sliced from a copy permuted once per epoch (on a
+    /// GPU, where each step's host-to-device index upload and extra kernels cost more than one
+    /// permutation per epoch). Measured on MNIST 784-128-10, batch 64: per-step gathers are
+    /// 5-10% faster on ndarray; the per-epoch permutation is 25% faster on wgpu (lavapipe).
+    pub fn gathers_per_step(self) -> bool {
+        match self {
+            Backend::Ndarray | Backend::Flex => true,
+            Backend::Wgpu => false,
+        }
+    }
+
     /// The device to train on (with autodiff), after checking that one exists.
     pub fn device(self) -> Result<Device, TrainError> {
         Ok(self.plain_device()?.autodiff())

@@ -36,8 +36,7 @@ pub fn compare(
 ) -> Result<Vec<BenchRow>, TrainError> {
     let mut rows: Vec<BenchRow> = Vec::new();
     for backend in backends {
-        let device = backend.device()?;
-        let history = train(model, splits, &device, |_| {})?.history;
+        let history = train(model, splits, *backend, |_| {})?.history;
         let first = history.first().map_or(f64::NAN, |report| report.seconds);
         let mut later: Vec<f64> = history
             .iter()

@@ -3,15 +3,24 @@
 //!
 //! One wgpu storage buffer may not exceed 128 MiB (lavapipe and wgpu's default limits), and
 //! MNIST's training images as f32 are 188 MB: features are stored in chunks of at most
-//! [`CHUNK_BYTES`], and a batch gathers its rows from each chunk with `select`.
+//! [`Backend::chunk_bytes`](crate::Backend::chunk_bytes) (half the limit on wgpu, no limit on
+//! the CPU). Batches come one of two ways, as [`Backend::gathers_per_step`](crate::Backend::gathers_per_step)
+//! says: on a GPU the training set is permuted on the device once per epoch
+//! ([`DeviceSet::permuted`], a few gathers per chunk) into chunks of whole batches, so that
+//! every step's batch is a slice and nothing is sent from the host per step; on the CPU each
+//! batch is gathered ([`DeviceSet::gather`]), which is cheaper there.
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use mlpc_data::{Dataset, Targets};
 
 use crate::objective::BatchTargets;
 
-/// Largest feature chunk, in bytes: half of the 128 MiB buffer limit.
-pub const CHUNK_BYTES: usize = 64 * 1024 * 1024;
+/// Rows per chunk: as many as fit in `chunk_bytes`, rounded down to whole batches.
+fn aligned_chunk_rows(chunk_bytes: usize, width: usize, batch_size: usize) -> usize {
+    let fitting = chunk_bytes / (width.max(1) * 4);
+    let batch_size = batch_size.max(1);
+    (fitting / batch_size).max(1) * batch_size
+}
 
 /// A dataset uploaded to a device.
 pub struct DeviceSet {
@@ -24,14 +33,16 @@ pub struct DeviceSet {
     /// Number of examples.
     rows: usize,
     device: Device,
+    /// Largest chunk, in bytes.
+    chunk_bytes: usize,
 }
 
 impl DeviceSet {
-    /// Uploads a dataset.
-    pub fn upload(dataset: &Dataset, device: &Device) -> DeviceSet {
+    /// Uploads a dataset in chunks of at most `chunk_bytes`.
+    pub fn upload(dataset: &Dataset, device: &Device, chunk_bytes: usize) -> DeviceSet {
         let width = dataset.feature_count.max(1);
         let rows = dataset.len();
-        let chunk_rows = (CHUNK_BYTES / (width * 4)).max(1);
+        let chunk_rows = aligned_chunk_rows(chunk_bytes, width, 1);
         let chunks = dataset
             .features
             .chunks(chunk_rows * width)
@@ -61,6 +72,7 @@ impl DeviceSet {
             targets,
             rows,
             device: device.clone(),
+            chunk_bytes,
         }
     }
 
@@ -74,9 +86,14 @@ impl DeviceSet {
         self.rows == 0
     }
 
-    /// The examples at `indices` (in an order grouped by chunk; targets follow the same order).
-    pub fn gather(&self, indices: &[usize]) -> (Tensor<2>, BatchTargets) {
-        let mut ordered: Vec<usize> = Vec::with_capacity(indices.len());
+    /// Features of the rows at `indices`, in exactly that order.
+    fn features_of(&self, indices: &[usize]) -> Tensor<2> {
+        let upload = |values: Vec<i64>| {
+            let length = values.len();
+            Tensor::<1, Int>::from_data(TensorData::new(values, [length]), &self.device)
+        };
+        // Gather from each chunk the rows it holds: the result is grouped by chunk...
+        let mut grouped: Vec<usize> = Vec::with_capacity(indices.len());
         let mut parts = Vec::new();
         for (chunk_index, chunk) in self.chunks.iter().enumerate() {
             let start = chunk_index * self.chunk_rows;
@@ -88,28 +105,60 @@ impl DeviceSet {
             if local.is_empty() {
                 continue;
             }
-            ordered.extend(local.iter().map(|&index| index as usize + start));
-            let selection = Tensor::<1, Int>::from_data(
-                TensorData::new(local.clone(), [local.len()]),
-                &self.device,
-            );
-            parts.push(chunk.clone().select(0, selection));
+            grouped.extend(local.iter().map(|&index| index as usize + start));
+            parts.push(chunk.clone().select(0, upload(local)));
         }
-        let features = if parts.len() == 1 {
-            parts.pop().expect("one part")
-        } else {
-            Tensor::cat(parts, 0)
-        };
-        let order: Vec<i64> = ordered.iter().map(|&index| index as i64).collect();
+        if parts.len() == 1 {
+            // One chunk: the grouped order is the order asked for.
+            return parts.pop().expect("one part");
+        }
+        // ...so put it back in the order asked for.
+        let mut position_of = std::collections::HashMap::with_capacity(grouped.len());
+        for (position, row) in grouped.iter().enumerate() {
+            position_of.insert(*row, position as i64);
+        }
+        let back: Vec<i64> = indices.iter().map(|row| position_of[row]).collect();
+        Tensor::cat(parts, 0).select(0, upload(back))
+    }
+
+    /// The examples at `indices`, in that order (one batch gathered from the whole set).
+    pub fn gather(&self, indices: &[usize]) -> (Tensor<2>, BatchTargets) {
+        let order: Vec<i64> = indices.iter().map(|&row| row as i64).collect();
         let order =
-            Tensor::<1, Int>::from_data(TensorData::new(order, [ordered.len()]), &self.device);
+            Tensor::<1, Int>::from_data(TensorData::new(order, [indices.len()]), &self.device);
         let targets = match &self.targets {
             BatchTargets::Classes(classes) => {
                 BatchTargets::Classes(classes.clone().select(0, order))
             }
             BatchTargets::Values(values) => BatchTargets::Values(values.clone().select(0, order)),
         };
-        (features, targets)
+        (self.features_of(indices), targets)
+    }
+
+    /// A copy of the set with its rows in `order`, chunked so that batches of `batch_size`
+    /// taken in order never straddle two chunks: an epoch's batches are then plain slices,
+    /// with nothing sent from the host per step.
+    pub fn permuted(&self, order: &[usize], batch_size: usize) -> DeviceSet {
+        let width = self.chunks.first().map_or(1, |chunk| chunk.dims()[1]);
+        let chunk_rows = aligned_chunk_rows(self.chunk_bytes, width, batch_size);
+        let chunks = order
+            .chunks(chunk_rows)
+            .map(|rows| self.features_of(rows))
+            .collect();
+        let all: Vec<i64> = order.iter().map(|&row| row as i64).collect();
+        let all = Tensor::<1, Int>::from_data(TensorData::new(all, [order.len()]), &self.device);
+        let targets = match &self.targets {
+            BatchTargets::Classes(classes) => BatchTargets::Classes(classes.clone().select(0, all)),
+            BatchTargets::Values(values) => BatchTargets::Values(values.clone().select(0, all)),
+        };
+        DeviceSet {
+            chunks,
+            chunk_rows,
+            targets,
+            rows: order.len(),
+            device: self.device.clone(),
+            chunk_bytes: self.chunk_bytes,
+        }
     }
 
     /// Consecutive rows `start..start+length` (within one chunk or across two), in order.

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 use mlpc_data::random::Random;
 use mlpc_data::{Splits, Standardization};
 use mlpc_ir::Model;
@@ -19,6 +19,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::Backend;
 use crate::checkpoint;
 use crate::device_data::DeviceSet;
 use crate::error::TrainError;
@@ -77,26 +78,27 @@ pub struct RunFolder {
     pub resume: bool,
 }
 
-/// Trains a checked model on loaded data, on `device` (which must have autodiff), calling
-/// `on_epoch` after each epoch.
+/// Trains a checked model on loaded data on a backend, calling `on_epoch` after each epoch.
 pub fn train(
     model: &Model,
     splits: &Splits,
-    device: &Device,
+    backend: Backend,
     mut on_epoch: impl FnMut(&EpochReport),
 ) -> Result<Trained, TrainError> {
-    train_in(model, splits, device, &RunFolder::default(), &mut on_epoch)
+    train_in(model, splits, backend, &RunFolder::default(), &mut on_epoch)
 }
 
 /// [`train`] with a run folder: a checkpoint after each epoch, and resumption from the last.
 pub fn train_in(
     model: &Model,
     splits: &Splits,
-    device: &Device,
+    backend: Backend,
     folder: &RunFolder,
     on_epoch: &mut dyn FnMut(&EpochReport),
 ) -> Result<Trained, TrainError> {
     let training = &model.training;
+    let device = &backend.device()?;
+    let chunk_bytes = backend.chunk_bytes();
     let weights = network::initial_weights(&model.network, training.seed);
     let mut network = network::build(&model.network, &weights, device);
     let mut optimizer = objective::optimizer(&model.optimizer);
@@ -128,10 +130,15 @@ pub fn train_in(
 
     let (train_rows, validation_rows) =
         split_validation(splits.train.len(), training.validation, training.seed);
-    let train_set = DeviceSet::upload(&splits.train.select(&train_rows), device);
-    let validation_set = (!validation_rows.is_empty())
-        .then(|| DeviceSet::upload(&splits.train.select(&validation_rows), &evaluation_device));
-    let test_set = DeviceSet::upload(&splits.test, &evaluation_device);
+    let train_set = DeviceSet::upload(&splits.train.select(&train_rows), device, chunk_bytes);
+    let validation_set = (!validation_rows.is_empty()).then(|| {
+        DeviceSet::upload(
+            &splits.train.select(&validation_rows),
+            &evaluation_device,
+            chunk_bytes,
+        )
+    });
+    let test_set = DeviceSet::upload(&splits.test, &evaluation_device, chunk_bytes);
     let evaluation_objective = Objective::new(model.loss, &evaluation_device);
     let target_scale: Option<Standardization> = splits.target_standardization;
 
@@ -143,7 +150,7 @@ pub fn train_in(
         let started = Instant::now();
         // Seeded per epoch, so that a resumed run draws the same dropout masks.
         device.seed(training.seed.wrapping_add(epoch as u64));
-        let order = if training.shuffle {
+        let order: Vec<usize> = if training.shuffle {
             Random::new(
                 training
                     .seed
@@ -154,14 +161,20 @@ pub fn train_in(
         } else {
             (0..rows).collect()
         };
+        let epoch_set =
+            (!backend.gathers_per_step()).then(|| train_set.permuted(&order, batch_size));
         let mut loss_sum: Option<Tensor<1>> = None;
         let mut rate = initial_rate;
         for step in 0..steps {
-            let batch = &order[step * batch_size..((step + 1) * batch_size).min(rows)];
-            let (features, targets) = train_set.gather(batch);
+            let start = step * batch_size;
+            let length = batch_size.min(rows - start);
+            let (features, targets) = match &epoch_set {
+                Some(permuted) => permuted.range(start, length),
+                None => train_set.gather(&order[start..start + length]),
+            };
             let output = network.forward(features);
             let loss = objective.forward(output, &targets);
-            let weighted = loss.clone().detach().mul_scalar(batch.len() as f64);
+            let weighted = loss.clone().detach().mul_scalar(length as f64);
             loss_sum = Some(match loss_sum {
                 Some(sum) => sum + weighted,
                 None => weighted,

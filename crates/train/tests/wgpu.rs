@@ -35,8 +35,7 @@ fn model(text: &str) -> Model {
 
 fn run(model: &Model, backend: Backend) -> Vec<EpochReport> {
     let splits = mlpc_data::load(&model.data).expect("data loads");
-    let device = backend.device().expect("device");
-    train(model, &splits, &device, |_| {})
+    train(model, &splits, backend, |_| {})
         .expect("training")
         .history
 }

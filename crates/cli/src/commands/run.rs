@@ -62,13 +62,11 @@ pub fn run(arguments: &RunArguments) -> Outcome {
             return Outcome::Failure;
         }
     };
-    let device = match arguments.backend.device() {
-        Ok(device) => device,
-        Err(error) => {
-            report::error(&error.to_string(), error.hint().as_deref());
-            return Outcome::Failure;
-        }
-    };
+    // Devices are created lazily: this only checks that the backend has one.
+    if let Err(error) = arguments.backend.device() {
+        report::error(&error.to_string(), error.hint().as_deref());
+        return Outcome::Failure;
+    }
     if !arguments.json {
         println!(
             "training {} on {} ({} train / {} test examples, {} parameters)",
@@ -108,7 +106,7 @@ pub fn run(arguments: &RunArguments) -> Outcome {
             }
         }
     }
-    match mlpc_train::train_in(&model, &splits, &device, &folder, &mut |report| {
+    match mlpc_train::train_in(&model, &splits, arguments.backend, &folder, &mut |report| {
         print_epoch(report, json)
     }) {
         Ok(_) => {
