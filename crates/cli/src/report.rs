@@ -120,3 +120,11 @@ pub fn install_panic_hook() {
         );
     }));
 }
+
+/// Loads a checked model's data, or reports why it cannot be loaded.
+pub fn load_data(model: &mlpc_ir::Model) -> Result<mlpc_data::Splits, Outcome> {
+    mlpc_data::load(&model.data).map_err(|failure| {
+        error(&failure.to_string(), failure.hint().as_deref());
+        Outcome::Failure
+    })
+}

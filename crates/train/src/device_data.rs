@@ -126,12 +126,7 @@ impl DeviceSet {
         let order: Vec<i64> = indices.iter().map(|&row| row as i64).collect();
         let order =
             Tensor::<1, Int>::from_data(TensorData::new(order, [indices.len()]), &self.device);
-        let targets = match &self.targets {
-            BatchTargets::Classes(classes) => {
-                BatchTargets::Classes(classes.clone().select(0, order))
-            }
-            BatchTargets::Values(values) => BatchTargets::Values(values.clone().select(0, order)),
-        };
+        let targets = self.targets.select(order);
         (self.features_of(indices), targets)
     }
 
@@ -147,10 +142,7 @@ impl DeviceSet {
             .collect();
         let all: Vec<i64> = order.iter().map(|&row| row as i64).collect();
         let all = Tensor::<1, Int>::from_data(TensorData::new(all, [order.len()]), &self.device);
-        let targets = match &self.targets {
-            BatchTargets::Classes(classes) => BatchTargets::Classes(classes.clone().select(0, all)),
-            BatchTargets::Values(values) => BatchTargets::Values(values.clone().select(0, all)),
-        };
+        let targets = self.targets.select(all);
         DeviceSet {
             chunks,
             chunk_rows,
@@ -177,14 +169,7 @@ impl DeviceSet {
         } else {
             Tensor::cat(parts, 0)
         };
-        let targets = match &self.targets {
-            BatchTargets::Classes(classes) => {
-                BatchTargets::Classes(classes.clone().narrow(0, start, length))
-            }
-            BatchTargets::Values(values) => {
-                BatchTargets::Values(values.clone().narrow(0, start, length))
-            }
-        };
+        let targets = self.targets.narrow(start, length);
         (features, targets)
     }
 }

@@ -19,6 +19,30 @@ pub enum BatchTargets {
     Values(Tensor<2>),
 }
 
+impl BatchTargets {
+    /// The targets at `indices`, in that order.
+    pub fn select(&self, indices: Tensor<1, Int>) -> BatchTargets {
+        match self {
+            BatchTargets::Classes(classes) => {
+                BatchTargets::Classes(classes.clone().select(0, indices))
+            }
+            BatchTargets::Values(values) => BatchTargets::Values(values.clone().select(0, indices)),
+        }
+    }
+
+    /// The targets `start..start + length`.
+    pub fn narrow(&self, start: usize, length: usize) -> BatchTargets {
+        match self {
+            BatchTargets::Classes(classes) => {
+                BatchTargets::Classes(classes.clone().narrow(0, start, length))
+            }
+            BatchTargets::Values(values) => {
+                BatchTargets::Values(values.clone().narrow(0, start, length))
+            }
+        }
+    }
+}
+
 /// A loss, built once.
 pub enum Objective {
     /// Softmax cross-entropy on logits.

@@ -37,12 +37,9 @@ pub fn run(arguments: &BenchArguments) -> Outcome {
     if let Some(batch_size) = arguments.batch_size.filter(|size| *size > 0) {
         model.training.batch_size = batch_size;
     }
-    let splits = match mlpc_data::load(&model.data) {
+    let splits = match report::load_data(&model) {
         Ok(splits) => splits,
-        Err(error) => {
-            report::error(&error.to_string(), error.hint().as_deref());
-            return Outcome::Failure;
-        }
+        Err(outcome) => return outcome,
     };
     let rows = match compare(&model, &splits, &arguments.backends) {
         Ok(rows) => rows,

@@ -55,12 +55,9 @@ pub fn run(arguments: &RunArguments) -> Outcome {
     if let Err(outcome) = apply_overrides(&mut model, arguments) {
         return outcome;
     }
-    let splits = match mlpc_data::load(&model.data) {
+    let splits = match report::load_data(&model) {
         Ok(splits) => splits,
-        Err(error) => {
-            report::error(&error.to_string(), error.hint().as_deref());
-            return Outcome::Failure;
-        }
+        Err(outcome) => return outcome,
     };
     // Devices are created lazily: this only checks that the backend has one.
     if let Err(error) = arguments.backend.device() {
