@@ -12,6 +12,9 @@ use mlpc_train::network::{self, DenseWeights, LayerModule};
 use mlpc_train::objective::{BatchTargets, Objective};
 
 const BATCH: usize = 8;
+/// Largest relative error allowed between autodiff's and finite differences' directional
+/// derivatives (measured: 2e-6 to 1.2e-3 in f32 with ε = 3e-3).
+const TOLERANCE: f64 = 5e-3;
 const INPUTS: usize = 5;
 
 fn device() -> Device {
@@ -149,7 +152,7 @@ fn gradient_error(kinds: Vec<LayerKind>, loss: Loss) -> f64 {
         .zip(&direction)
         .map(|(g, d)| (*g as f64) * (*d as f64))
         .sum();
-    let epsilon = 1e-2;
+    let epsilon = 3e-3;
     let (plus, _) = loss_at(&ir, &shifted(&weights, &direction, epsilon), loss, &device);
     let (minus, _) = loss_at(&ir, &shifted(&weights, &direction, -epsilon), loss, &device);
     let numeric = (plus - minus) / (2.0 * epsilon as f64);
@@ -214,7 +217,8 @@ fn every_layer_kind_backpropagates_correctly() {
     let mut failures = Vec::new();
     for (name, kinds) in cases {
         let error = gradient_error(kinds, Loss::CrossEntropy);
-        if error > 2e-2 {
+        eprintln!("gradient check {name}: relative error {error:.1e}");
+        if error > TOLERANCE {
             failures.push(format!("{name}: relative error {error:.2e}"));
         }
     }
@@ -238,7 +242,8 @@ fn every_loss_backpropagates_correctly() {
             ],
             loss,
         );
-        if error > 2e-2 {
+        eprintln!("gradient check {loss:?}: relative error {error:.1e}");
+        if error > TOLERANCE {
             failures.push(format!("{loss:?}: relative error {error:.2e}"));
         }
     }
