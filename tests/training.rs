@@ -300,3 +300,35 @@ fn resume_refuses_another_model() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("different model"));
     let _ = std::fs::remove_dir_all(&base);
 }
+
+#[test]
+fn eval_scores_the_saved_model_as_training_did() {
+    let folder = std::env::temp_dir().join(format!("mlpc-eval-{}", std::process::id()));
+    let reports = run_in(&folder, &["models/diabetes.mlp", "--epochs", "20"]);
+    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .args(["eval", &folder.to_string_lossy(), "--json"])
+        .current_dir(workspace())
+        .output()
+        .expect("run mlpc");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let evaluation: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    for (saved, trained) in [
+        ("loss", "test_loss"),
+        ("r2", "test_r2"),
+        ("rmse", "test_rmse"),
+    ] {
+        let (saved, trained) = (
+            evaluation[saved].as_f64().expect("metric"),
+            last(&reports, trained),
+        );
+        assert!(
+            (saved - trained).abs() <= 1e-6 * trained.abs().max(1.0),
+            "{saved} after loading, {trained} after training"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&folder);
+}

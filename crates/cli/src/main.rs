@@ -52,6 +52,8 @@ enum Command {
     },
     /// Train a model and report test metrics after each epoch.
     Run(commands::run::RunArguments),
+    /// Evaluate the saved model of a run folder on its test split (or another data set).
+    Eval(commands::eval::EvalArguments),
     /// Train a model on several backends and compare their speeds.
     Bench(commands::bench::BenchArguments),
     /// List the backends of this build and the GPU adapters this machine offers.
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::Summary { file, json } => commands::summary::run(&file, json),
         Command::Fmt { files, check } => commands::format::run(&files, check),
         Command::Run(arguments) => commands::run::run(&arguments),
+        Command::Eval(arguments) => commands::eval::run(&arguments),
         Command::Bench(arguments) => commands::bench::run(&arguments),
         Command::Backends { json } => commands::backends::run(json),
     })

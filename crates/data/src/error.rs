@@ -57,9 +57,10 @@ impl DataError {
     /// A suggestion for the user, where one fits.
     pub fn hint(&self) -> Option<String> {
         match self {
-            DataError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                Some("paths in a .mlp file are relative to the folder of that file".to_string())
-            }
+            DataError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Some(
+                "check the path; paths written in a .mlp file are relative to that file's folder"
+                    .to_string(),
+            ),
             DataError::MissingColumn { available, .. } => {
                 Some(format!("the columns are: {}", available.join(", ")))
             }

@@ -134,3 +134,29 @@ pub fn restore(
         optimizer,
     })
 }
+
+/// Evaluates a run folder's saved network on a test split (the model's own, unless `splits`
+/// come from elsewhere), on a backend, without autodiff.
+pub fn evaluate_saved(
+    folder: &Path,
+    state: &RunState,
+    splits: &mlpc_data::Splits,
+    backend: crate::Backend,
+) -> Result<crate::evaluate::Evaluation, TrainError> {
+    let device = backend.plain_device()?;
+    let weights = crate::network::initial_weights(&state.model.network, state.model.training.seed);
+    let network = crate::network::build(&state.model.network, &weights, &device);
+    let path = folder.join(format!("{}.network.bpk", state.checkpoint));
+    let network = network
+        .try_load_file(&path)
+        .map_err(|error| checkpoint_error(&path, error))?;
+    let test = crate::device_data::DeviceSet::upload(&splits.test, &device, backend.chunk_bytes());
+    let objective = crate::objective::Objective::new(state.model.loss, &device);
+    Ok(crate::evaluate::evaluate(
+        &network,
+        &test,
+        &objective,
+        state.model.loss,
+        splits.target_standardization,
+    ))
+}

@@ -3,6 +3,7 @@
 pub mod backends;
 pub mod bench;
 pub mod check;
+pub mod eval;
 pub mod format;
 pub mod run;
 pub mod summary;

@@ -64,16 +64,6 @@ pub fn run(arguments: &RunArguments) -> Outcome {
         report::error(&error.to_string(), error.hint().as_deref());
         return Outcome::Failure;
     }
-    if !arguments.json {
-        println!(
-            "training {} on {} ({} train / {} test examples, {} parameters)",
-            model.name,
-            arguments.backend,
-            splits.train.len(),
-            splits.test.len(),
-            model.network.parameters()
-        );
-    }
     let json = arguments.json;
     let folder = RunFolder {
         path: (!arguments.no_save).then(|| {
@@ -102,6 +92,16 @@ pub fn run(arguments: &RunArguments) -> Outcome {
                 return Outcome::Failure;
             }
         }
+    }
+    if !arguments.json {
+        println!(
+            "training {} on {} ({} train / {} test examples, {} parameters)",
+            model.name,
+            arguments.backend,
+            splits.train.len(),
+            splits.test.len(),
+            model.network.parameters()
+        );
     }
     match mlpc_train::train_in(&model, &splits, arguments.backend, &folder, &mut |report| {
         print_epoch(report, json)
@@ -165,7 +165,7 @@ fn apply_overrides(model: &mut Model, arguments: &RunArguments) -> Result<(), Ou
 }
 
 /// Points the model's data source at another path and checks that it still fits the network.
-fn redirect_data(model: &mut Model, path: &Path) -> Result<(), Outcome> {
+pub fn redirect_data(model: &mut Model, path: &Path) -> Result<(), Outcome> {
     match &mut model.data {
         Source::Idx { directory, .. } => *directory = path.to_path_buf(),
         Source::Csv { path: file, .. } => *file = path.to_path_buf(),
