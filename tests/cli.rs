@@ -215,3 +215,30 @@ fn flex_backend_trains_too() {
         "{last}"
     );
 }
+
+#[test]
+fn run_prints_one_readable_line_per_epoch() {
+    let output = mlpc(&["run", "models/diabetes.mlp", "--epochs", "2", "--no-save"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let epochs: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.starts_with("epoch"))
+        .collect();
+    assert_eq!(epochs.len(), 2, "{stdout}");
+    for field in [
+        "train loss",
+        "test loss",
+        "rmse",
+        "mae",
+        "r2",
+        "samples/s",
+        " s",
+    ] {
+        assert!(
+            epochs[1].contains(field),
+            "`{field}` missing from: {}",
+            epochs[1]
+        );
+    }
+}

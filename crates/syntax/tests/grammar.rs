@@ -219,24 +219,16 @@ fn every_syntax_error_is_reported_with_its_position() {
 }
 
 #[test]
-#[ignore]
-fn show() {
-    let source = std::env::var("SHOW").unwrap_or_default();
-    let parsed = parse(&source);
-    print!(
-        "{}",
-        render(
-            "x.mlp",
-            &source,
-            &parsed
-                .errors
-                .iter()
-                .map(|e| e.to_diagnostic())
-                .collect::<Vec<_>>(),
-            Colour::Plain
-        )
-    );
-    if parsed.errors.is_empty() {
-        print!("{}", mlpc_syntax::format(&source, &parsed.file));
-    }
+fn terminal_rendering_is_coloured_and_plain_rendering_is_not() {
+    let source = "loss = mse\n";
+    let diagnostics: Vec<_> = parse(source)
+        .errors
+        .iter()
+        .map(|e| e.to_diagnostic())
+        .collect();
+    let coloured = render("c.mlp", source, &diagnostics, Colour::Terminal);
+    let plain = render("c.mlp", source, &diagnostics, Colour::Plain);
+    assert!(coloured.contains("\x1b["), "{coloured}");
+    assert!(!plain.contains("\x1b["));
+    assert!(plain.contains("c.mlp:1:6"));
 }
