@@ -165,6 +165,13 @@ pub enum Activation {
     },
     /// `e^x / sum(e^x)` over the features.
     Softmax,
+    /// `x * sigmoid(x)` (also called swish).
+    Silu,
+    /// `x` for `x > 0`, `alpha * (e^x - 1)` otherwise.
+    Elu {
+        /// Saturation value for negative inputs.
+        alpha: f64,
+    },
 }
 
 impl Activation {
@@ -178,6 +185,8 @@ impl Activation {
             Activation::Gelu => "gelu".into(),
             Activation::LeakyRelu { slope } => format!("leaky_relu({slope})"),
             Activation::Softmax => "softmax".into(),
+            Activation::Silu => "silu".into(),
+            Activation::Elu { alpha } => format!("elu({alpha})"),
         }
     }
 }

@@ -115,6 +115,16 @@ pub const ACTIVATIONS: &[Callable] = &[
         parameters: &[],
         example: "softmax",
     },
+    Callable {
+        name: "silu",
+        parameters: &[],
+        example: "silu",
+    },
+    Callable {
+        name: "elu",
+        parameters: &[optional("alpha", Kind::positive())],
+        example: "elu(1.0)",
+    },
 ];
 
 /// Weight initializers of dense layers.
@@ -385,6 +395,10 @@ pub fn activation(name: &str, bound: &Bound) -> Activation {
             slope: bound.real("slope", 0.01),
         },
         "softmax" => Activation::Softmax,
+        "silu" => Activation::Silu,
+        "elu" => Activation::Elu {
+            alpha: bound.real("alpha", 1.0),
+        },
         _ => Activation::Identity,
     }
 }

@@ -65,6 +65,8 @@ pub fn apply_activation(function: &Activation, input: Tensor<2>) -> Tensor<2> {
         Activation::Gelu => activation::gelu(input),
         Activation::LeakyRelu { slope } => activation::leaky_relu(input, *slope),
         Activation::Softmax => activation::softmax(input, 1),
+        Activation::Silu => activation::silu(input),
+        Activation::Elu { alpha } => activation::elu(input, *alpha),
     }
 }
 

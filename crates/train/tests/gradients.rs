@@ -204,6 +204,18 @@ fn every_layer_kind_backpropagates_correctly() {
                 activation: Activation::Softmax,
             }),
         ),
+        (
+            "silu",
+            hidden(LayerKind::Activation {
+                activation: Activation::Silu,
+            }),
+        ),
+        (
+            "elu",
+            hidden(LayerKind::Activation {
+                activation: Activation::Elu { alpha: 0.7 },
+            }),
+        ),
         ("dropout", hidden(LayerKind::Dropout { rate: 0.3 })),
         (
             "batchnorm",
