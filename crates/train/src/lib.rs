@@ -11,13 +11,15 @@
 //!   momentum/Nesterov/weight decay, `Adam`, `AdamW`). The learning-rate schedule is the IR's
 //!   own pure function of the fractional epoch, evaluated at every step.
 //! - [`device_data`]: the training set lives on the device, in chunks under wgpu's buffer
-//!   limit; batches are gathered there.
+//!   limit; on the CPU each batch is gathered there, on wgpu the set is permuted once per
+//!   epoch and batches are slices (no per-step host traffic).
 //! - [`trainer`]: the loop; [`evaluate`]: metrics without autodiff, read back once per epoch.
 //! - [`checkpoint`]: run folders; a checkpoint after every epoch, written atomically, and
 //!   `--resume` from the last one (shuffles and dropout are seeded per epoch, so a resumed
 //!   run repeats an uninterrupted one exactly).
 //! - [`backend`]: `ndarray` (default), `flex`, `wgpu`; adapter probing so that a machine
 //!   without a GPU driver gets one clear line, not a panic.
+//! - [`bench`]: one model trained on several backends in one process, speeds as ratios.
 //!
 //! Errors are [`TrainError`], one enum for the stage.
 
