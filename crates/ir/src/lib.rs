@@ -1,7 +1,7 @@
 //! # mlpc-ir: the typed model, its checks and its shapes
 //!
 //! The second stage of the pipeline (syntax → **IR and checks** → burn lowering and training →
-//! CLI). [`check`] turns a parsed file into a [`Model`]: a closed, serde-serialisable
+//! CLI). [`check`](fn@check) turns a parsed file into a [`Model`]: a closed, serde-serialisable
 //! description of data, task, layers (with every width, parameter count and multiply-add
 //! count inferred), loss, optimizer, schedule and training settings. Nothing downstream reads
 //! text again.

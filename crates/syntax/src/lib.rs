@@ -6,12 +6,12 @@
 //! - [`parser`]: the pest grammar in `grammar/mlp.pest` (a generic statement / setting / value
 //!   language, in the style of tract's NNEF front end) and the building of the [`ast`], with
 //!   error recovery so that every syntax error of a file is found in one pass.
-//! - [`ast`]: the tree, with a byte [`Span`](ast::Span) on every node.
+//! - [`ast`]: the tree, with a byte [`Span`] on every node.
 //! - [`error`]: [`SyntaxError`], this stage's error enum.
 //! - [`diagnostic`]: the one place where errors of *every* stage become text: a
 //!   [`Diagnostic`] is a message, a span, labels and a hint, rendered by codespan-reporting
 //!   with `file:line:col` and carets. Later stages convert their own error enums into it.
-//! - [`format`]: the canonical printer behind `mlpc fmt` (idempotent, keeps comments).
+//! - [`format`](mod@format): the canonical printer behind `mlpc fmt` (idempotent, keeps comments).
 //!
 //! Nothing here may panic on any input: a property test feeds random and mutated text.
 

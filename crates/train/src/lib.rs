@@ -19,7 +19,7 @@
 //!   run repeats an uninterrupted one exactly).
 //! - [`backend`]: `ndarray` (default), `flex`, `wgpu`; adapter probing so that a machine
 //!   without a GPU driver gets one clear line, not a panic.
-//! - [`bench`]: one model trained on several backends in one process, speeds as ratios.
+//! - [`bench`](mod@bench): one model trained on several backends in one process, speeds as ratios.
 //!
 //! Errors are [`TrainError`], one enum for the stage.
 
