@@ -206,6 +206,7 @@ fn flex_backend_trains_too() {
         "--epochs",
         "40",
         "--json",
+        "--no-save",
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let last: serde_json::Value =
