@@ -121,10 +121,30 @@ pub fn install_panic_hook() {
     }));
 }
 
+/// Reports a failure (of data, training or a backend) with its hint: exit status 1.
+pub fn failure(problem: &dyn std::fmt::Display, hint: Option<String>) -> Outcome {
+    error(&problem.to_string(), hint.as_deref());
+    Outcome::Failure
+}
+
 /// Loads a checked model's data, or reports why it cannot be loaded.
 pub fn load_data(model: &mlpc_ir::Model) -> Result<mlpc_data::Splits, Outcome> {
-    mlpc_data::load(&model.data).map_err(|failure| {
-        error(&failure.to_string(), failure.hint().as_deref());
-        Outcome::Failure
-    })
+    mlpc_data::load(&model.data).map_err(|problem| failure(&problem, problem.hint()))
+}
+
+/// Test metrics as `mlpc run` and `mlpc eval` print them: accuracy, or RMSE, MAE and R².
+pub fn metrics_text(
+    accuracy: Option<f64>,
+    rmse: Option<f64>,
+    mae: Option<f64>,
+    r2: Option<f64>,
+) -> String {
+    let mut text = String::new();
+    if let Some(accuracy) = accuracy {
+        text.push_str(&format!("  accuracy {:.2}%", accuracy * 100.0));
+    }
+    if let (Some(rmse), Some(mae), Some(r2)) = (rmse, mae, r2) {
+        text.push_str(&format!("  rmse {rmse:.3}  mae {mae:.3}  r2 {r2:.3}"));
+    }
+    text
 }

@@ -59,7 +59,7 @@ pub fn save(
     folder: &Path,
     network: &Network,
     optimizer: &ModuleOptimizer,
-    state: &RunState,
+    state: &mut RunState,
 ) -> Result<(), TrainError> {
     std::fs::create_dir_all(folder).map_err(|error| checkpoint_error(folder, error))?;
     let stem = format!("epoch-{}", state.completed_epochs);
@@ -79,9 +79,8 @@ pub fn save(
         .map_err(|error| checkpoint_error(&network_path, error))?;
     std::fs::rename(&optimizer_temporary, &optimizer_path)
         .map_err(|error| checkpoint_error(&optimizer_path, error))?;
-    let mut state = state.clone();
     state.checkpoint = stem.clone();
-    let json = serde_json::to_vec_pretty(&state).expect("the run state serialises");
+    let json = serde_json::to_vec_pretty(&*state).expect("the run state serialises");
     write_atomically(&folder.join("run.json"), &json)?;
     // Only now are older checkpoints unneeded.
     for entry in std::fs::read_dir(folder)
@@ -156,7 +155,6 @@ pub fn evaluate_saved(
         &network,
         &test,
         &objective,
-        state.model.loss,
         splits.target_standardization,
     ))
 }

@@ -86,48 +86,48 @@ impl DeviceSet {
         self.rows == 0
     }
 
-    /// Features of the rows at `indices`, in exactly that order.
-    fn features_of(&self, indices: &[usize]) -> Tensor<2> {
-        let upload = |values: Vec<i64>| {
-            let length = values.len();
-            Tensor::<1, Int>::from_data(TensorData::new(values, [length]), &self.device)
-        };
+    /// Row numbers as an index tensor on the device.
+    fn index_tensor(&self, rows: &[usize]) -> Tensor<1, Int> {
+        let values: Vec<i64> = rows.iter().map(|&row| row as i64).collect();
+        Tensor::<1, Int>::from_data(TensorData::new(values, [rows.len()]), &self.device)
+    }
+
+    /// Features of the rows at `indices`, in exactly that order; `uploaded` is `indices`
+    /// already on the device (all a single-chunk set needs).
+    fn features_of(&self, indices: &[usize], uploaded: Tensor<1, Int>) -> Tensor<2> {
+        if let [chunk] = self.chunks.as_slice() {
+            return chunk.clone().select(0, uploaded);
+        }
         // Gather from each chunk the rows it holds: the result is grouped by chunk...
         let mut grouped: Vec<usize> = Vec::with_capacity(indices.len());
         let mut parts = Vec::new();
         for (chunk_index, chunk) in self.chunks.iter().enumerate() {
             let start = chunk_index * self.chunk_rows;
-            let local: Vec<i64> = indices
+            let local: Vec<usize> = indices
                 .iter()
                 .filter(|&&index| index / self.chunk_rows == chunk_index)
-                .map(|&index| (index - start) as i64)
+                .map(|&index| index - start)
                 .collect();
             if local.is_empty() {
                 continue;
             }
-            grouped.extend(local.iter().map(|&index| index as usize + start));
-            parts.push(chunk.clone().select(0, upload(local)));
-        }
-        if parts.len() == 1 {
-            // One chunk: the grouped order is the order asked for.
-            return parts.pop().expect("one part");
+            grouped.extend(local.iter().map(|&index| index + start));
+            parts.push(chunk.clone().select(0, self.index_tensor(&local)));
         }
         // ...so put it back in the order asked for.
         let mut position_of = std::collections::HashMap::with_capacity(grouped.len());
         for (position, row) in grouped.iter().enumerate() {
-            position_of.insert(*row, position as i64);
+            position_of.insert(*row, position);
         }
-        let back: Vec<i64> = indices.iter().map(|row| position_of[row]).collect();
-        Tensor::cat(parts, 0).select(0, upload(back))
+        let back: Vec<usize> = indices.iter().map(|row| position_of[row]).collect();
+        Tensor::cat(parts, 0).select(0, self.index_tensor(&back))
     }
 
     /// The examples at `indices`, in that order (one batch gathered from the whole set).
     pub fn gather(&self, indices: &[usize]) -> (Tensor<2>, BatchTargets) {
-        let order: Vec<i64> = indices.iter().map(|&row| row as i64).collect();
-        let order =
-            Tensor::<1, Int>::from_data(TensorData::new(order, [indices.len()]), &self.device);
-        let targets = self.targets.select(order);
-        (self.features_of(indices), targets)
+        let uploaded = self.index_tensor(indices);
+        let targets = self.targets.select(uploaded.clone());
+        (self.features_of(indices, uploaded), targets)
     }
 
     /// A copy of the set with its rows in `order`, chunked so that batches of `batch_size`
@@ -136,13 +136,19 @@ impl DeviceSet {
     pub fn permuted(&self, order: &[usize], batch_size: usize) -> DeviceSet {
         let width = self.chunks.first().map_or(1, |chunk| chunk.dims()[1]);
         let chunk_rows = aligned_chunk_rows(self.chunk_bytes, width, batch_size);
+        // One upload of the whole order serves the targets and, sliced, each chunk.
+        let uploaded = self.index_tensor(order);
         let chunks = order
             .chunks(chunk_rows)
-            .map(|rows| self.features_of(rows))
+            .enumerate()
+            .map(|(index, rows)| {
+                self.features_of(
+                    rows,
+                    uploaded.clone().narrow(0, index * chunk_rows, rows.len()),
+                )
+            })
             .collect();
-        let all: Vec<i64> = order.iter().map(|&row| row as i64).collect();
-        let all = Tensor::<1, Int>::from_data(TensorData::new(all, [order.len()]), &self.device);
-        let targets = self.targets.select(all);
+        let targets = self.targets.select(uploaded);
         DeviceSet {
             chunks,
             chunk_rows,

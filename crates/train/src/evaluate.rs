@@ -3,7 +3,6 @@
 
 use burn::tensor::{Int, Tensor};
 use mlpc_data::Standardization;
-use mlpc_ir::Loss;
 use serde::{Deserialize, Serialize};
 
 use crate::device_data::DeviceSet;
@@ -33,7 +32,6 @@ pub fn evaluate(
     network: &Network,
     set: &DeviceSet,
     objective: &Objective,
-    loss: Loss,
     target_scale: Option<Standardization>,
 ) -> Evaluation {
     let rows = set.len();
@@ -55,8 +53,10 @@ pub fn evaluate(
         });
         match &targets {
             BatchTargets::Classes(classes) => {
-                let predicted = match loss {
-                    Loss::BinaryCrossEntropy => output.greater_elem(0.0).int().reshape([length]),
+                let predicted = match objective {
+                    Objective::BinaryCrossEntropy(_) => {
+                        output.greater_elem(0.0).int().reshape([length])
+                    }
                     _ => output.argmax(1).reshape([length]),
                 };
                 let hits = predicted.equal(classes.clone()).int().sum();

@@ -116,6 +116,7 @@ pub fn train_in(
         (network, optimizer, history) =
             (restored.network, restored.optimizer, restored.state.history);
     }
+    // The run state owns the history: it is what a checkpoint writes.
     let mut state = checkpoint::RunState {
         model: model.clone(),
         completed_epochs: history.len(),
@@ -123,7 +124,7 @@ pub fn train_in(
         feature_standardization: splits.feature_standardization.clone(),
         target_standardization: splits.target_standardization,
         class_names: splits.class_names.clone(),
-        history: history.clone(),
+        history,
     };
     let objective = Objective::new(model.loss, device);
     let evaluation_device = device.clone().inner();
@@ -146,7 +147,7 @@ pub fn train_in(
     let batch_size = training.batch_size.min(rows.max(1));
     let steps = rows.div_ceil(batch_size);
     let initial_rate = model.optimizer.learning_rate();
-    for epoch in history.len()..training.epochs {
+    for epoch in state.completed_epochs..training.epochs {
         let started = Instant::now();
         // Seeded per epoch, so that a resumed run draws the same dropout masks.
         device.seed(training.seed.wrapping_add(epoch as u64));
@@ -198,22 +199,10 @@ pub fn train_in(
             });
         }
         let frozen = network.valid();
-        let test = evaluate(
-            &frozen,
-            &test_set,
-            &evaluation_objective,
-            model.loss,
-            target_scale,
-        );
-        let validation = validation_set.as_ref().map(|set| {
-            evaluate(
-                &frozen,
-                set,
-                &evaluation_objective,
-                model.loss,
-                target_scale,
-            )
-        });
+        let test = evaluate(&frozen, &test_set, &evaluation_objective, target_scale);
+        let validation = validation_set
+            .as_ref()
+            .map(|set| evaluate(&frozen, set, &evaluation_objective, target_scale));
         let report = EpochReport {
             epoch: epoch + 1,
             epochs: training.epochs,
@@ -228,17 +217,16 @@ pub fn train_in(
             seconds,
             samples_per_sec: rows as f64 / seconds.max(1e-9),
         };
-        history.push(report);
+        state.history.push(report);
+        state.completed_epochs = epoch + 1;
         if let Some(path) = &folder.path {
-            state.completed_epochs = epoch + 1;
-            state.history = history.clone();
-            checkpoint::save(path, &network, &optimizer, &state)?;
+            checkpoint::save(path, &network, &optimizer, &mut state)?;
         }
-        on_epoch(history.last().expect("just pushed"));
+        on_epoch(state.history.last().expect("just pushed"));
     }
     Ok(Trained {
         network: network.valid(),
-        history,
+        history: state.history,
     })
 }
 

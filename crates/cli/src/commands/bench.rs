@@ -43,10 +43,7 @@ pub fn run(arguments: &BenchArguments) -> Outcome {
     };
     let rows = match compare(&model, &splits, &arguments.backends) {
         Ok(rows) => rows,
-        Err(error) => {
-            report::error(&error.to_string(), error.hint().as_deref());
-            return Outcome::Failure;
-        }
+        Err(error) => return report::failure(&error, error.hint()),
     };
     if arguments.json {
         println!(

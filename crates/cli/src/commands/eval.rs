@@ -51,10 +51,7 @@ pub fn run(arguments: &EvalArguments) -> Outcome {
     };
     let evaluation = match evaluate_saved(&arguments.folder, &state, &splits, arguments.backend) {
         Ok(evaluation) => evaluation,
-        Err(error) => {
-            report::error(&error.to_string(), error.hint().as_deref());
-            return Outcome::Failure;
-        }
+        Err(error) => return report::failure(&error, error.hint()),
     };
     if arguments.json {
         println!(
@@ -67,16 +64,13 @@ pub fn run(arguments: &EvalArguments) -> Outcome {
         "{} after {} epochs: test loss {:.4}",
         state.model.name, state.completed_epochs, evaluation.loss
     );
-    if let Some(accuracy) = evaluation.accuracy {
-        line.push_str(&format!(
-            "  accuracy {:.2}% ({} test examples)",
-            accuracy * 100.0,
-            splits.test.len()
-        ));
-    }
-    if let (Some(rmse), Some(mae), Some(r2)) = (evaluation.rmse, evaluation.mae, evaluation.r2) {
-        line.push_str(&format!("  rmse {rmse:.3}  mae {mae:.3}  r2 {r2:.3}"));
-    }
+    line.push_str(&report::metrics_text(
+        evaluation.accuracy,
+        evaluation.rmse,
+        evaluation.mae,
+        evaluation.r2,
+    ));
+    line.push_str(&format!("  ({} test examples)", splits.test.len()));
     println!("{line}");
     Outcome::Success
 }

@@ -61,8 +61,7 @@ pub fn run(arguments: &RunArguments) -> Outcome {
     };
     // Devices are created lazily: this only checks that the backend has one.
     if let Err(error) = arguments.backend.device() {
-        report::error(&error.to_string(), error.hint().as_deref());
-        return Outcome::Failure;
+        return report::failure(&error, error.hint());
     }
     let json = arguments.json;
     let folder = RunFolder {
@@ -115,10 +114,7 @@ pub fn run(arguments: &RunArguments) -> Outcome {
             }
             Outcome::Success
         }
-        Err(error) => {
-            report::error(&error.to_string(), error.hint().as_deref());
-            Outcome::Failure
-        }
+        Err(error) => report::failure(&error, error.hint()),
     }
 }
 
@@ -179,10 +175,7 @@ pub fn redirect_data(model: &mut Model, path: &Path) -> Result<(), Outcome> {
     }
     let schema: Schema = match mlpc_data::inspect(&model.data) {
         Ok(schema) => schema,
-        Err(error) => {
-            report::error(&error.to_string(), error.hint().as_deref());
-            return Err(Outcome::Failure);
-        }
+        Err(error) => return Err(report::failure(&error, error.hint())),
     };
     let fits = schema.features == model.network.inputs
         && match (&schema.target, &model.task) {
@@ -229,12 +222,12 @@ fn print_epoch(report: &EpochReport, json: bool) {
         "epoch {:>width$}/{}  train loss {:.4}  test loss {:.4}",
         report.epoch, report.epochs, report.train_loss, report.test_loss
     );
-    if let Some(accuracy) = report.test_accuracy {
-        line.push_str(&format!("  accuracy {:.2}%", accuracy * 100.0));
-    }
-    if let (Some(rmse), Some(mae), Some(r2)) = (report.test_rmse, report.test_mae, report.test_r2) {
-        line.push_str(&format!("  rmse {rmse:.3}  mae {mae:.3}  r2 {r2:.3}"));
-    }
+    line.push_str(&report::metrics_text(
+        report.test_accuracy,
+        report.test_rmse,
+        report.test_mae,
+        report.test_r2,
+    ));
     if let Some(validation) = &report.validation {
         line.push_str(&format!("  validation loss {:.4}", validation.loss));
     }
