@@ -34,7 +34,7 @@ fn main() {
     };
     println!("{}", mlpc_ir::summary::Summary::of(&model).to_table(&model));
     let splits = mlpc_data::load(&model.data).expect("generated data always loads");
-    let trained = mlpc_train::train(&model, &splits, mlpc_train::Backend::Ndarray, |report| {
+    let trained = mlpc_train::train(&model, &splits, mlpc_train::Backend::Flex, |report| {
         if report.epoch % 10 == 0 {
             println!(
                 "epoch {:>2}: test accuracy {:.1}%",

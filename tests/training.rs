@@ -332,3 +332,67 @@ fn eval_scores_the_saved_model_as_training_did() {
     }
     let _ = std::fs::remove_dir_all(&folder);
 }
+
+#[test]
+fn a_checkpoint_resumes_on_the_other_step() {
+    let base = std::env::temp_dir().join(format!("mlpc-cross-resume-{}", std::process::id()));
+    let strip = |reports: &[Value]| -> Vec<(u64, f64, f64)> {
+        reports
+            .iter()
+            .map(|report| {
+                (
+                    report["epoch"].as_u64().expect("epoch"),
+                    report["train_loss"].as_f64().expect("loss"),
+                    report["test_accuracy"].as_f64().expect("accuracy"),
+                )
+            })
+            .collect()
+    };
+    // Adam's moments, batch norm's statistics and dropout all cross over.
+    for (first, second) in [("autodiff", "compiled"), ("compiled", "autodiff")] {
+        let whole = strip(&run_in(
+            &base.join(format!("{first}-whole")),
+            &["models/digits.mlp", "--epochs", "4", "--step", first],
+        ));
+        let folder = base.join(format!("{first}-then-{second}"));
+        let head = strip(&run_in(
+            &folder,
+            &["models/digits.mlp", "--epochs", "2", "--step", first],
+        ));
+        let tail = strip(&run_in(
+            &folder,
+            &[
+                "models/digits.mlp",
+                "--epochs",
+                "4",
+                "--resume",
+                "--step",
+                second,
+            ],
+        ));
+        assert_eq!(
+            head[..],
+            whole[..2],
+            "{first}: the same run up to the interruption"
+        );
+        assert_eq!(
+            tail.iter().map(|row| row.0).collect::<Vec<_>>(),
+            vec![3, 4],
+            "{second} trains epochs 3 and 4 only"
+        );
+        // Resumed on the other step, the run goes on as the uninterrupted one did: the two
+        // steps differ only by rounding.
+        for (resumed, uninterrupted) in tail.iter().zip(&whole[2..]) {
+            let gap = (resumed.1 - uninterrupted.1).abs() / uninterrupted.1;
+            assert!(
+                gap < 1e-3,
+                "{first} then {second}: epoch {} loss {} against {} uninterrupted",
+                resumed.0,
+                resumed.1,
+                uninterrupted.1
+            );
+            assert!((resumed.2 - uninterrupted.2).abs() <= 0.01);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}

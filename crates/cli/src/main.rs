@@ -9,6 +9,13 @@
 mod commands;
 mod report;
 
+/// mimalloc keeps freed memory for reuse. With the system allocator every tensor of a few
+/// hundred kilobytes (a 784x128 weight gradient) is a fresh `mmap` whose pages fault in on
+/// first touch: measured on flex, `xᵀ g` for MNIST's first layer took 382-443 µs a step with
+/// glibc's allocator and 137 µs with mimalloc, the same product.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

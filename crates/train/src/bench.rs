@@ -7,20 +7,23 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::error::TrainError;
-use crate::trainer::train;
+use crate::step::StepKind;
+use crate::trainer::{RunFolder, train_in};
 
 /// One backend's figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchRow {
     /// The backend.
     pub backend: String,
+    /// The training step.
+    pub step: String,
     /// Seconds of the first epoch (kernel compilation and autotuning included, on a GPU).
     pub first_epoch_seconds: f64,
     /// Median seconds of the later epochs (the first one's, with a single epoch).
     pub steady_epoch_seconds: f64,
     /// Training examples per second in steady state.
     pub samples_per_sec: f64,
-    /// Steady speed relative to the first backend benchmarked.
+    /// Steady speed relative to the first row (the first backend's first step).
     pub speedup: f64,
     /// Test accuracy after the last epoch (classification), to show the work was the same.
     pub test_accuracy: Option<f64>,
@@ -28,15 +31,27 @@ pub struct BenchRow {
     pub test_loss: f64,
 }
 
-/// Trains `model` for its epochs on each backend in turn.
+/// Trains `model` for its epochs on each backend in turn, with each step kind in turn.
 pub fn compare(
     model: &Model,
     splits: &Splits,
     backends: &[Backend],
+    steps: &[StepKind],
 ) -> Result<Vec<BenchRow>, TrainError> {
     let mut rows: Vec<BenchRow> = Vec::new();
-    for backend in backends {
-        let history = train(model, splits, *backend, |_| {})?.history;
+    let runs = backends
+        .iter()
+        .flat_map(|backend| steps.iter().map(move |step| (*backend, *step)));
+    for (backend, step) in runs {
+        let trained = train_in(
+            model,
+            splits,
+            backend,
+            step,
+            &RunFolder::default(),
+            &mut |_| {},
+        )?;
+        let history = trained.history;
         let first = history.first().map_or(f64::NAN, |report| report.seconds);
         let mut later: Vec<f64> = history
             .iter()
@@ -52,6 +67,7 @@ pub fn compare(
             .map_or(1.0, |baseline| samples_per_sec / baseline.samples_per_sec);
         rows.push(BenchRow {
             backend: backend.name().to_string(),
+            step: trained.step.name().to_string(),
             first_epoch_seconds: first,
             steady_epoch_seconds: steady,
             samples_per_sec,

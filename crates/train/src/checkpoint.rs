@@ -12,7 +12,6 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use burn::optim::ModuleOptimizer;
 use mlpc_data::Standardization;
 use mlpc_ir::Model;
 use serde::{Deserialize, Serialize};
@@ -40,7 +39,7 @@ pub struct RunState {
     pub history: Vec<EpochReport>,
 }
 
-fn checkpoint_error(path: &Path, message: impl ToString) -> TrainError {
+pub(crate) fn checkpoint_error(path: &Path, message: impl ToString) -> TrainError {
     TrainError::Checkpoint {
         path: path.to_path_buf(),
         message: message.to_string(),
@@ -54,11 +53,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
     std::fs::rename(&temporary, path).map_err(|error| checkpoint_error(path, error))
 }
 
-/// Saves a checkpoint after `state.completed_epochs` epochs.
+/// Saves a checkpoint after `state.completed_epochs` epochs: the network (without autodiff)
+/// and the optimizer state, written by `write_optimizer` to the path it is given.
 pub fn save(
     folder: &Path,
     network: &Network,
-    optimizer: &ModuleOptimizer,
+    write_optimizer: impl FnOnce(&Path) -> Result<(), String>,
     state: &mut RunState,
 ) -> Result<(), TrainError> {
     std::fs::create_dir_all(folder).map_err(|error| checkpoint_error(folder, error))?;
@@ -72,8 +72,7 @@ pub fn save(
         .clone()
         .save_file(&network_temporary)
         .map_err(|error| checkpoint_error(&network_temporary, error))?;
-    optimizer
-        .save(&optimizer_temporary)
+    write_optimizer(&optimizer_temporary)
         .map_err(|error| checkpoint_error(&optimizer_temporary, error))?;
     std::fs::rename(&network_temporary, &network_path)
         .map_err(|error| checkpoint_error(&network_path, error))?;
@@ -95,16 +94,6 @@ pub fn save(
     Ok(())
 }
 
-/// A checkpoint read back.
-pub struct Restored {
-    /// The run state.
-    pub state: RunState,
-    /// The network with its saved parameters.
-    pub network: Network,
-    /// The optimizer with its saved state.
-    pub optimizer: ModuleOptimizer,
-}
-
 /// Reads `run.json` of a run folder.
 pub fn read_state(folder: &Path) -> Result<RunState, TrainError> {
     let path = folder.join("run.json");
@@ -112,26 +101,12 @@ pub fn read_state(folder: &Path) -> Result<RunState, TrainError> {
     serde_json::from_slice(&bytes).map_err(|error| checkpoint_error(&path, error))
 }
 
-/// Loads the last checkpoint into a freshly built network and optimizer of the same model.
-pub fn restore(
-    folder: &Path,
-    network: Network,
-    optimizer: ModuleOptimizer,
-) -> Result<Restored, TrainError> {
-    let state = read_state(folder)?;
-    let network_path: PathBuf = folder.join(format!("{}.network.bpk", state.checkpoint));
-    let optimizer_path: PathBuf = folder.join(format!("{}.optimizer.bpk", state.checkpoint));
-    let network = network
-        .try_load_file(&network_path)
-        .map_err(|error| checkpoint_error(&network_path, error))?;
-    let optimizer = optimizer
-        .load(&optimizer_path)
-        .map_err(|error| checkpoint_error(&optimizer_path, error))?;
-    Ok(Restored {
-        state,
-        network,
-        optimizer,
-    })
+/// The network and optimizer files of a run folder's last checkpoint.
+pub fn files(folder: &Path, state: &RunState) -> (PathBuf, PathBuf) {
+    (
+        folder.join(format!("{}.network.bpk", state.checkpoint)),
+        folder.join(format!("{}.optimizer.bpk", state.checkpoint)),
+    )
 }
 
 /// Evaluates a run folder's saved network on a test split (the model's own, unless `splits`

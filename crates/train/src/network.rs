@@ -194,3 +194,50 @@ pub fn build(network: &mlpc_ir::Network, weights: &[DenseWeights], device: &Devi
         .collect();
     Network { layers }
 }
+
+/// Every parameter and running statistic of a network with its path and values, in layer
+/// order (for comparing two networks, and for tests).
+pub fn named_values(network: &Network) -> Vec<(String, Vec<f32>)> {
+    fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+        tensor
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("float values")
+    }
+    let mut named = Vec::new();
+    for (index, layer) in network.layers.iter().enumerate() {
+        let prefix = format!("layers.{index}");
+        match layer {
+            LayerModule::Dense(dense) => {
+                named.push((
+                    format!("{prefix}.weight"),
+                    values(dense.linear.weight.val()),
+                ));
+                if let Some(bias) = &dense.linear.bias {
+                    named.push((format!("{prefix}.bias"), values(bias.val())));
+                }
+            }
+            LayerModule::BatchNorm(norm) => {
+                named.push((format!("{prefix}.gamma"), values(norm.gamma.val())));
+                named.push((format!("{prefix}.beta"), values(norm.beta.val())));
+                named.push((
+                    format!("{prefix}.running_mean"),
+                    values(norm.running_mean.value()),
+                ));
+                named.push((
+                    format!("{prefix}.running_var"),
+                    values(norm.running_var.value()),
+                ));
+            }
+            LayerModule::LayerNorm(norm) => {
+                named.push((format!("{prefix}.gamma"), values(norm.gamma.val())));
+                if let Some(beta) = &norm.beta {
+                    named.push((format!("{prefix}.beta"), values(beta.val())));
+                }
+            }
+            LayerModule::Activation(_) | LayerModule::Dropout(_) => {}
+        }
+    }
+    named
+}

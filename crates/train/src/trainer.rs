@@ -9,8 +9,6 @@
 
 use std::time::Instant;
 
-use burn::module::Module;
-use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 use mlpc_data::random::Random;
 use mlpc_data::{Splits, Standardization};
@@ -24,8 +22,9 @@ use crate::checkpoint;
 use crate::device_data::DeviceSet;
 use crate::error::TrainError;
 use crate::evaluate::{Evaluation, evaluate};
-use crate::network::{self, Network};
-use crate::objective::{self, Objective};
+use crate::network::Network;
+use crate::objective::Objective;
+use crate::step::{self, StepKind, Stepper};
 
 /// What one epoch did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,6 +66,8 @@ pub struct Trained {
     pub network: Network,
     /// One report per epoch.
     pub history: Vec<EpochReport>,
+    /// The step that trained it.
+    pub step: StepKind,
 }
 
 /// Where a run keeps its checkpoints, and whether it goes on from them.
@@ -78,33 +79,44 @@ pub struct RunFolder {
     pub resume: bool,
 }
 
-/// Trains a checked model on loaded data on a backend, calling `on_epoch` after each epoch.
+/// Trains a checked model on loaded data on a backend with the default step, calling
+/// `on_epoch` after each epoch.
 pub fn train(
     model: &Model,
     splits: &Splits,
     backend: Backend,
     mut on_epoch: impl FnMut(&EpochReport),
 ) -> Result<Trained, TrainError> {
-    train_in(model, splits, backend, &RunFolder::default(), &mut on_epoch)
+    train_in(
+        model,
+        splits,
+        backend,
+        StepKind::default(),
+        &RunFolder::default(),
+        &mut on_epoch,
+    )
 }
 
-/// [`train`] with a run folder: a checkpoint after each epoch, and resumption from the last.
+/// [`train`] with a choice of step and a run folder: a checkpoint after each epoch, and
+/// resumption from the last. A compiled step that does not cover the model runs on autodiff
+/// ([`step::resolve`] says why).
 pub fn train_in(
     model: &Model,
     splits: &Splits,
     backend: Backend,
+    requested: StepKind,
     folder: &RunFolder,
     on_epoch: &mut dyn FnMut(&EpochReport),
 ) -> Result<Trained, TrainError> {
     let training = &model.training;
-    let device = &backend.device()?;
+    let (kind, _) = step::resolve(requested, model);
+    let device = &backend.plain_device()?;
     let chunk_bytes = backend.chunk_bytes();
-    let weights = network::initial_weights(&model.network, training.seed);
-    let mut network = network::build(&model.network, &weights, device);
-    let mut optimizer = objective::optimizer(&model.optimizer);
     let mut history: Vec<EpochReport> = Vec::new();
+    let mut checkpoint_files = None;
     if let (Some(path), true) = (&folder.path, folder.resume) {
-        let mut saved = checkpoint::read_state(path)?.model;
+        let saved_state = checkpoint::read_state(path)?;
+        let mut saved = saved_state.model.clone();
         saved.training.epochs = model.training.epochs;
         if saved != *model {
             return Err(TrainError::Checkpoint {
@@ -112,10 +124,18 @@ pub fn train_in(
                 message: "it holds a run of a different model (only the number of epochs may change on resume)".into(),
             });
         }
-        let restored = checkpoint::restore(path, network, optimizer)?;
-        (network, optimizer, history) =
-            (restored.network, restored.optimizer, restored.state.history);
+        checkpoint_files = Some(checkpoint::files(path, &saved_state));
+        history = saved_state.history;
     }
+    let mut stepper = Stepper::new(
+        kind,
+        model,
+        backend,
+        checkpoint_files
+            .as_ref()
+            .map(|(network, optimizer)| (network.as_path(), optimizer.as_path())),
+    )?;
+    let step_device = stepper.device();
     // The run state owns the history: it is what a checkpoint writes.
     let mut state = checkpoint::RunState {
         model: model.clone(),
@@ -126,21 +146,14 @@ pub fn train_in(
         class_names: splits.class_names.clone(),
         history,
     };
-    let objective = Objective::new(model.loss, device);
-    let evaluation_device = device.clone().inner();
 
     let (train_rows, validation_rows) =
         split_validation(splits.train.len(), training.validation, training.seed);
-    let train_set = DeviceSet::upload(&splits.train.select(&train_rows), device, chunk_bytes);
-    let validation_set = (!validation_rows.is_empty()).then(|| {
-        DeviceSet::upload(
-            &splits.train.select(&validation_rows),
-            &evaluation_device,
-            chunk_bytes,
-        )
-    });
-    let test_set = DeviceSet::upload(&splits.test, &evaluation_device, chunk_bytes);
-    let evaluation_objective = Objective::new(model.loss, &evaluation_device);
+    let train_set = DeviceSet::upload(&splits.train.select(&train_rows), &step_device, chunk_bytes);
+    let validation_set = (!validation_rows.is_empty())
+        .then(|| DeviceSet::upload(&splits.train.select(&validation_rows), device, chunk_bytes));
+    let test_set = DeviceSet::upload(&splits.test, device, chunk_bytes);
+    let evaluation_objective = Objective::new(model.loss, device);
     let target_scale: Option<Standardization> = splits.target_standardization;
 
     let rows = train_set.len();
@@ -150,7 +163,7 @@ pub fn train_in(
     for epoch in state.completed_epochs..training.epochs {
         let started = Instant::now();
         // Seeded per epoch, so that a resumed run draws the same dropout masks.
-        device.seed(training.seed.wrapping_add(epoch as u64));
+        step_device.seed(training.seed.wrapping_add(epoch as u64));
         let order: Vec<usize> = if training.shuffle {
             Random::new(
                 training
@@ -173,20 +186,16 @@ pub fn train_in(
                 Some(permuted) => permuted.range(start, length),
                 None => train_set.gather(&order[start..start + length]),
             };
-            let output = network.forward(features);
-            let loss = objective.forward(output, &targets);
-            let weighted = loss.clone().detach().mul_scalar(length as f64);
-            loss_sum = Some(match loss_sum {
-                Some(sum) => sum + weighted,
-                None => weighted,
-            });
-            let gradients = GradientsParams::from_grads(loss.backward(), &network);
             rate = model.schedule.rate(
                 initial_rate,
                 epoch as f64 + step as f64 / steps as f64,
                 training.epochs,
             );
-            network = optimizer.step(rate, network, gradients);
+            let batch_loss = stepper.step(features, &targets, rate);
+            loss_sum = Some(match loss_sum {
+                Some(sum) => sum + batch_loss,
+                None => batch_loss,
+            });
         }
         let train_loss = loss_sum.map_or(f64::NAN, |sum| {
             sum.into_scalar::<f64>() / rows.max(1) as f64
@@ -198,35 +207,44 @@ pub fn train_in(
                 value: train_loss,
             });
         }
-        let frozen = network.valid();
-        let test = evaluate(&frozen, &test_set, &evaluation_objective, target_scale);
-        let validation = validation_set
-            .as_ref()
-            .map(|set| evaluate(&frozen, set, &evaluation_objective, target_scale));
-        let report = EpochReport {
-            epoch: epoch + 1,
-            epochs: training.epochs,
-            train_loss,
-            test_loss: test.loss,
-            test_accuracy: test.accuracy,
-            test_rmse: test.rmse,
-            test_mae: test.mae,
-            test_r2: test.r2,
-            validation,
-            learning_rate: rate,
-            seconds,
-            samples_per_sec: rows as f64 / seconds.max(1e-9),
+        let report = {
+            let frozen = stepper.network();
+            let test = evaluate(&frozen, &test_set, &evaluation_objective, target_scale);
+            let validation = validation_set
+                .as_ref()
+                .map(|set| evaluate(&frozen, set, &evaluation_objective, target_scale));
+            state.completed_epochs = epoch + 1;
+            EpochReport {
+                epoch: epoch + 1,
+                epochs: training.epochs,
+                train_loss,
+                test_loss: test.loss,
+                test_accuracy: test.accuracy,
+                test_rmse: test.rmse,
+                test_mae: test.mae,
+                test_r2: test.r2,
+                validation,
+                learning_rate: rate,
+                seconds,
+                samples_per_sec: rows as f64 / seconds.max(1e-9),
+            }
         };
         state.history.push(report);
-        state.completed_epochs = epoch + 1;
         if let Some(path) = &folder.path {
-            checkpoint::save(path, &network, &optimizer, &mut state)?;
+            let frozen = stepper.network();
+            checkpoint::save(
+                path,
+                &frozen,
+                |file| stepper.save_optimizer(file),
+                &mut state,
+            )?;
         }
         on_epoch(state.history.last().expect("just pushed"));
     }
     Ok(Trained {
-        network: network.valid(),
+        network: stepper.network(),
         history: state.history,
+        step: kind,
     })
 }
 

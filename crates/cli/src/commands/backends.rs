@@ -21,8 +21,8 @@ pub fn run(json: bool) -> Outcome {
         return Outcome::Success;
     }
     println!("backends in this build:");
-    println!("  ndarray  CPU (default)");
-    println!("  flex     CPU, burn's newer pure-Rust backend");
+    println!("  flex     CPU (default), burn's newer pure-Rust backend");
+    println!("  ndarray  CPU, burn's ndarray backend");
     if adapters.is_empty() {
         println!(
             "  wgpu     GPU: no adapter found on this machine (install a Vulkan driver, such as Debian's mesa-vulkan-drivers)"

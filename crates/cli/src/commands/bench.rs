@@ -1,10 +1,10 @@
-//! `mlpc bench FILE [--backends ndarray,flex,wgpu] [--epochs N] [--batch-size N] [--json]`
+//! `mlpc bench FILE [--backends ndarray,flex,wgpu] [--steps compiled,autodiff] [--epochs N] [--batch-size N] [--json]`
 
 use std::path::PathBuf;
 
 use clap::Args;
-use mlpc_train::Backend;
 use mlpc_train::bench::compare;
+use mlpc_train::{Backend, StepKind};
 
 use crate::report::{self, Outcome};
 
@@ -14,8 +14,11 @@ pub struct BenchArguments {
     /// The `.mlp` file.
     pub file: PathBuf,
     /// Backends to compare, the first being the baseline.
-    #[arg(long, value_delimiter = ',', default_value = "ndarray,flex")]
+    #[arg(long, value_delimiter = ',', default_value = "flex,ndarray")]
     pub backends: Vec<Backend>,
+    /// Training steps to compare on each backend.
+    #[arg(long, value_delimiter = ',', default_value = "compiled,autodiff")]
+    pub steps: Vec<StepKind>,
     /// Epochs per backend (2 or more separate the first epoch's warm-up from steady speed).
     #[arg(long, default_value_t = 2)]
     pub epochs: usize,
@@ -41,7 +44,7 @@ pub fn run(arguments: &BenchArguments) -> Outcome {
         Ok(splits) => splits,
         Err(outcome) => return outcome,
     };
-    let rows = match compare(&model, &splits, &arguments.backends) {
+    let rows = match compare(&model, &splits, &arguments.backends, &arguments.steps) {
         Ok(rows) => rows,
         Err(error) => return report::failure(&error, error.hint()),
     };
@@ -53,23 +56,24 @@ pub fn run(arguments: &BenchArguments) -> Outcome {
         return Outcome::Success;
     }
     println!(
-        "{}: {} training examples, batch {}, {} epoch(s) per backend",
+        "{}: {} training examples, batch {}, {} epoch(s) per backend and step",
         model.name,
         splits.train.len(),
         model.training.batch_size,
         model.training.epochs
     );
     println!(
-        "{:<8}  {:>12}  {:>13}  {:>12}  {:>8}  {:>9}",
-        "backend", "first epoch", "steady epoch", "samples/s", "speedup", "accuracy"
+        "{:<8}  {:<8}  {:>12}  {:>13}  {:>12}  {:>8}  {:>9}",
+        "backend", "step", "first epoch", "steady epoch", "samples/s", "speedup", "accuracy"
     );
     for row in &rows {
         let accuracy = row.test_accuracy.map_or("-".to_string(), |accuracy| {
             format!("{:.2}%", accuracy * 100.0)
         });
         println!(
-            "{:<8}  {:>11.2}s  {:>12.2}s  {:>12.0}  {:>7.2}x  {:>9}",
+            "{:<8}  {:<8}  {:>11.2}s  {:>12.2}s  {:>12.0}  {:>7.2}x  {:>9}",
             row.backend,
+            row.step,
             row.first_epoch_seconds,
             row.steady_epoch_seconds,
             row.samples_per_sec,

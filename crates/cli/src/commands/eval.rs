@@ -15,8 +15,8 @@ use crate::report::{self, Outcome};
 pub struct EvalArguments {
     /// A run folder written by `mlpc run` (`runs/NAME` by default).
     pub folder: PathBuf,
-    /// Where to evaluate: ndarray (CPU, default), flex (CPU) or wgpu (GPU).
-    #[arg(long, default_value = "ndarray")]
+    /// Where to evaluate: flex (CPU, default), ndarray (CPU) or wgpu (GPU).
+    #[arg(long, default_value = "flex")]
     pub backend: Backend,
     /// Another data set with the same layout: a folder for an IDX set, a file for a CSV.
     #[arg(long)]

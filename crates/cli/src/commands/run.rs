@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use mlpc_data::{Schema, Source, TargetKind};
 use mlpc_ir::{Model, Task};
-use mlpc_train::{Backend, EpochReport, RunFolder};
+use mlpc_train::{Backend, EpochReport, RunFolder, StepKind};
 
 use crate::report::{self, Outcome};
 
@@ -14,9 +14,13 @@ use crate::report::{self, Outcome};
 pub struct RunArguments {
     /// The `.mlp` file.
     pub file: PathBuf,
-    /// Where to train: ndarray (CPU, default), flex (CPU) or wgpu (GPU).
-    #[arg(long, default_value = "ndarray")]
+    /// Where to train: flex (CPU, default), ndarray (CPU) or wgpu (GPU).
+    #[arg(long, default_value = "flex")]
     pub backend: Backend,
+    /// The training step: compiled (backward pass derived by mlpc, the default) or autodiff
+    /// (burn's, the reference).
+    #[arg(long, default_value = "compiled")]
+    pub step: StepKind,
     /// Number of epochs.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -92,19 +96,32 @@ pub fn run(arguments: &RunArguments) -> Outcome {
             }
         }
     }
+    let (step, uncovered) = mlpc_train::step::resolve(arguments.step, &model);
+    if let Some(uncovered) = uncovered {
+        eprintln!(
+            "note: the compiled step does not cover {}; training with autodiff",
+            uncovered.reason
+        );
+    }
     if !arguments.json {
         println!(
-            "training {} on {} ({} train / {} test examples, {} parameters)",
+            "training {} on {} with the {} step ({} train / {} test examples, {} parameters)",
             model.name,
             arguments.backend,
+            step,
             splits.train.len(),
             splits.test.len(),
             model.network.parameters()
         );
     }
-    match mlpc_train::train_in(&model, &splits, arguments.backend, &folder, &mut |report| {
-        print_epoch(report, json)
-    }) {
+    match mlpc_train::train_in(
+        &model,
+        &splits,
+        arguments.backend,
+        step,
+        &folder,
+        &mut |report| print_epoch(report, json),
+    ) {
         Ok(_) => {
             if let (Some(path), false) = (&folder.path, json) {
                 println!(

@@ -1,0 +1,117 @@
+//! Activation rules: the forward function and its derivative, written so that the backward
+//! pass needs no recomputation where the output alone determines the derivative.
+//!
+//! Each rule mirrors burn's own definition (`burn::tensor::activation`), so the compiled step
+//! and burn's autodiff compute the same function; the derivatives are the exact ones (burn's
+//! default `gelu` backward is the tanh approximation; flex overrides it with the exact one,
+//! which is what the compiled step uses on every backend).
+
+use burn::tensor::{Tensor, activation};
+use mlpc_ir::Activation;
+
+/// `1 / sqrt(2π)`.
+const INVERSE_SQRT_TWO_PI: f64 = 0.398_942_280_401_432_7;
+
+/// Applies `function` to the pre-activation `input`.
+pub fn forward(function: &Activation, input: Tensor<2>) -> Tensor<2> {
+    match function {
+        Activation::Identity => input,
+        Activation::Relu => activation::relu(input),
+        Activation::Tanh => activation::tanh(input),
+        Activation::Sigmoid => activation::sigmoid(input),
+        Activation::Gelu => activation::gelu(input),
+        Activation::LeakyRelu { slope } => activation::leaky_relu(input, *slope),
+        Activation::Softmax => activation::softmax(input, 1),
+        Activation::Silu => activation::silu(input),
+        Activation::Elu { alpha } => activation::elu(input, *alpha),
+    }
+}
+
+/// Whether the derivative reads the pre-activation input (else only the output).
+pub fn needs_input(function: &Activation) -> bool {
+    match function {
+        Activation::Identity
+        | Activation::Relu
+        | Activation::Tanh
+        | Activation::Sigmoid
+        | Activation::Softmax => false,
+        Activation::Gelu
+        | Activation::LeakyRelu { .. }
+        | Activation::Silu
+        | Activation::Elu { .. } => true,
+    }
+}
+
+/// The gradient with respect to the pre-activation, from the gradient `upstream` with respect
+/// to the output; `input` is the pre-activation (present when [`needs_input`] says so) and
+/// `output` the activation's value.
+pub fn backward(
+    function: &Activation,
+    upstream: Tensor<2>,
+    input: Option<&Tensor<2>>,
+    output: &Tensor<2>,
+) -> Tensor<2> {
+    let input = || {
+        input
+            .expect("the activation kept its input for the backward pass")
+            .clone()
+    };
+    match function {
+        Activation::Identity => upstream,
+        // burn's relu passes no gradient where the output is zero.
+        Activation::Relu => upstream.mask_fill(output.clone().lower_equal_elem(0.0), 0.0),
+        // 1 - tanh²
+        Activation::Tanh => {
+            let output = output.clone();
+            upstream.clone() - upstream * output.clone() * output
+        }
+        // σ (1 - σ)
+        Activation::Sigmoid => {
+            let output = output.clone();
+            upstream * (output.clone() - output.clone() * output)
+        }
+        // Φ(x) + x φ(x), exact.
+        Activation::Gelu => {
+            let input = input();
+            let cumulative = input
+                .clone()
+                .mul_scalar(std::f64::consts::FRAC_1_SQRT_2)
+                .erf()
+                .add_scalar(1.0)
+                .mul_scalar(0.5);
+            let density = input
+                .clone()
+                .square()
+                .mul_scalar(-0.5)
+                .exp()
+                .mul_scalar(INVERSE_SQRT_TWO_PI);
+            upstream * (cumulative + input * density)
+        }
+        // burn: x for x >= 0 (derivative 1, at 0 too), slope·x below.
+        Activation::LeakyRelu { slope } => {
+            let negative = input().lower_elem(0.0);
+            upstream
+                .clone()
+                .mask_where(negative, upstream.mul_scalar(*slope))
+        }
+        // y (g - Σ g y)
+        Activation::Softmax => {
+            let weighted = (upstream.clone() * output.clone()).sum_dim(1);
+            output.clone() * (upstream - weighted)
+        }
+        // σ(x) (1 + x (1 - σ(x)))
+        Activation::Silu => {
+            let input = input();
+            let sigmoid = activation::sigmoid(input.clone());
+            let derivative =
+                sigmoid.clone() * (input.clone() - input * sigmoid.clone()).add_scalar(1.0);
+            upstream * derivative
+        }
+        // burn: x for x > 0, alpha (eˣ - 1) for x <= 0, whose derivative is y + alpha.
+        Activation::Elu { alpha } => {
+            let non_positive = input().lower_equal_elem(0.0);
+            let below = upstream.clone() * output.clone().add_scalar(*alpha);
+            upstream.mask_where(non_positive, below)
+        }
+    }
+}

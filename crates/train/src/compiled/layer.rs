@@ -1,0 +1,308 @@
+//! Layer rules: each IR layer kind's forward pass in training mode, what it keeps for the
+//! backward pass, and its backward rule (the gradients of its parameters and of its input).
+//!
+//! A new layer kind adds an arm to [`LayerRule`] and to each match below; the compiler lists
+//! them. The rules are written with few tensor operations: on the CPU the cost of a small
+//! network's step is mostly per operation, not per number.
+
+use burn::tensor::{Distribution, Tensor};
+use mlpc_ir::Activation;
+
+use super::Mutation;
+use super::activation;
+
+/// One layer of the compiled step. Parameters are indices into the step's parameter list.
+#[derive(Debug, Clone)]
+pub enum LayerRule {
+    /// `y = f(x W + b)`.
+    Dense {
+        /// The weight `[inputs, units]`.
+        weight: usize,
+        /// The bias `[1, units]`.
+        bias: Option<usize>,
+        /// `f`.
+        activation: Activation,
+    },
+    /// `y = f(x)`.
+    Activation(Activation),
+    /// `y = x · mask / (1 - rate)`.
+    Dropout {
+        /// Probability of dropping.
+        rate: f64,
+    },
+    /// Normalisation over the batch, with running statistics for evaluation.
+    BatchNorm {
+        /// Scale `[1, n]`.
+        gamma: usize,
+        /// Shift `[1, n]`.
+        beta: usize,
+        /// Index of the running statistics.
+        running: usize,
+        /// Weight of the batch in the running statistics.
+        momentum: f64,
+        /// Added to the variance.
+        epsilon: f64,
+    },
+    /// Normalisation over each example's features.
+    LayerNorm {
+        /// Scale `[1, n]`.
+        gamma: usize,
+        /// Shift `[1, n]`.
+        beta: usize,
+        /// Added to the variance.
+        epsilon: f64,
+    },
+}
+
+/// What a layer's forward pass keeps for its backward pass.
+pub enum Saved {
+    /// Dense: the input, the pre-activation (if the derivative reads it) and the output.
+    Dense {
+        /// `x`.
+        input: Tensor<2>,
+        /// `x W + b`, when the activation's derivative needs it.
+        affine: Option<Tensor<2>>,
+        /// `f(x W + b)`.
+        output: Tensor<2>,
+    },
+    /// Activation: its input (if needed) and output.
+    Activation {
+        /// The input, when the derivative needs it.
+        input: Option<Tensor<2>>,
+        /// The output.
+        output: Tensor<2>,
+    },
+    /// Dropout: the mask, already scaled by `1 / (1 - rate)`.
+    Dropout(Option<Tensor<2>>),
+    /// Normalisation: the normalised input and the inverse deviation (`[1, n]` for batch
+    /// norm, `[B, 1]` for layer norm).
+    Norm {
+        /// `(x - mean) / sqrt(var + ε)`.
+        normalized: Tensor<2>,
+        /// `1 / sqrt(var + ε)`.
+        inverse_deviation: Tensor<2>,
+    },
+}
+
+/// Batch norm's running mean and variance, `[1, n]` each.
+pub struct Running {
+    /// Running mean.
+    pub mean: Tensor<2>,
+    /// Running (biased) variance.
+    pub variance: Tensor<2>,
+}
+
+/// The parameter gradients one layer's backward pass produced: `(parameter index, gradient)`.
+pub type Gradients = Vec<(usize, Tensor<2>)>;
+
+impl LayerRule {
+    /// Forward in training mode: the output and what the backward pass needs. `values` are
+    /// the step's parameter values; `running` its batch-norm statistics, updated here.
+    pub fn forward(
+        &self,
+        input: Tensor<2>,
+        values: &[&Tensor<2>],
+        running: &mut [Running],
+    ) -> (Tensor<2>, Saved) {
+        match self {
+            LayerRule::Dense {
+                weight,
+                bias,
+                activation,
+            } => {
+                let product = input.clone().matmul(values[*weight].clone());
+                let affine = match bias {
+                    Some(bias) => product + values[*bias].clone(),
+                    None => product,
+                };
+                let kept = activation::needs_input(activation).then(|| affine.clone());
+                let output = activation::forward(activation, affine);
+                let saved = Saved::Dense {
+                    input,
+                    affine: kept,
+                    output: output.clone(),
+                };
+                (output, saved)
+            }
+            LayerRule::Activation(function) => {
+                let kept = activation::needs_input(function).then(|| input.clone());
+                let output = activation::forward(function, input);
+                (
+                    output.clone(),
+                    Saved::Activation {
+                        input: kept,
+                        output,
+                    },
+                )
+            }
+            LayerRule::Dropout { rate } => {
+                if *rate == 0.0 {
+                    return (input, Saved::Dropout(None));
+                }
+                // burn's dropout: x · Bernoulli(1 - rate) · 1/(1 - rate), drawn the same way so
+                // that both steps use the same masks from the same seed.
+                let keep = 1.0 - rate;
+                let mask = input
+                    .random_like(Distribution::Bernoulli(keep))
+                    .mul_scalar(1.0 / keep);
+                (input * mask.clone(), Saved::Dropout(Some(mask)))
+            }
+            LayerRule::BatchNorm {
+                gamma,
+                beta,
+                running: index,
+                momentum,
+                epsilon,
+            } => {
+                let mean = input.clone().mean_dim(0);
+                let centered = input - mean.clone();
+                let variance = centered.clone().square().mean_dim(0);
+                let inverse_deviation = variance.clone().add_scalar(*epsilon).sqrt().recip();
+                let normalized = centered * inverse_deviation.clone();
+                let output = normalized.clone() * values[*gamma].clone() + values[*beta].clone();
+                let statistics = &mut running[*index];
+                statistics.mean = take(&mut statistics.mean).mul_scalar(1.0 - momentum)
+                    + mean.mul_scalar(*momentum);
+                statistics.variance = take(&mut statistics.variance).mul_scalar(1.0 - momentum)
+                    + variance.mul_scalar(*momentum);
+                (
+                    output,
+                    Saved::Norm {
+                        normalized,
+                        inverse_deviation,
+                    },
+                )
+            }
+            LayerRule::LayerNorm {
+                gamma,
+                beta,
+                epsilon,
+            } => {
+                let mean = input.clone().mean_dim(1);
+                let centered = input - mean;
+                let variance = centered.clone().square().mean_dim(1);
+                let inverse_deviation = variance.add_scalar(*epsilon).sqrt().recip();
+                let normalized = centered * inverse_deviation.clone();
+                let output = normalized.clone() * values[*gamma].clone() + values[*beta].clone();
+                (
+                    output,
+                    Saved::Norm {
+                        normalized,
+                        inverse_deviation,
+                    },
+                )
+            }
+        }
+    }
+
+    /// Backward: from the gradient with respect to the layer's output, the gradients of its
+    /// parameters (pushed onto `gradients`) and, if `wants_input` (not for the first layer),
+    /// the gradient with respect to its input.
+    pub fn backward(
+        &self,
+        upstream: Tensor<2>,
+        saved: Saved,
+        values: &[&Tensor<2>],
+        wants_input: bool,
+        gradients: &mut Gradients,
+        mutation: Option<Mutation>,
+    ) -> Option<Tensor<2>> {
+        match (self, saved) {
+            (
+                LayerRule::Dense {
+                    weight,
+                    bias,
+                    activation,
+                },
+                Saved::Dense {
+                    input,
+                    affine,
+                    output,
+                },
+            ) => {
+                let affine_gradient = match mutation {
+                    Some(Mutation::ActivationDerivativeDropped) => upstream,
+                    Some(Mutation::ParameterGradientScaled { .. }) | None => {
+                        activation::backward(activation, upstream, affine.as_ref(), &output)
+                    }
+                };
+                drop((affine, output));
+                let input_gradient = wants_input.then(|| {
+                    affine_gradient
+                        .clone()
+                        .matmul(values[*weight].clone().transpose())
+                });
+                gradients.push((*weight, input.transpose().matmul(affine_gradient.clone())));
+                if let Some(bias) = bias {
+                    gradients.push((*bias, affine_gradient.sum_dim(0)));
+                }
+                input_gradient
+            }
+            (LayerRule::Activation(function), Saved::Activation { input, output }) => Some(
+                activation::backward(function, upstream, input.as_ref(), &output),
+            ),
+            (LayerRule::Dropout { .. }, Saved::Dropout(mask)) => Some(match mask {
+                Some(mask) => upstream * mask,
+                None => upstream,
+            }),
+            (
+                LayerRule::BatchNorm { gamma, beta, .. },
+                Saved::Norm {
+                    normalized,
+                    inverse_deviation,
+                },
+            ) => {
+                let [batch, _] = upstream.dims();
+                let shift_gradient = upstream.clone().sum_dim(0);
+                let scale_gradient = (upstream.clone() * normalized.clone()).sum_dim(0);
+                let input_gradient = wants_input.then(|| {
+                    // (γ / σ) (g - mean(g) - x̂ · mean(g x̂))
+                    let factor =
+                        (values[*gamma].clone() * inverse_deviation).mul_scalar(1.0 / batch as f64);
+                    (upstream.mul_scalar(batch as f64)
+                        - shift_gradient.clone()
+                        - normalized * scale_gradient.clone())
+                        * factor
+                });
+                gradients.push((*gamma, scale_gradient));
+                gradients.push((*beta, shift_gradient));
+                input_gradient
+            }
+            (
+                LayerRule::LayerNorm { gamma, beta, .. },
+                Saved::Norm {
+                    normalized,
+                    inverse_deviation,
+                },
+            ) => {
+                let shift_gradient = upstream.clone().sum_dim(0);
+                let scale_gradient = (upstream.clone() * normalized.clone()).sum_dim(0);
+                let input_gradient = wants_input.then(|| {
+                    // With g = upstream · γ: (1/σ) (g - mean(g) - x̂ · mean(g x̂)), per example.
+                    let scaled = upstream * values[*gamma].clone();
+                    let mean = scaled.clone().mean_dim(1);
+                    let correlation = (scaled.clone() * normalized.clone()).mean_dim(1);
+                    (scaled - mean - normalized * correlation) * inverse_deviation
+                });
+                gradients.push((*gamma, scale_gradient));
+                gradients.push((*beta, shift_gradient));
+                input_gradient
+            }
+            (
+                LayerRule::Dense { .. }
+                | LayerRule::Activation(_)
+                | LayerRule::Dropout { .. }
+                | LayerRule::BatchNorm { .. }
+                | LayerRule::LayerNorm { .. },
+                _,
+            ) => unreachable!("each layer's backward pass reads what its own forward pass saved"),
+        }
+    }
+}
+
+/// Moves a tensor out of its slot (an empty tensor stands in until it is refilled), so that
+/// the moved tensor has a single owner and can be updated in place.
+fn take(slot: &mut Tensor<2>) -> Tensor<2> {
+    let empty = Tensor::empty([0, 0], &slot.device());
+    std::mem::replace(slot, empty)
+}

@@ -1,0 +1,399 @@
+//! The compiled training step: the IR lowered a second time, into one function that runs the
+//! forward pass, derives the backward pass from each layer's rule, and updates the parameters,
+//! all as burn tensor operations on the plain (non-autodiff) device.
+//!
+//! # Design
+//! burn's autodiff records a graph at every step, allocates a gradient for every tensor, and its
+//! optimizer returns a new module. For a small dense network that bookkeeping costs more than
+//! the arithmetic. The compiler knows the whole network, so it does what a hand-written loop
+//! does:
+//! - [`layer`]: each IR layer kind has a forward rule (training mode, keeping what its backward
+//!   pass reads) and a backward rule (its parameters' gradients and its input's gradient; the
+//!   first layer with parameters skips the latter). [`activation`] holds the activations' rules.
+//! - [`loss`]: each loss gives its summed value and the output's gradient with the output
+//!   activation folded in (softmax cross-entropy as `p - y`, sigmoid cross-entropy as `σ - t`).
+//! - [`update`]: each optimizer's rule, following burn's arithmetic, applied to each parameter
+//!   as soon as the backward pass is done; parameters and their state are moved through the
+//!   update (one owner per buffer), so backends that reuse a sole owner's buffer update in place.
+//!   Plain SGD folds the learning rate into the loss gradient.
+//! - [`record`]: the optimizer state in burn's record format, and [`CompiledStep::network`] /
+//!   [`CompiledStep::from_network`] convert to and from the burn module with the same parameter
+//!   ids, so checkpoints are shared with the autodiff step.
+//!
+//! Exactness is tested against burn's autodiff (`tests/compiled.rs`: parameters after 20 steps
+//! from the same weights, batches and dropout masks agree to 1e-5 relative) and against finite
+//! differences through it.
+
+pub mod activation;
+pub mod layer;
+pub mod loss;
+pub mod record;
+pub mod update;
+
+use burn::module::{Param, RunningState};
+use burn::nn::{BatchNormConfig, DropoutConfig, LayerNormConfig, Linear};
+use burn::tensor::{Device, Tensor};
+use mlpc_ir::{LayerKind, Loss, Model};
+
+use crate::network::{ActivationLayer, DenseLayer, LayerModule, Network};
+use crate::objective::BatchTargets;
+use layer::{Gradients, LayerRule, Running, Saved};
+use update::{Parameter, State, UpdateRule};
+
+/// Why a model cannot be trained with the compiled step (it then runs on autodiff).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uncovered {
+    /// What has no compiled rule, in words.
+    pub reason: String,
+}
+
+/// Whether the compiled step has rules for every layer, loss and optimizer of `model`. A new
+/// layer kind gets its arm here: `Ok` once its forward and backward rules exist in [`layer`],
+/// else an [`Uncovered`] reason, and models using it train on autodiff.
+pub fn covers(model: &Model) -> Result<(), Uncovered> {
+    for layer in &model.network.layers {
+        match &layer.kind {
+            LayerKind::Dense { .. }
+            | LayerKind::Activation { .. }
+            | LayerKind::Dropout { .. }
+            | LayerKind::BatchNorm { .. }
+            | LayerKind::LayerNorm { .. } => {}
+        }
+    }
+    match model.loss {
+        Loss::CrossEntropy
+        | Loss::BinaryCrossEntropy
+        | Loss::Mse
+        | Loss::Mae
+        | Loss::Huber { .. } => {}
+    }
+    match model.optimizer {
+        mlpc_ir::Optimizer::Sgd { .. }
+        | mlpc_ir::Optimizer::Adam { .. }
+        | mlpc_ir::Optimizer::AdamW { .. } => {}
+    }
+    Ok(())
+}
+
+/// A deliberate mistake in the compiled rules, which the parity tests must catch (a test of
+/// the tests: a wrong backward rule cannot pass them).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mutation {
+    /// Dense layers pass the output's gradient through their activation unchanged.
+    ActivationDerivativeDropped,
+    /// One parameter's gradient is multiplied by a factor.
+    ParameterGradientScaled {
+        /// Its index in [`CompiledStep::parameters`].
+        parameter: usize,
+        /// The factor.
+        factor: f64,
+    },
+}
+
+/// A network, its loss and its optimizer compiled into one training step.
+pub struct CompiledStep {
+    mutation: Option<Mutation>,
+    layers: Vec<LayerRule>,
+    parameters: Vec<Parameter>,
+    running: Vec<Running>,
+    /// The first layer that has parameters: layers before it need no input gradient.
+    first_trained: usize,
+    network: mlpc_ir::Network,
+    loss: Loss,
+    update: UpdateRule,
+    device: Device,
+}
+
+impl CompiledStep {
+    /// Compiles `model`, starting from the values (and parameter ids) of `network`, a burn
+    /// module of the same model on the plain device the step runs on.
+    pub fn from_network(model: &Model, network: Network, device: &Device) -> Self {
+        let mut layers = Vec::new();
+        let mut parameters: Vec<Parameter> = Vec::new();
+        let mut running = Vec::new();
+        let update = UpdateRule::new(model.optimizer);
+        let mut add = |path: String, id, value: Tensor<2>, is_vector: bool| {
+            let state = State::initial(&model.optimizer, &value);
+            parameters.push(Parameter {
+                id,
+                path,
+                value,
+                is_vector,
+                state,
+            });
+            parameters.len() - 1
+        };
+        let vector = |tensor: Tensor<1>| {
+            let [width] = tensor.dims();
+            tensor.reshape([1, width])
+        };
+        for (index, (ir, module)) in model.network.layers.iter().zip(network.layers).enumerate() {
+            let prefix = format!("layers.{index}");
+            let rule = match (&ir.kind, module) {
+                (LayerKind::Dense { activation, .. }, LayerModule::Dense(dense)) => {
+                    let (weight_id, weight, _) = dense.linear.weight.consume();
+                    let weight = add(
+                        format!("{prefix}.Dense.linear.weight"),
+                        weight_id,
+                        weight,
+                        false,
+                    );
+                    let bias = dense.linear.bias.map(|bias| {
+                        let (id, value, _) = bias.consume();
+                        add(
+                            format!("{prefix}.Dense.linear.bias"),
+                            id,
+                            vector(value),
+                            true,
+                        )
+                    });
+                    LayerRule::Dense {
+                        weight,
+                        bias,
+                        activation: *activation,
+                    }
+                }
+                (LayerKind::Activation { activation }, LayerModule::Activation(_)) => {
+                    LayerRule::Activation(*activation)
+                }
+                (LayerKind::Dropout { rate }, LayerModule::Dropout(_)) => {
+                    LayerRule::Dropout { rate: *rate }
+                }
+                (LayerKind::BatchNorm { momentum, epsilon }, LayerModule::BatchNorm(norm)) => {
+                    let (gamma_id, gamma, _) = norm.gamma.consume();
+                    let (beta_id, beta, _) = norm.beta.consume();
+                    let gamma = add(
+                        format!("{prefix}.BatchNorm.gamma"),
+                        gamma_id,
+                        vector(gamma),
+                        true,
+                    );
+                    let beta = add(
+                        format!("{prefix}.BatchNorm.beta"),
+                        beta_id,
+                        vector(beta),
+                        true,
+                    );
+                    running.push(Running {
+                        mean: vector(norm.running_mean.value()),
+                        variance: vector(norm.running_var.value()),
+                    });
+                    LayerRule::BatchNorm {
+                        gamma,
+                        beta,
+                        running: running.len() - 1,
+                        momentum: *momentum,
+                        epsilon: *epsilon,
+                    }
+                }
+                (LayerKind::LayerNorm { epsilon }, LayerModule::LayerNorm(norm)) => {
+                    let (gamma_id, gamma, _) = norm.gamma.consume();
+                    let gamma = add(
+                        format!("{prefix}.LayerNorm.gamma"),
+                        gamma_id,
+                        vector(gamma),
+                        true,
+                    );
+                    let (beta_id, beta, _) = norm
+                        .beta
+                        .expect("mlpc's layer norms have a shift")
+                        .consume();
+                    let beta = add(
+                        format!("{prefix}.LayerNorm.beta"),
+                        beta_id,
+                        vector(beta),
+                        true,
+                    );
+                    LayerRule::LayerNorm {
+                        gamma,
+                        beta,
+                        epsilon: *epsilon,
+                    }
+                }
+                (
+                    LayerKind::Dense { .. }
+                    | LayerKind::Activation { .. }
+                    | LayerKind::Dropout { .. }
+                    | LayerKind::BatchNorm { .. }
+                    | LayerKind::LayerNorm { .. },
+                    _,
+                ) => unreachable!("the burn network is built from the same IR, layer by layer"),
+            };
+            layers.push(rule);
+        }
+        let first_trained = layers
+            .iter()
+            .position(|rule| match rule {
+                LayerRule::Dense { .. }
+                | LayerRule::BatchNorm { .. }
+                | LayerRule::LayerNorm { .. } => true,
+                LayerRule::Activation(_) | LayerRule::Dropout { .. } => false,
+            })
+            .unwrap_or(layers.len());
+        CompiledStep {
+            mutation: None,
+            layers,
+            parameters,
+            running,
+            first_trained,
+            network: model.network.clone(),
+            loss: model.loss,
+            update,
+            device: device.clone(),
+        }
+    }
+
+    /// One training step on a batch at learning rate `rate`: forward, loss, backward and
+    /// update. Returns the batch's summed loss `[1]`, left on the device.
+    pub fn step(&mut self, features: Tensor<2>, targets: &BatchTargets, rate: f64) -> Tensor<1> {
+        let scale = if self.update.folds_rate() { rate } else { 1.0 };
+        let mut gradients: Gradients = Vec::with_capacity(self.parameters.len());
+        let sum = {
+            let values: Vec<&Tensor<2>> = self.parameters.iter().map(|p| &p.value).collect();
+            let mut saved: Vec<Saved> = Vec::with_capacity(self.layers.len());
+            let mut hidden = features;
+            for rule in &self.layers {
+                let (output, kept) = rule.forward(hidden, &values, &mut self.running);
+                saved.push(kept);
+                hidden = output;
+            }
+            let outcome = loss::loss_and_gradient(self.loss, hidden, targets, scale);
+            let mut upstream = Some(outcome.gradient);
+            for (index, (rule, kept)) in self.layers.iter().zip(saved).enumerate().rev() {
+                let Some(gradient) = upstream.take() else {
+                    break;
+                };
+                upstream = rule.backward(
+                    gradient,
+                    kept,
+                    &values,
+                    index > self.first_trained,
+                    &mut gradients,
+                    self.mutation,
+                );
+            }
+            outcome.sum
+        };
+        let mut slots: Vec<Option<Parameter>> = std::mem::take(&mut self.parameters)
+            .into_iter()
+            .map(Some)
+            .collect();
+        for (index, gradient) in gradients {
+            let gradient = match self.mutation {
+                Some(Mutation::ParameterGradientScaled { parameter, factor })
+                    if parameter == index =>
+                {
+                    gradient.mul_scalar(factor)
+                }
+                Some(_) | None => gradient,
+            };
+            let parameter = slots[index].take().expect("one gradient per parameter");
+            slots[index] = Some(self.update.apply(parameter, gradient, rate));
+        }
+        self.parameters = slots
+            .into_iter()
+            .map(|slot| slot.expect("every parameter is updated"))
+            .collect();
+        sum
+    }
+
+    /// Plants a deliberate mistake (see [`Mutation`]).
+    #[doc(hidden)]
+    pub fn mutate(&mut self, mutation: Mutation) {
+        self.mutation = Some(mutation);
+    }
+
+    /// The device the step runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The trained network as a burn module on the step's device, with the same parameter ids
+    /// (for evaluation and checkpoints). It shares the step's buffers: drop it before the next
+    /// step, or that step copies them instead of updating them in place.
+    pub fn network(&self) -> Network {
+        let value = |index: usize| self.parameters[index].value.clone();
+        let parameter2 = |index: usize| Param::initialized(self.parameters[index].id, value(index));
+        let parameter1 = |index: usize| {
+            let [_, width] = self.parameters[index].value.dims();
+            Param::initialized(self.parameters[index].id, value(index).reshape([width]))
+        };
+        let vector = |tensor: &Tensor<2>| {
+            let [_, width] = tensor.dims();
+            tensor.clone().reshape([width])
+        };
+        let layers = self
+            .network
+            .layers
+            .iter()
+            .zip(&self.layers)
+            .map(|(ir, rule)| match rule {
+                LayerRule::Dense {
+                    weight,
+                    bias,
+                    activation,
+                } => LayerModule::Dense(DenseLayer {
+                    linear: Linear {
+                        weight: parameter2(*weight),
+                        bias: bias.map(parameter1),
+                    },
+                    activation: *activation,
+                }),
+                LayerRule::Activation(activation) => LayerModule::Activation(ActivationLayer {
+                    activation: *activation,
+                }),
+                LayerRule::Dropout { rate } => {
+                    LayerModule::Dropout(DropoutConfig::new(*rate).init())
+                }
+                LayerRule::BatchNorm {
+                    gamma,
+                    beta,
+                    running,
+                    momentum,
+                    epsilon,
+                } => {
+                    let mut norm = BatchNormConfig::new(ir.inputs)
+                        .with_momentum(*momentum)
+                        .with_epsilon(*epsilon)
+                        .init(&self.device);
+                    norm.gamma = parameter1(*gamma);
+                    norm.beta = parameter1(*beta);
+                    let statistics = &self.running[*running];
+                    norm.running_mean = RunningState::new(vector(&statistics.mean));
+                    norm.running_var = RunningState::new(vector(&statistics.variance));
+                    LayerModule::BatchNorm(norm)
+                }
+                LayerRule::LayerNorm {
+                    gamma,
+                    beta,
+                    epsilon,
+                } => {
+                    let mut norm = LayerNormConfig::new(ir.inputs)
+                        .with_epsilon(*epsilon)
+                        .init(&self.device);
+                    norm.gamma = parameter1(*gamma);
+                    norm.beta = Some(parameter1(*beta));
+                    LayerModule::LayerNorm(norm)
+                }
+            })
+            .collect();
+        Network { layers }
+    }
+
+    /// Writes the optimizer state to a burnpack file that burn's optimizer reads too.
+    pub fn save_optimizer(&self, path: &std::path::Path) -> Result<(), String> {
+        record::write(&self.parameters, path)
+    }
+
+    /// Reads the optimizer state written by [`save_optimizer`](Self::save_optimizer) or by
+    /// burn's optimizer for the same parameters.
+    pub fn load_optimizer(&mut self, path: &std::path::Path) -> Result<(), String> {
+        record::read(&mut self.parameters, path, &self.device)
+    }
+
+    /// The parameters, in the order the network holds them (for tests and diagnostics).
+    pub fn parameters(&self) -> &[Parameter] {
+        &self.parameters
+    }
+}

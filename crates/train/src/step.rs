@@ -1,0 +1,185 @@
+//! The training step a run uses: the compiled step ([`crate::compiled`], the default) or
+//! burn's autodiff (the reference, and the fallback for a model the compiled step does not
+//! cover). Both start from the same weights, draw the same batches and dropout masks, and write
+//! checkpoints in the same format, so a run started with one resumes with the other.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor};
+use mlpc_ir::Model;
+
+use crate::backend::Backend;
+use crate::checkpoint::checkpoint_error;
+use crate::compiled::{CompiledStep, Uncovered};
+use crate::error::TrainError;
+use crate::network::{self, Network};
+use crate::objective::{self, BatchTargets, Objective};
+
+/// Which training step to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StepKind {
+    /// The compiled step: backward pass derived by mlpc, parameters updated in place.
+    #[default]
+    Compiled,
+    /// burn's autodiff and optimizers.
+    Autodiff,
+}
+
+impl StepKind {
+    /// Every kind.
+    pub const ALL: [StepKind; 2] = [StepKind::Compiled, StepKind::Autodiff];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Compiled => "compiled",
+            StepKind::Autodiff => "autodiff",
+        }
+    }
+}
+
+impl fmt::Display for StepKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+impl FromStr for StepKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        StepKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == text)
+            .ok_or_else(|| format!("unknown step `{text}`; choose compiled or autodiff"))
+    }
+}
+
+/// The step a run asked for, resolved: the compiled step where it covers the model, else
+/// autodiff, with the reason to tell the user.
+pub fn resolve(requested: StepKind, model: &Model) -> (StepKind, Option<Uncovered>) {
+    match (requested, crate::compiled::covers(model)) {
+        (StepKind::Compiled, Err(uncovered)) => (StepKind::Autodiff, Some(uncovered)),
+        (kind, _) => (kind, None),
+    }
+}
+
+/// A training step with its state: parameters, optimizer state and the loss.
+pub enum Stepper {
+    /// The compiled step, on the plain device.
+    Compiled(CompiledStep),
+    /// burn's autodiff, on the autodiff device.
+    Autodiff {
+        /// The network, with autodiff.
+        network: Network,
+        /// burn's optimizer.
+        optimizer: ModuleOptimizer,
+        /// burn's loss.
+        objective: Objective,
+    },
+}
+
+impl Stepper {
+    /// A step of `kind` for `model` on `backend` (autodiff adds its layer to the device),
+    /// starting from the seed's initial weights or, if given, a checkpoint's network and
+    /// optimizer files.
+    pub fn new(
+        kind: StepKind,
+        model: &Model,
+        backend: Backend,
+        checkpoint: Option<(&Path, &Path)>,
+    ) -> Result<Stepper, TrainError> {
+        let device = &backend.plain_device()?;
+        let step_device = match kind {
+            StepKind::Compiled => device.clone(),
+            StepKind::Autodiff => device.clone().autodiff(),
+        };
+        let weights = network::initial_weights(&model.network, model.training.seed);
+        let mut network = network::build(&model.network, &weights, &step_device);
+        if let Some((network_file, _)) = checkpoint {
+            network = network
+                .try_load_file(network_file)
+                .map_err(|error| checkpoint_error(network_file, error))?;
+        }
+        let optimizer_file = checkpoint.map(|(_, optimizer_file)| optimizer_file);
+        match kind {
+            StepKind::Compiled => {
+                let mut step = CompiledStep::from_network(model, network, device);
+                if let Some(path) = optimizer_file {
+                    step.load_optimizer(path)
+                        .map_err(|error| checkpoint_error(path, error))?;
+                }
+                Ok(Stepper::Compiled(step))
+            }
+            StepKind::Autodiff => {
+                let mut optimizer = objective::optimizer(&model.optimizer);
+                if let Some(path) = optimizer_file {
+                    optimizer = optimizer
+                        .load(path)
+                        .map_err(|error| checkpoint_error(path, error))?;
+                }
+                Ok(Stepper::Autodiff {
+                    network,
+                    optimizer,
+                    objective: Objective::new(model.loss, &step_device),
+                })
+            }
+        }
+    }
+
+    /// The device batches must be on.
+    pub fn device(&self) -> Device {
+        match self {
+            Stepper::Compiled(step) => step.device().clone(),
+            Stepper::Autodiff { network, .. } => network
+                .devices()
+                .into_iter()
+                .next()
+                .expect("a network has parameters on a device"),
+        }
+    }
+
+    /// One step; returns the batch's summed loss `[1]`, on the device.
+    pub fn step(&mut self, features: Tensor<2>, targets: &BatchTargets, rate: f64) -> Tensor<1> {
+        match self {
+            Stepper::Compiled(step) => step.step(features, targets, rate),
+            Stepper::Autodiff {
+                network,
+                optimizer,
+                objective,
+            } => {
+                let [batch, _] = features.dims();
+                let output = network.forward(features);
+                let loss = objective.forward(output, targets);
+                let sum = loss.clone().detach().mul_scalar(batch as f64);
+                let gradients = GradientsParams::from_grads(loss.backward(), network);
+                let current = std::mem::replace(network, Network { layers: Vec::new() });
+                *network = optimizer.step(rate, current, gradients);
+                sum
+            }
+        }
+    }
+
+    /// The network without autodiff (dropout off, batch norm on running statistics), for
+    /// evaluation and checkpoints.
+    pub fn network(&self) -> Network {
+        match self {
+            Stepper::Compiled(step) => step.network(),
+            Stepper::Autodiff { network, .. } => network.valid(),
+        }
+    }
+
+    /// Writes the optimizer state to `path` (burn's optimizer-record format, either step).
+    pub fn save_optimizer(&self, path: &Path) -> Result<(), String> {
+        match self {
+            Stepper::Compiled(step) => step.save_optimizer(path),
+            Stepper::Autodiff { optimizer, .. } => {
+                optimizer.save(path).map_err(|error| error.to_string())
+            }
+        }
+    }
+}
