@@ -146,10 +146,10 @@ fn formatting_is_idempotent_and_keeps_meaning_and_comments() {
             "formatting {} changes its IR",
             path.display()
         );
-        if path.starts_with("tests/format") {
-            if let Some(failure) = golden(&path.with_extension("formatted"), &once) {
-                panic!("{failure}");
-            }
+        if path.starts_with("tests/format")
+            && let Some(failure) = golden(&path.with_extension("formatted"), &once)
+        {
+            panic!("{failure}");
         }
     }
 }

@@ -3,9 +3,11 @@
 //! The first stage of the mlpc pipeline (syntax → IR and checks → burn lowering and training →
 //! CLI). It turns text into a tree and never decides what the words mean.
 //!
-//! - [`parser`]: the pest grammar in `grammar/mlp.pest` (a generic statement / setting / value
-//!   language, in the style of tract's NNEF front end) and the building of the [`ast`], with
-//!   error recovery so that every syntax error of a file is found in one pass.
+//! - [`grammar`]: the pest parser of `grammar/mlp.pest` (a generic statement / setting / value
+//!   language, in the style of tract's NNEF front end).
+//! - [`parser`]: the building of the [`ast`], with error recovery so that every syntax error
+//!   of a file is found in one pass; `recovery` puts each pest error into words, and
+//!   `brackets` finds the bracket that is never closed.
 //! - [`ast`]: the tree, with a byte [`Span`] on every node.
 //! - [`error`]: [`SyntaxError`], this stage's error enum.
 //! - [`diagnostic`]: the one place where errors of *every* stage become text: a
@@ -16,13 +18,16 @@
 //! Nothing here may panic on any input: a property test feeds random and mutated text.
 
 pub mod ast;
+mod brackets;
 pub mod diagnostic;
 pub mod error;
 pub mod format;
+pub mod grammar;
 pub mod parser;
+mod recovery;
 
 pub use ast::Span;
-pub use diagnostic::{Colour, Diagnostic, Severity, render};
+pub use diagnostic::{Colour, Diagnostic, render};
 pub use error::SyntaxError;
 pub use format::format;
 pub use parser::{Parsed, parse};
@@ -36,8 +41,8 @@ pub fn edit_distance(left: &str, right: &str) -> usize {
     for (i, row) in table.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=right.len() {
-        table[0][j] = j;
+    for (j, cell) in table[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=left.len() {
         for j in 1..=right.len() {
