@@ -13,6 +13,8 @@
 //! - [`diagnostic`]: the one place where errors of *every* stage become text: a
 //!   [`Diagnostic`] is a message, a span, labels and a hint, rendered by codespan-reporting
 //!   with `file:line:col` and carets. Later stages convert their own error enums into it.
+//! - [`json`]: the same diagnostics as data, one JSON object per line, for editors and
+//!   scripts (as cargo's `--message-format json`).
 //! - [`format`](mod@format): the canonical printer behind `mlpc fmt` (idempotent, keeps comments).
 //!
 //! Nothing here may panic on any input: a property test feeds random and mutated text.
@@ -23,6 +25,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod format;
 pub mod grammar;
+pub mod json;
 pub mod parser;
 mod recovery;
 
@@ -30,6 +33,7 @@ pub use ast::Span;
 pub use diagnostic::{Colour, Diagnostic, render};
 pub use error::SyntaxError;
 pub use format::format;
+pub use json::render_json;
 pub use parser::{Parsed, parse};
 
 /// Edit distance between two words (insertions, deletions, substitutions and swaps of two
