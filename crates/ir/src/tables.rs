@@ -547,9 +547,9 @@ pub fn source(name: &str, bound: &Bound, resolve: impl Fn(&str) -> std::path::Pa
         },
         generated => {
             let kind = GeneratedKind::ALL
-                .iter()
-                .find(|(_, word)| *word == generated)
-                .map_or(GeneratedKind::Moons, |(kind, _)| *kind);
+                .into_iter()
+                .find(|kind| kind.name() == generated)
+                .unwrap_or(GeneratedKind::Moons);
             let default_noise = match kind {
                 GeneratedKind::Moons => 0.1,
                 GeneratedKind::Circles => 0.05,
