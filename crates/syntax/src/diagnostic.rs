@@ -77,10 +77,13 @@ impl Diagnostic {
                 .iter()
                 .map(|(span, text)| Label::secondary((), clamp(*span)).with_message(text.clone())),
         );
-        let mut notes: Vec<String> = self.notes.clone();
-        if let Some(hint) = &self.hint {
-            notes.push(format!("hint: {hint}"));
-        }
+        // The hint first: it is what to do; notes explain.
+        let notes: Vec<String> = self
+            .hint
+            .iter()
+            .map(|hint| format!("hint: {hint}"))
+            .chain(self.notes.iter().map(|note| format!("note: {note}")))
+            .collect();
         CodespanDiagnostic::error()
             .with_message(self.message.clone())
             .with_labels(labels)

@@ -1,6 +1,6 @@
 //! Syntax errors: the one error enum of the parsing stage, and its diagnostics.
 //!
-//! The errors are built in [`crate::recovery`], from pest's errors and the brackets of the
+//! The errors are built in `recovery.rs`, from pest's errors and the brackets of the
 //! text; this module only says what each one means and how it reads.
 
 use thiserror::Error;

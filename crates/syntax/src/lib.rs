@@ -63,19 +63,27 @@ pub fn edit_distance(left: &str, right: &str) -> usize {
     table[left.len()][right.len()]
 }
 
-/// The closest candidate to `word`, if close enough to be a likely slip.
+/// The closest candidate to `word`, if close enough to be a likely slip: a candidate the
+/// word starts (`xavier` for `xavier_uniform`), a candidate made of the word's initials or
+/// the other way round (`learning_rate` for `lr`, `bs` for `batch_size`), or one a few edits
+/// away (`dens` for `dense`).
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let candidates: Vec<&'a str> = candidates.into_iter().collect();
-    // A word that starts a candidate (`xavier` for `xavier_uniform`) is the likeliest slip.
     if word.len() >= 3
         && let Some(prefixed) = candidates
             .iter()
             .find(|candidate| candidate.starts_with(word))
     {
         return Some(prefixed);
+    }
+    if let Some(abbreviated) = candidates.iter().find(|candidate| {
+        initials(word).is_some_and(|letters| letters == **candidate)
+            || initials(candidate).is_some_and(|letters| letters == word)
+    }) {
+        return Some(abbreviated);
     }
     let limit = (word.chars().count() / 3).max(1) + usize::from(word.len() > 6);
     candidates
@@ -84,6 +92,18 @@ pub fn did_you_mean<'a>(
         .filter(|(distance, _)| *distance <= limit)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
+}
+
+/// The first letters of the parts of a word made of two parts or more: `lr` for
+/// `learning_rate`.
+fn initials(word: &str) -> Option<String> {
+    let parts: Vec<&str> = word.split('_').filter(|part| !part.is_empty()).collect();
+    (parts.len() >= 2).then(|| {
+        parts
+            .iter()
+            .filter_map(|part| part.chars().next())
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -105,5 +125,17 @@ mod tests {
         assert_eq!(did_you_mean("trian", words), Some("train"));
         assert_eq!(did_you_mean("xavier", words), Some("xavier_uniform"));
         assert_eq!(did_you_mean("convolution", words), None);
+    }
+
+    #[test]
+    fn did_you_mean_knows_initials() {
+        let parameters = ["lr", "momentum", "nesterov", "weight_decay"];
+        assert_eq!(did_you_mean("learning_rate", parameters), Some("lr"));
+        assert_eq!(did_you_mean("wd", parameters), Some("weight_decay"));
+        assert_eq!(
+            did_you_mean("bs", ["epochs", "batch_size"]),
+            Some("batch_size")
+        );
+        assert_eq!(did_you_mean("rate_of_learning", parameters), None);
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! The grammar turns a line (or block entry) that does not parse into a `bad_line` /
 //! `bad_entry` node and goes on. Each such node is then parsed again on its own, from its
-//! first byte, with the rule it should have matched ([`crate::recovery`]): pest's error there
+//! first byte, with the rule it should have matched (`recovery.rs`): pest's error there
 //! is exact (position and what was expected), and it becomes a [`SyntaxError`]. So every
 //! syntax error of a file is reported, each at the right place. Lines right after a bracket
 //! that is never closed are part of its statement, so their own errors are not reported.
