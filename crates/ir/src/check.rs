@@ -5,7 +5,7 @@
 //!    settings ([`crate::sections`]).
 //! 2. The data source is inspected (`mlpc-data`) for the input width and the task.
 //! 3. Layers are bound ([`crate::network`]), shapes inferred through the network
-//!    ([`crate::shape`]).
+//!    ([`crate::shape`]), and the memory training takes estimated ([`crate::memory`]).
 //! 4. The loss is checked against the task and the last layer's width; metrics against the task.
 //!
 //! Errors are collected, never returned early: one run reports everything it can see.
@@ -17,8 +17,10 @@ use mlpc_syntax::ast::File;
 
 use crate::bind::Binder;
 use crate::error::CheckError;
+use crate::memory::{MAX_TRAINING_BYTES, MemoryEstimate, heaviest_layer};
 use crate::model::*;
 use crate::sections::{Sections, default_training};
+use crate::shape::Inferred;
 
 /// Checks a parsed file. `model_path` is the file's path: data paths are relative to its folder,
 /// and its stem is the default model name.
@@ -59,6 +61,14 @@ pub fn check(file: &File, model_path: &Path) -> Result<Model, Vec<CheckError>> {
             &mut binder.errors,
         )
     });
+    if let (Some(inferred), Some(optimizer)) = (&inferred, &sections.optimizer)
+        && inferred.complete
+    {
+        binder
+            .errors
+            .extend(check_memory(inferred, optimizer, training.batch_size));
+    }
+
     let (
         Some((data, _)),
         Some(task),
@@ -98,6 +108,27 @@ pub fn check(file: &File, model_path: &Path) -> Result<Model, Vec<CheckError>> {
         optimizer,
         schedule,
         training,
+    })
+}
+
+/// The error for a network over [`MAX_TRAINING_BYTES`], pointing at the layer that takes the
+/// most.
+fn check_memory(
+    inferred: &Inferred,
+    optimizer: &Optimizer,
+    batch_size: usize,
+) -> Option<CheckError> {
+    let estimate = MemoryEstimate::of(&inferred.network, optimizer, batch_size);
+    if estimate.bytes() <= MAX_TRAINING_BYTES {
+        return None;
+    }
+    let index = heaviest_layer(&inferred.network, &estimate)?;
+    let layer = &inferred.network.layers[index];
+    Some(CheckError::TooLarge {
+        estimate,
+        span: inferred.layer_spans[index],
+        layer_parameters: layer.parameters as u64,
+        layer_outputs: layer.outputs as u64,
     })
 }
 

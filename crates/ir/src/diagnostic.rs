@@ -4,7 +4,9 @@
 use mlpc_syntax::{Diagnostic, Span};
 
 use crate::error::CheckError;
+use crate::memory::gibibytes;
 use crate::signature::parameter_list;
+use crate::summary::group as grouped;
 
 impl CheckError {
     /// The diagnostic to show for this error.
@@ -155,6 +157,33 @@ impl CheckError {
             } else {
                 "regression reports `rmse`, `mae` and `r2`"
             }),
+            CheckError::TooLarge {
+                estimate,
+                span,
+                layer_parameters,
+                layer_outputs,
+            } => error(*span)
+                .with_label(format!(
+                    "{} parameters, {} outputs per example",
+                    grouped(*layer_parameters),
+                    grouped(*layer_outputs)
+                ))
+                .with_note(format!(
+                    "the estimate: {} parameters, each kept {} times ({}), and {} activations per example, each kept 2 times (value and gradient), for a batch of {}; 4 bytes a value",
+                    grouped(estimate.parameters),
+                    estimate.copies_per_parameter(),
+                    match estimate.optimizer_moments {
+                        0 => "value and gradient",
+                        1 => "value, gradient and the optimizer's momentum",
+                        2.. => "value, gradient and the optimizer's two moments",
+                    },
+                    grouped(estimate.activations_per_example),
+                    estimate.batch_size
+                ))
+                .with_hint(format!(
+                    "narrow the widest layers, or lower `batch_size`, to stay under {}",
+                    gibibytes(crate::memory::MAX_TRAINING_BYTES)
+                )),
             CheckError::Data { error: source, span } => {
                 let diagnostic = Diagnostic::error(source.to_string(), *span).with_label("this data source");
                 match source.hint() {

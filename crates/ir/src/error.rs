@@ -5,6 +5,7 @@ use mlpc_data::DataError;
 use mlpc_syntax::Span;
 use thiserror::Error;
 
+use crate::memory::{MAX_TRAINING_BYTES, MemoryEstimate, gibibytes};
 use crate::section::Section;
 use crate::signature::{Kind, Nearest, Parameter, Written};
 
@@ -244,6 +245,23 @@ pub enum CheckError {
         classification: bool,
         /// The metrics list.
         span: Span,
+    },
+    /// A network too large to train.
+    #[error(
+        "training this network would take about {}, over the cap of {} bytes ({})",
+        gibibytes(estimate.bytes()),
+        MAX_TRAINING_BYTES,
+        gibibytes(MAX_TRAINING_BYTES)
+    )]
+    TooLarge {
+        /// What training it would take.
+        estimate: MemoryEstimate,
+        /// The layer that takes the most.
+        span: Span,
+        /// That layer's trainable parameters.
+        layer_parameters: u64,
+        /// That layer's output width.
+        layer_outputs: u64,
     },
     /// The data source cannot be inspected.
     #[error("the data source cannot be used")]

@@ -15,7 +15,8 @@
 //! positionals, missing arguments, types, ranges with the nearest valid value) into a
 //! [`bound::Bound`] that the row's builder reads; [`sections`] and [`network`] bind a file's
 //! sections and layers. Shape inference ([`shape`]) walks the layers from the data's input
-//! width and checks the output width against the task and the loss. Errors are one enum, [`CheckError`], one variant per construct;
+//! width and checks the output width against the task and the loss; [`memory`] refuses a
+//! network too large to train. Errors are one enum, [`CheckError`], one variant per construct;
 //! `diagnostic.rs` turns them into diagnostics, and all of a file's errors are reported
 //! together. No burn here: this crate builds and tests in seconds.
 //!
@@ -29,6 +30,7 @@ pub mod bound;
 pub mod check;
 mod diagnostic;
 pub mod error;
+pub mod memory;
 pub mod model;
 pub mod network;
 pub mod range;
