@@ -229,16 +229,8 @@ pub fn load(source: &Source) -> Result<Splits, DataError> {
     let (train, test) = match test {
         TestSplit::Fraction { fraction, seed } => {
             let order = Random::new(*seed).permutation(all.len());
-            let test_count = ((all.len() as f64) * fraction).round() as usize;
-            if test_count == 0 || test_count >= all.len() {
-                return Err(DataError::TooSmall {
-                    path: path.clone(),
-                    message: format!(
-                        "{} rows cannot be split with a test fraction of {fraction}",
-                        all.len()
-                    ),
-                });
-            }
+            // At most all rows; `load` rejects an empty split, naming the source.
+            let test_count = (((all.len() as f64) * fraction).round() as usize).min(all.len());
             (
                 all.select(&order[test_count..]),
                 all.select(&order[..test_count]),
@@ -331,6 +323,24 @@ mod tests {
         assert!(
             error.to_string().contains("test.csv:2") && error.to_string().contains("`c`"),
             "{error}"
+        );
+        std::fs::write(&test, "x,label\n").expect("write");
+        let error = crate::load(&source(
+            &train,
+            TestSplit::File { path: test.clone() },
+            CsvTask::Auto,
+        ))
+        .expect_err("no test row");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "the test split of `{}` is empty: the test file has no example",
+                train.display()
+            )
+        );
+        assert_eq!(
+            error.hint().as_deref(),
+            Some("give the test file at least one example")
         );
         std::fs::write(&test, "x,label\nseven,a\n").expect("write");
         let error = load(&source(

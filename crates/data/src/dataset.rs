@@ -57,17 +57,6 @@ impl Dataset {
             targets,
         }
     }
-
-    /// The first `count` rows (all of them if there are fewer).
-    pub fn truncate(mut self, count: usize) -> Dataset {
-        let count = count.min(self.len());
-        self.features.truncate(count * self.feature_count);
-        match &mut self.targets {
-            Targets::Classes(classes) => classes.truncate(count),
-            Targets::Values(values) => values.truncate(count),
-        }
-        self
-    }
 }
 
 /// Mean and standard deviation of a column, fitted on training rows.
@@ -96,11 +85,6 @@ impl Standardization {
     /// `(value - mean) / deviation`
     pub fn apply(&self, value: f64) -> f64 {
         (value - self.mean) / self.deviation
-    }
-
-    /// The inverse of [`apply`](Self::apply).
-    pub fn invert(&self, value: f64) -> f64 {
-        value * self.deviation + self.mean
     }
 }
 

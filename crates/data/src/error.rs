@@ -43,14 +43,42 @@ pub enum DataError {
         /// The columns the header has.
         available: Vec<String>,
     },
-    /// A source with too few examples to split or train on.
-    #[error("`{path}`: {message}")]
-    TooSmall {
-        /// The file.
-        path: PathBuf,
-        /// What is missing.
-        message: String,
+    /// A split with no example: nothing to train on, or nothing to score.
+    #[error(
+        "the {split} split of {source_name} is empty: {}",
+        match test_fraction {
+            Some(fraction) => format!("a test fraction of {fraction} of {examples} example{} leaves none for it", if *examples == 1 { "" } else { "s" }),
+            None => format!("the {split} file has no example"),
+        }
+    )]
+    EmptySplit {
+        /// The data source, as messages name it: the generated set, the file or the folder.
+        source_name: String,
+        /// The split that is empty.
+        split: Split,
+        /// Examples in both splits together.
+        examples: usize,
+        /// The fraction held out for testing, where a fraction made the split.
+        test_fraction: Option<f64>,
     },
+}
+
+/// The two splits of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// The examples trained on.
+    Train,
+    /// The examples held out and scored.
+    Test,
+}
+
+impl std::fmt::Display for Split {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Split::Train => "training",
+            Split::Test => "test",
+        })
+    }
 }
 
 impl DataError {
@@ -64,7 +92,58 @@ impl DataError {
             DataError::MissingColumn { available, .. } => {
                 Some(format!("the columns are: {}", available.join(", ")))
             }
-            _ => None,
+            DataError::EmptySplit {
+                split,
+                examples,
+                test_fraction,
+                ..
+            } => Some(empty_split_hint(*split, *examples, *test_fraction)),
+            DataError::Io { .. } | DataError::Idx { .. } | DataError::Csv { .. } => None,
         }
     }
+}
+
+/// How to give an empty split an example: the test fraction that would, or more examples.
+fn empty_split_hint(split: Split, examples: usize, test_fraction: Option<f64>) -> String {
+    if examples < 2 {
+        return format!(
+            "a source needs two examples at least, one for each split; this one has {examples}"
+        );
+    }
+    let Some(_) = test_fraction else {
+        return format!("give the {split} file at least one example");
+    };
+    // round(examples * fraction) examples are held out: one or more, and fewer than all. The
+    // bound is given to two significant digits, checked with that very rounding.
+    let count = examples as f64;
+    let held_out = |fraction: f64| (count * fraction).round() as usize;
+    match split {
+        Split::Test => {
+            let (mut units, scale) = two_digits(0.5 / count, f64::ceil);
+            while held_out(units / scale) < 1 {
+                units += 1.0;
+            }
+            format!(
+                "hold out at least one example: `test_fraction` of {} or more (or more examples)",
+                units / scale
+            )
+        }
+        Split::Train => {
+            let (mut units, scale) = two_digits((count - 0.5) / count, f64::floor);
+            while held_out(units / scale) >= examples {
+                units -= 1.0;
+            }
+            format!(
+                "keep at least one example for training: `test_fraction` of {} or less",
+                units / scale
+            )
+        }
+    }
+}
+
+/// `value` to two significant digits, rounded with `rounding` (up or down): as a whole number
+/// of units and the units in one.
+fn two_digits(value: f64, rounding: fn(f64) -> f64) -> (f64, f64) {
+    let scale = 10f64.powi(1 - value.abs().log10().floor() as i32);
+    (rounding(value * scale), scale)
 }

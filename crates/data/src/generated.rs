@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn sizes_classes_and_determinism() {
-        for (kind, _) in GeneratedKind::ALL {
+        for kind in GeneratedKind::ALL {
             let splits = load(&source(kind, 3));
             assert_eq!(splits.train.len(), 300);
             assert_eq!(splits.test.len(), 100);

@@ -99,14 +99,52 @@ pub enum GeneratedKind {
 }
 
 impl GeneratedKind {
-    /// Every kind, with its name in the language.
-    pub const ALL: [(GeneratedKind, &'static str); 5] = [
-        (GeneratedKind::Moons, "moons"),
-        (GeneratedKind::Circles, "circles"),
-        (GeneratedKind::Spiral, "spiral"),
-        (GeneratedKind::Xor, "xor"),
-        (GeneratedKind::Blobs, "blobs"),
+    /// Every kind.
+    pub const ALL: [GeneratedKind; 5] = [
+        GeneratedKind::Moons,
+        GeneratedKind::Circles,
+        GeneratedKind::Spiral,
+        GeneratedKind::Xor,
+        GeneratedKind::Blobs,
     ];
+
+    /// Its name in the language.
+    pub fn name(self) -> &'static str {
+        match self {
+            GeneratedKind::Moons => "moons",
+            GeneratedKind::Circles => "circles",
+            GeneratedKind::Spiral => "spiral",
+            GeneratedKind::Xor => "xor",
+            GeneratedKind::Blobs => "blobs",
+        }
+    }
+}
+
+impl Source {
+    /// The source as messages name it: the generated set, the CSV file or the IDX folder.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Idx { directory, .. } => format!("`{}`", directory.display()),
+            Source::Csv { path, .. } => format!("`{}`", path.display()),
+            Source::Generated { kind, .. } => format!("`{}`", kind.name()),
+        }
+    }
+
+    /// The fraction of examples held out for testing, where a fraction makes the test split.
+    pub fn test_fraction(&self) -> Option<f64> {
+        match self {
+            Source::Idx { .. }
+            | Source::Csv {
+                test: TestSplit::File { .. },
+                ..
+            } => None,
+            Source::Csv {
+                test: TestSplit::Fraction { fraction, .. },
+                ..
+            } => Some(*fraction),
+            Source::Generated { test_fraction, .. } => Some(*test_fraction),
+        }
+    }
 }
 
 /// The shape of a source's data.

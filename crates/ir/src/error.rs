@@ -1,224 +1,300 @@
-//! Check errors: the one error enum of the checking stage, and its diagnostics.
+//! Check errors: the one error enum of the checking stage, one variant per construct, each
+//! carrying its data; `diagnostic.rs` turns them into diagnostics.
 
-use mlpc_syntax::{Diagnostic, Span};
+use mlpc_data::DataError;
+use mlpc_syntax::Span;
 use thiserror::Error;
 
+use crate::memory::{MAX_TRAINING_BYTES, MemoryEstimate, gibibytes};
+use crate::section::Section;
+use crate::signature::{Kind, Nearest, Parameter, Written};
+
 /// A reason a parsed file is not a valid model.
-#[derive(Debug, Clone, PartialEq, Error)]
+#[derive(Debug, Error)]
 pub enum CheckError {
-    /// A word that names nothing of its kind.
-    #[error("unknown {what} `{name}`{context}")]
-    Unknown {
-        /// "section", "layer", "activation", "argument"...
-        what: String,
-        /// Empty, or where the word was looked up: " for `sgd`".
-        context: String,
+    /// A word that names nothing of its kind: a section, a layer, an optimizer...
+    #[error("unknown {noun} `{name}`")]
+    UnknownName {
+        /// What it should name: `section`, `layer`, `activation`, `data source`...
+        noun: &'static str,
         /// The word written.
         name: String,
         /// Where.
         span: Span,
         /// The closest valid word.
-        suggestion: Option<String>,
+        suggestion: Option<&'static str>,
         /// Every valid word.
-        valid: Vec<String>,
+        candidates: Vec<&'static str>,
+    },
+    /// An argument (or setting) name that the callee does not take.
+    #[error("unknown {} `{name}` {} `{callee}`", written.noun(), match written { Written::Arguments => "for", Written::Settings => "in" })]
+    UnknownArgument {
+        /// What was called: `sgd`, `train`.
+        callee: &'static str,
+        /// Arguments or settings.
+        written: Written,
+        /// The name written.
+        name: String,
+        /// Where.
+        span: Span,
+        /// The parameter probably meant.
+        suggestion: Option<&'static str>,
+        /// The callee's parameters, with their defaults.
+        parameters: &'static [Parameter],
     },
     /// Something given twice.
     #[error("{what} `{name}` is given twice")]
     Duplicate {
-        /// "section", "argument".
-        what: String,
+        /// `section`, `argument` or `setting`.
+        what: &'static str,
         /// Its name.
-        name: String,
+        name: &'static str,
         /// The second one.
         span: Span,
         /// The first one.
         first: Span,
     },
+    /// A positional argument after a named one.
+    #[error("a positional argument follows a named one")]
+    PositionalAfterNamed {
+        /// The positional argument.
+        span: Span,
+    },
+    /// An argument to something that takes none.
+    #[error("`{callee}` takes no arguments")]
+    NoArguments {
+        /// What was called.
+        callee: &'static str,
+        /// How it is written.
+        example: &'static str,
+        /// The first argument.
+        span: Span,
+    },
     /// More positional arguments than parameters.
-    #[error("`{callee}` takes at most {most} positional argument{}", if *most == 1 { "" } else { "s" })]
+    #[error("`{callee}` takes at most {} positional argument{}", parameters.len(), if parameters.len() == 1 { "" } else { "s" })]
     TooManyArguments {
         /// What was called.
-        callee: String,
-        /// How many it takes.
-        most: usize,
+        callee: &'static str,
+        /// Its parameters, in order.
+        parameters: &'static [Parameter],
         /// The first extra argument.
         span: Span,
-        /// Its parameters, in order.
-        parameters: Vec<String>,
     },
     /// A required argument is missing.
     #[error("`{callee}` needs its `{parameter}` argument")]
     MissingArgument {
         /// What was called.
-        callee: String,
+        callee: &'static str,
         /// The missing parameter.
-        parameter: String,
+        parameter: &'static str,
+        /// An example of the full call.
+        example: &'static str,
         /// The call.
         span: Span,
-        /// An example of the full call.
-        example: String,
-    },
-    /// A section with no default is missing.
-    #[error("the model has no `{section}` section")]
-    MissingSection {
-        /// The section's keyword.
-        section: String,
-        /// An example of it.
-        example: String,
     },
     /// A value of the wrong type.
-    #[error("`{parameter}` must be {expected}, found {found}")]
+    #[error("`{parameter}` must be {}, found {found} `{text}`", expected.describe())]
     WrongType {
         /// The parameter.
-        parameter: String,
+        parameter: &'static str,
         /// What it takes.
-        expected: String,
-        /// What was written.
-        found: String,
+        expected: Kind,
+        /// What was written: `a number`, `a name`.
+        found: &'static str,
+        /// The value as written.
+        text: String,
         /// Where.
         span: Span,
     },
-    /// A value outside its valid range.
-    #[error("`{parameter}` is {value}, out of its valid range")]
+    /// A number outside its valid range.
+    #[error("`{parameter}` is {text}, but must be {}", kind.range_text().unwrap_or_default())]
     OutOfRange {
         /// The parameter.
-        parameter: String,
-        /// The value written.
-        value: String,
-        /// The valid range, as `in [0, 1)` or `> 0`.
-        range: String,
+        parameter: &'static str,
+        /// The value as written.
+        text: String,
+        /// The parameter's kind, with its range.
+        kind: Kind,
+        /// The valid value nearest to it, if there is one.
+        nearest: Option<Nearest>,
         /// Where.
         span: Span,
     },
-    /// Widths that do not fit together.
-    #[error("{message}")]
-    ShapeMismatch {
-        /// The headline.
-        message: String,
-        /// Where.
-        span: Span,
-        /// Under the caret.
-        label: String,
-        /// Another place involved.
-        other: Option<(Span, String)>,
-        /// How to fix it.
-        hint: String,
+    /// A section with no default is missing.
+    #[error("the model has no `{}` section", section.keyword())]
+    MissingSection {
+        /// The section.
+        section: Section,
     },
-    /// A loss or metric that does not fit the task.
-    #[error("{message}")]
-    TaskMismatch {
-        /// The headline.
-        message: String,
-        /// Where.
+    /// A `name = value` setting outside a block.
+    #[error("`{key}` is a training setting, written outside `train {{ }}`")]
+    SettingOutsideTrain {
+        /// The setting's name.
+        key: String,
+        /// The setting.
         span: Span,
-        /// Under the caret.
-        label: String,
-        /// How to fix it.
-        hint: String,
     },
-    /// Something written where it does not belong.
-    #[error("{message}")]
-    Misplaced {
-        /// The headline.
-        message: String,
-        /// Where.
+    /// A block after a section that takes a value.
+    #[error("`{}` takes a value, not a block", section.keyword())]
+    BlockNotTaken {
+        /// The section.
+        section: Section,
+        /// The block.
         span: Span,
-        /// How to fix it.
-        hint: String,
+    },
+    /// A section that needs a block, written without one.
+    #[error("`{}` needs a block `{{ ... }}`", section.keyword())]
+    BlockMissing {
+        /// The section.
+        section: Section,
+        /// The section's line.
+        span: Span,
+    },
+    /// A statement inside `train { }`, which holds settings.
+    #[error("`train` holds settings, but `{keyword}` is written as a statement")]
+    StatementInTrain {
+        /// The statement's first word.
+        keyword: String,
+        /// The statement.
+        span: Span,
+    },
+    /// A setting inside `network { }`, which holds layers.
+    #[error("a network holds layers, not settings")]
+    SettingInNetwork {
+        /// The setting.
+        span: Span,
+    },
+    /// A block after a layer.
+    #[error("a layer takes no block")]
+    LayerBlock {
+        /// How the layer is written.
+        example: &'static str,
+        /// The block.
+        span: Span,
+    },
+    /// `input N` after the first line of the network.
+    #[error("`input` must be the first line of the network")]
+    InputNotFirst {
+        /// The `input` line.
+        span: Span,
+    },
+    /// `input N` where the data has another width.
+    #[error("the network takes {written} inputs, but the data has {features} features")]
+    InputWidth {
+        /// The width written.
+        written: usize,
+        /// The data's width.
+        features: usize,
+        /// The `input` line.
+        span: Span,
+    },
+    /// `network { }` with no layer.
+    #[error("the network has no layers")]
+    EmptyNetwork {
+        /// The network section.
+        span: Span,
+    },
+    /// A last layer whose width does not fit the data and the loss.
+    #[error("the network gives {outputs} output{}, but {rule}", if *outputs == 1 { "" } else { "s" })]
+    OutputWidth {
+        /// The network's output width.
+        outputs: usize,
+        /// The width that fits.
+        expected: usize,
+        /// Why it is the width that fits.
+        rule: OutputRule,
+        /// Where the last width is written.
+        span: Span,
+        /// The loss.
+        loss: &'static str,
+        /// Where the loss is chosen.
+        loss_span: Span,
+    },
+    /// A regression loss on classification data.
+    #[error("`{loss}` is a regression loss, but the data is for classification")]
+    RegressionLoss {
+        /// The loss.
+        loss: &'static str,
+        /// Where it is chosen.
+        span: Span,
+    },
+    /// A classification loss on regression data.
+    #[error("`{loss}` is a classification loss, but the data is for regression")]
+    ClassificationLoss {
+        /// The loss.
+        loss: &'static str,
+        /// The target column, where the data names it.
+        target: Option<String>,
+        /// Where the loss is chosen.
+        span: Span,
+    },
+    /// `binary_cross_entropy` on data with other than two classes.
+    #[error("`binary_cross_entropy` needs two classes, but the data has {classes}")]
+    BinaryClasses {
+        /// The data's classes.
+        classes: usize,
+        /// Where the loss is chosen.
+        span: Span,
+    },
+    /// A metric of the other task.
+    #[error("metric `{metric}` does not fit a {} task", if *classification { "classification" } else { "regression" })]
+    MetricTask {
+        /// The metric.
+        metric: &'static str,
+        /// Whether the data is for classification.
+        classification: bool,
+        /// The metrics list.
+        span: Span,
+    },
+    /// A network too large to train.
+    #[error(
+        "training this network would take about {}, over the cap of {} bytes ({})",
+        gibibytes(estimate.bytes()),
+        MAX_TRAINING_BYTES,
+        gibibytes(MAX_TRAINING_BYTES)
+    )]
+    TooLarge {
+        /// What training it would take.
+        estimate: MemoryEstimate,
+        /// The layer that takes the most.
+        span: Span,
+        /// That layer's trainable parameters.
+        layer_parameters: u64,
+        /// That layer's output width.
+        layer_outputs: u64,
     },
     /// The data source cannot be inspected.
-    #[error("{message}")]
+    #[error("the data source cannot be used")]
     Data {
-        /// What went wrong, naming the file.
-        message: String,
+        /// Why, naming the file.
+        #[source]
+        error: DataError,
         /// The data statement.
         span: Span,
-        /// How to fix it.
-        hint: Option<String>,
     },
 }
 
-impl CheckError {
-    /// The diagnostic to show for this error.
-    pub fn to_diagnostic(&self) -> Diagnostic {
-        let message = self.to_string();
+/// Why a network's output width must be what it must.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputRule {
+    /// One output per class, for cross-entropy.
+    Classes(usize),
+    /// One logit, for binary cross-entropy.
+    BinaryLogit,
+    /// One output, the regression target.
+    RegressionTarget,
+}
+
+impl std::fmt::Display for OutputRule {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CheckError::Unknown {
-                what,
-                span,
-                suggestion,
-                valid,
-                ..
-            } => {
-                let diagnostic =
-                    Diagnostic::error(message, *span).with_label(format!("not a known {what}"));
-                match suggestion {
-                    Some(word) => diagnostic.with_hint(format!("did you mean `{word}`?")),
-                    None => diagnostic.with_hint(format!("expected one of: {}", valid.join(", "))),
-                }
-            }
-            CheckError::Duplicate { span, first, .. } => Diagnostic::error(message, *span)
-                .with_label("given again here")
-                .with_secondary(*first, "first given here")
-                .with_hint("remove one of them"),
-            CheckError::TooManyArguments {
-                span, parameters, ..
-            } => Diagnostic::error(message, *span)
-                .with_label("extra argument")
-                .with_hint(format!(
-                    "its parameters, in order: {}",
-                    parameters.join(", ")
-                )),
-            CheckError::MissingArgument { span, example, .. } => Diagnostic::error(message, *span)
-                .with_label("argument missing")
-                .with_hint(format!("for example: `{example}`")),
-            CheckError::MissingSection { example, .. } => {
-                Diagnostic::error(message, Span::new(0, 0))
-                    .with_label("in this file")
-                    .with_hint(format!("add a line such as `{example}`"))
-            }
-            CheckError::WrongType { span, expected, .. } => {
-                Diagnostic::error(message, *span).with_label(format!("expected {expected}"))
-            }
-            CheckError::OutOfRange {
-                span,
-                range,
-                parameter,
-                ..
-            } => Diagnostic::error(message, *span)
-                .with_label("out of range")
-                .with_hint(format!("`{parameter}` must be {range}")),
-            CheckError::ShapeMismatch {
-                span,
-                label,
-                other,
-                hint,
-                ..
-            } => {
-                let diagnostic = Diagnostic::error(message, *span)
-                    .with_label(label.clone())
-                    .with_hint(hint.clone());
-                match other {
-                    Some((other_span, text)) => {
-                        diagnostic.with_secondary(*other_span, text.clone())
-                    }
-                    None => diagnostic,
-                }
-            }
-            CheckError::TaskMismatch {
-                span, label, hint, ..
-            } => Diagnostic::error(message, *span)
-                .with_label(label.clone())
-                .with_hint(hint.clone()),
-            CheckError::Misplaced { span, hint, .. } => Diagnostic::error(message, *span)
-                .with_label("not allowed here")
-                .with_hint(hint.clone()),
-            CheckError::Data { span, hint, .. } => {
-                let diagnostic = Diagnostic::error(message, *span).with_label("this data source");
-                match hint {
-                    Some(hint) => diagnostic.with_hint(hint.clone()),
-                    None => diagnostic,
-                }
+            OutputRule::Classes(classes) => write!(formatter, "the data has {classes} classes"),
+            OutputRule::BinaryLogit => write!(
+                formatter,
+                "`binary_cross_entropy` takes one output (the logit of class 1)"
+            ),
+            OutputRule::RegressionTarget => {
+                write!(formatter, "the data has one regression target")
             }
         }
     }

@@ -241,6 +241,17 @@ pub enum Loss {
 }
 
 impl Loss {
+    /// The name as written in a `.mlp` file.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Loss::CrossEntropy => "cross_entropy",
+            Loss::BinaryCrossEntropy => "binary_cross_entropy",
+            Loss::Mse => "mse",
+            Loss::Mae => "mae",
+            Loss::Huber { .. } => "huber",
+        }
+    }
+
     /// Whether the loss is for classification.
     pub fn is_classification(&self) -> bool {
         matches!(self, Loss::CrossEntropy | Loss::BinaryCrossEntropy)
@@ -382,4 +393,16 @@ pub enum Metric {
     Mae,
     /// Coefficient of determination.
     R2,
+}
+
+impl Metric {
+    /// The name as written in a `.mlp` file.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Metric::Accuracy => "accuracy",
+            Metric::Rmse => "rmse",
+            Metric::Mae => "mae",
+            Metric::R2 => "r2",
+        }
+    }
 }

@@ -4,29 +4,22 @@
 use mlpc_syntax::Span;
 use mlpc_syntax::ast::Statement;
 
-use crate::error::CheckError;
+use crate::error::{CheckError, OutputRule};
 use crate::model::*;
+use crate::network::WrittenNetwork;
+use crate::vocabulary::NetworkLine;
 
-/// A layer as bound from the text, before shapes are known.
-#[derive(Debug, Clone)]
-pub struct WrittenLayer {
-    /// The layer (`None` for `input N`, which only states the input width).
-    pub kind: Option<LayerKind>,
-    /// For `input N`: N.
-    pub input_size: Option<usize>,
-    /// The layer's line.
-    pub span: Span,
-    /// Where a dense layer's width is written.
-    pub units_span: Option<Span>,
-}
-
-/// A network with the place in the text that sets its output width.
+/// A network with the places in the text that its layers come from.
 #[derive(Debug, Clone)]
 pub struct Inferred {
     /// The network.
     pub network: Network,
     /// The last line that changes the width (the last dense layer).
     pub output_span: Option<Span>,
+    /// The line of each layer.
+    pub layer_spans: Vec<Span>,
+    /// Whether every line of the network was bound: if not, widths are not checked.
+    pub complete: bool,
 }
 
 /// Parameters and multiply-adds of a layer kind at an input width, and its output width.
@@ -55,49 +48,44 @@ pub fn layer_shape(kind: &LayerKind, inputs: usize) -> Layer {
 
 /// Infers every width from the data's input width (when it is known).
 pub fn infer(
-    written: Vec<WrittenLayer>,
+    written: WrittenNetwork,
     data_features: Option<usize>,
     errors: &mut Vec<CheckError>,
 ) -> Inferred {
     let mut inputs = data_features;
-    for (index, layer) in written.iter().enumerate() {
-        let Some(size) = layer.input_size else {
+    for (index, layer) in written.layers.iter().enumerate() {
+        let NetworkLine::Input(size) = layer.line else {
             continue;
         };
         if index != 0 {
-            errors.push(CheckError::Misplaced {
-                message: "`input` must be the first line of the network".into(),
-                span: layer.span,
-                hint: "move it to the top of `network { }`".into(),
-            });
+            errors.push(CheckError::InputNotFirst { span: layer.span });
         }
         match data_features {
-            Some(features) if features != size => errors.push(CheckError::ShapeMismatch {
-                message: format!(
-                    "the network takes {size} inputs, but the data has {features} features"
-                ),
+            Some(features) if features != size => errors.push(CheckError::InputWidth {
+                written: size,
+                features,
                 span: layer.span,
-                label: format!("{size} inputs"),
-                other: None,
-                hint: format!(
-                    "write `input {features}`, or leave the line out: the width comes from the data"
-                ),
             }),
-            _ => inputs = Some(size),
+            Some(_) | None => inputs = Some(size),
         }
     }
     let inputs = inputs.unwrap_or(0);
     let mut width = inputs;
     let mut layers = Vec::new();
+    let mut layer_spans = Vec::new();
     let mut output_span = None;
-    for layer in written {
-        let Some(kind) = layer.kind else { continue };
+    for layer in written.layers {
+        let kind = match layer.line {
+            NetworkLine::Input(_) => continue,
+            NetworkLine::Layer(kind) => kind,
+        };
         if let LayerKind::Dense { .. } = kind {
             output_span = Some(layer.units_span.unwrap_or(layer.span));
         }
         let shaped = layer_shape(&kind, width);
         width = shaped.outputs;
         layers.push(shaped);
+        layer_spans.push(layer.span);
     }
     Inferred {
         network: Network {
@@ -107,6 +95,8 @@ pub fn infer(
             output_activation: None,
         },
         output_span,
+        layer_spans,
+        complete: written.complete,
     }
 }
 
@@ -123,73 +113,65 @@ pub fn fit_output(
     let Inferred {
         mut network,
         output_span,
+        complete,
+        ..
     } = inferred;
     let output_span = output_span.unwrap_or(network_statement.keyword.span);
     if network.layers.is_empty() {
         if network_statement.block.is_none() {
             return network; // reported already: the block is missing
         }
-        errors.push(CheckError::ShapeMismatch {
-            message: "the network has no layers".into(),
-            span: network_statement.span,
-            label: "empty".into(),
-            other: None,
-            hint: "a single-layer perceptron is `network { dense N }`, N the number of outputs"
-                .into(),
-        });
+        if complete {
+            errors.push(CheckError::EmptyNetwork {
+                span: network_statement.span,
+            });
+        }
         return network;
     }
     fold_output_activation(&mut network, loss);
     let outputs = network.outputs;
-    let loss_name = match loss {
-        Loss::CrossEntropy => "cross_entropy",
-        Loss::BinaryCrossEntropy => "binary_cross_entropy",
-        Loss::Mse => "mse",
-        Loss::Mae => "mae",
-        Loss::Huber { .. } => "huber",
-    };
-    let mut width_error = |expected: usize, why: String| {
-        errors.push(CheckError::ShapeMismatch {
-            message: format!(
-                "the network gives {outputs} output{}, but {why}",
-                if outputs == 1 { "" } else { "s" }
-            ),
-            span: output_span,
-            label: format!("{outputs} output{}", if outputs == 1 { "" } else { "s" }),
-            other: Some((loss_span, format!("`{loss_name}` is chosen here"))),
-            hint: format!("make the last layer `dense {expected}`"),
-        });
+    let loss_name = loss.name();
+    let mut width_error = |expected: usize, rule: OutputRule| {
+        // Past a line that did not bind, widths would only repeat its error.
+        if complete {
+            errors.push(CheckError::OutputWidth {
+                outputs,
+                expected,
+                rule,
+                span: output_span,
+                loss: loss_name,
+                loss_span,
+            });
+        }
     };
     match (task, loss.is_classification()) {
-        (Task::Classification { .. }, false) => errors.push(CheckError::TaskMismatch {
-            message: format!("`{loss_name}` is a regression loss, but the data is for classification"),
+        (Task::Classification { .. }, false) => errors.push(CheckError::RegressionLoss {
+            loss: loss_name,
             span: loss_span,
-            label: "regression loss".into(),
-            hint: "use `cross_entropy` (or `binary_cross_entropy` with two classes and one output)".into(),
         }),
-        (Task::Regression { target }, true) => errors.push(CheckError::TaskMismatch {
-            message: format!("`{loss_name}` is a classification loss, but the data is for regression"),
+        (Task::Regression { target }, true) => errors.push(CheckError::ClassificationLoss {
+            loss: loss_name,
+            target: target.clone(),
             span: loss_span,
-            label: "classification loss".into(),
-            hint: match target {
-                Some(name) => format!("the target `{name}` holds numbers, so it is read as regression: use `mse`, `mae` or `huber`, or write `task = classification` in `csv(...)`"),
-                None => "use `mse`, `mae` or `huber`".into(),
-            },
         }),
         (Task::Classification { classes, .. }, true) => match loss {
-            Loss::BinaryCrossEntropy if *classes != 2 => errors.push(CheckError::TaskMismatch {
-                message: format!("`binary_cross_entropy` needs two classes, but the data has {classes}"),
+            Loss::BinaryCrossEntropy if *classes != 2 => errors.push(CheckError::BinaryClasses {
+                classes: *classes,
                 span: loss_span,
-                label: "two-class loss".into(),
-                hint: format!("use `cross_entropy` with a last layer `dense {classes}`"),
             }),
-            Loss::BinaryCrossEntropy if outputs != 1 => width_error(1, "`binary_cross_entropy` takes one output (the logit of class 1)".into()),
-            Loss::CrossEntropy if outputs != *classes => width_error(*classes, format!("the data has {classes} classes")),
-            _ => {}
+            Loss::BinaryCrossEntropy if outputs != 1 => width_error(1, OutputRule::BinaryLogit),
+            Loss::CrossEntropy if outputs != *classes => {
+                width_error(*classes, OutputRule::Classes(*classes))
+            }
+            Loss::BinaryCrossEntropy
+            | Loss::CrossEntropy
+            | Loss::Mse
+            | Loss::Mae
+            | Loss::Huber { .. } => {}
         },
         (Task::Regression { .. }, false) => {
             if outputs != 1 {
-                width_error(1, "the data has one regression target".into());
+                width_error(1, OutputRule::RegressionTarget);
             }
         }
     }

@@ -1,528 +1,308 @@
-//! Parameter tables and argument binding.
+//! The building blocks of the vocabulary: a [`Row`] is one name of the language (a layer kind,
+//! an activation, a loss...) with its [`Parameter`]s and the builder that turns its bound
+//! arguments into an IR value; a [`Table`] holds the rows of one kind of name.
 //!
-//! Every callable thing of the language (a layer kind, a loss, an optimizer, a data source,
-//! the `train` settings...) is a [`Callable`]: a name and a table of [`Parameter`]s, each with
-//! a [`Kind`] that carries its valid range. [`bind`] matches written arguments (positional in
-//! table order, then named) against a table and reports unknown names with a did-you-mean,
-//! duplicates, extra positionals, missing required arguments, wrong types and out-of-range
-//! values, all of them, never stopping at the first. Defaults live next to the code that reads
-//! a [`Bound`] value, in `tables.rs`.
+//! A parameter's [`Kind`] is its type and valid [`Range`] (`range.rs`); its [`Presence`] says whether it
+//! must be written, may be left out, or has a default (which hints show: `momentum = 0`). A
+//! row is one value: its name, its parameters and its builder cannot be added apart.
 
-use std::collections::HashMap;
+use std::fmt;
 
-use mlpc_syntax::Span;
-use mlpc_syntax::ast::{Argument, Value, ValueKind};
-use mlpc_syntax::format::value_text;
+use mlpc_data::{CsvTask, Source};
 
-use crate::error::CheckError;
+pub use crate::range::{Limit, Nearest, Range, number};
+
+use crate::bound::Bound;
+use crate::model::{Activation, Initializer, Loss, Metric, Optimizer, Schedule};
 
 /// The type and valid range of a parameter.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
-    /// A whole number of at least `min`.
-    Integer {
-        /// Smallest valid value.
-        min: i64,
-    },
+    /// A whole number in a range.
+    Integer(Range),
     /// A real number in a range.
-    Real {
-        /// Lower bound.
-        min: f64,
-        /// Whether `min` itself is valid.
-        min_inclusive: bool,
-        /// Upper bound, if any.
-        max: Option<f64>,
-        /// Whether `max` itself is valid.
-        max_inclusive: bool,
-    },
+    Real(Range),
     /// `true` or `false`.
     Boolean,
     /// A string.
     Text,
-    /// A name or a string (a model name).
+    /// A string naming a file or folder, relative to the model file's folder.
+    Path,
+    /// A name or a string (a model's name).
     Word,
-    /// One of these names.
-    Choice(&'static [&'static str]),
-    /// A list of these names.
-    Names(&'static [&'static str]),
-    /// A name or call resolved against another table: an activation, an initializer...
-    Nested(&'static [Callable]),
+    /// An activation, by name or call.
+    Activation(&'static Table<Activation>),
+    /// A weight initializer, by name or call.
+    Initializer(&'static Table<Initializer>),
+    /// A loss, by name or call.
+    Loss(&'static Table<Loss>),
+    /// An optimizer, by name or call.
+    Optimizer(&'static Table<Optimizer>),
+    /// A learning-rate schedule, by name or call.
+    Schedule(&'static Table<Schedule>),
+    /// A data source, by call.
+    Source(&'static Table<Source>),
+    /// The task of a CSV file's target, by name.
+    Task(&'static Table<CsvTask>),
+    /// A list of metrics, by name.
+    Metrics(&'static Table<Metric>),
 }
 
 impl Kind {
-    /// A real number in `[min, max)`.
-    pub const fn unit_interval_open() -> Kind {
-        Kind::Real {
-            min: 0.0,
-            min_inclusive: true,
-            max: Some(1.0),
-            max_inclusive: false,
-        }
-    }
-
-    /// A real number `> 0`.
-    pub const fn positive() -> Kind {
-        Kind::Real {
-            min: 0.0,
-            min_inclusive: false,
-            max: None,
-            max_inclusive: false,
-        }
-    }
-
-    /// A real number `≥ 0`.
-    pub const fn non_negative() -> Kind {
-        Kind::Real {
-            min: 0.0,
-            min_inclusive: true,
-            max: None,
-            max_inclusive: false,
-        }
-    }
-
-    /// Any real number.
-    pub const fn any_real() -> Kind {
-        Kind::Real {
-            min: f64::NEG_INFINITY,
-            min_inclusive: true,
-            max: None,
-            max_inclusive: false,
-        }
-    }
-
-    fn expected(&self) -> String {
+    /// What a value of this kind is, for messages: `a whole number`, `one of relu, tanh`.
+    pub fn describe(&self) -> String {
+        let one_of = |names: Vec<&str>| format!("one of {}", names.join(", "));
         match self {
-            Kind::Integer { .. } => "a whole number".into(),
-            Kind::Real { .. } => "a number".into(),
+            Kind::Integer(_) => "a whole number".into(),
+            Kind::Real(_) => "a number".into(),
             Kind::Boolean => "`true` or `false`".into(),
-            Kind::Text => "a string in double quotes".into(),
+            Kind::Text | Kind::Path => "a string in double quotes".into(),
             Kind::Word => "a name".into(),
-            Kind::Choice(names) => format!("one of {}", names.join(", ")),
-            Kind::Names(names) => format!("a list of names from {}", names.join(", ")),
-            Kind::Nested(table) => format!("one of {}", names_of(table).join(", ")),
+            Kind::Activation(table) => one_of(table.names()),
+            Kind::Initializer(table) => one_of(table.names()),
+            Kind::Loss(table) => one_of(table.names()),
+            Kind::Optimizer(table) => one_of(table.names()),
+            Kind::Schedule(table) => one_of(table.names()),
+            Kind::Source(table) => one_of(table.names()),
+            Kind::Task(table) => one_of(table.names()),
+            Kind::Metrics(table) => format!(
+                "a list of {} names: [{}]",
+                table.noun,
+                table.names().join(", ")
+            ),
         }
     }
 
-    fn range(&self) -> String {
+    /// The valid values of a number, for messages: `a whole number ≥ 1`, `in [0, 1)`.
+    pub fn range_text(&self) -> Option<String> {
         match self {
-            Kind::Integer { min } => format!("a whole number ≥ {min}"),
-            Kind::Real {
-                min,
-                min_inclusive,
-                max,
-                max_inclusive,
-            } => match max {
-                Some(max) => format!(
-                    "in {}{min}, {max}{}",
-                    if *min_inclusive { "[" } else { "(" },
-                    if *max_inclusive { "]" } else { ")" }
-                ),
-                None => format!("{} {min}", if *min_inclusive { "≥" } else { ">" }),
-            },
-            _ => String::new(),
+            Kind::Integer(range) => Some(format!("a whole number {range}")),
+            Kind::Real(range) => Some(range.to_string()),
+            Kind::Boolean
+            | Kind::Text
+            | Kind::Path
+            | Kind::Word
+            | Kind::Activation(_)
+            | Kind::Initializer(_)
+            | Kind::Loss(_)
+            | Kind::Optimizer(_)
+            | Kind::Schedule(_)
+            | Kind::Source(_)
+            | Kind::Task(_)
+            | Kind::Metrics(_) => None,
         }
     }
 }
 
-/// One parameter of a callable.
+/// A parameter's default value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DefaultValue {
+    /// A whole number.
+    Integer(i64),
+    /// A real number.
+    Real(f64),
+    /// `true` or `false`.
+    Boolean(bool),
+    /// The row of this name in the parameter's table, with its own defaults.
+    Named(&'static str),
+}
+
+impl fmt::Display for DefaultValue {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DefaultValue::Integer(value) => write!(formatter, "{value}"),
+            DefaultValue::Real(value) => write!(formatter, "{}", number(*value)),
+            DefaultValue::Boolean(value) => write!(formatter, "{value}"),
+            DefaultValue::Named(name) => write!(formatter, "{name}"),
+        }
+    }
+}
+
+/// Whether a parameter must be written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Presence {
+    /// It must be written.
+    Required,
+    /// It may be left out, and then has no value (`test = "file.csv"`).
+    Optional,
+    /// It may be left out, and then has this value.
+    Default(DefaultValue),
+}
+
+/// One parameter of a row.
 #[derive(Debug, Clone, Copy)]
 pub struct Parameter {
     /// Its name, as written in `name = value`.
     pub name: &'static str,
     /// Its type and range.
     pub kind: Kind,
-    /// Whether it must be given.
-    pub required: bool,
+    /// Whether it must be written, and its default.
+    pub presence: Presence,
 }
 
-/// Shorthand for an optional parameter.
-pub const fn optional(name: &'static str, kind: Kind) -> Parameter {
-    Parameter {
-        name,
-        kind,
-        required: false,
-    }
-}
-
-/// Shorthand for a required parameter.
+/// A parameter that must be written.
 pub const fn required(name: &'static str, kind: Kind) -> Parameter {
     Parameter {
         name,
         kind,
-        required: true,
+        presence: Presence::Required,
     }
 }
 
-/// Something that takes arguments: a name and its parameter table.
+/// A parameter that may be left out, and then has no value.
+pub const fn optional(name: &'static str, kind: Kind) -> Parameter {
+    Parameter {
+        name,
+        kind,
+        presence: Presence::Optional,
+    }
+}
+
+/// A parameter with a default.
+pub const fn with_default(name: &'static str, kind: Kind, default: DefaultValue) -> Parameter {
+    Parameter {
+        name,
+        kind,
+        presence: Presence::Default(default),
+    }
+}
+
+impl fmt::Display for Parameter {
+    /// `` `lr` ``, `` `momentum = 0` `` or `` `test` (optional) ``.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.presence {
+            Presence::Required => write!(formatter, "`{}`", self.name),
+            Presence::Optional => write!(formatter, "`{}` (optional)", self.name),
+            Presence::Default(default) => write!(formatter, "`{} = {default}`", self.name),
+        }
+    }
+}
+
+/// The parameters of a row, as hints list them: `` `lr`, `momentum = 0` ``.
+pub fn parameter_list(parameters: &[Parameter]) -> String {
+    let words: Vec<String> = parameters.iter().map(Parameter::to_string).collect();
+    words.join(", ")
+}
+
+/// How the arguments of something are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// As arguments: `sgd(lr = 0.1)`, `dense 128 relu`.
+    Arguments,
+    /// As settings of a block: `train { epochs = 10 }`.
+    Settings,
+}
+
+impl Written {
+    /// The noun for one of them: `argument` or `setting`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Written::Arguments => "argument",
+            Written::Settings => "setting",
+        }
+    }
+}
+
+/// What binding needs to know of something that takes arguments.
 #[derive(Debug, Clone, Copy)]
-pub struct Callable {
+pub struct Signature {
     /// Its name in the language.
     pub name: &'static str,
     /// Its parameters; positional arguments bind in this order.
     pub parameters: &'static [Parameter],
     /// An example of its use, for hints.
     pub example: &'static str,
+    /// Arguments or settings.
+    pub written: Written,
 }
 
-/// The names of a table's callables.
-pub fn names_of(table: &[Callable]) -> Vec<String> {
-    table
-        .iter()
-        .map(|callable| callable.name.to_string())
-        .collect()
+/// One name of the language: its parameters, an example, and how it becomes IR.
+pub struct Row<T: 'static> {
+    /// Its name in the language.
+    pub name: &'static str,
+    /// Its parameters; positional arguments bind in this order.
+    pub parameters: &'static [Parameter],
+    /// An example of its use, for hints.
+    pub example: &'static str,
+    /// The IR value, from arguments bound to every parameter that is required or has a
+    /// default.
+    pub build: fn(&Bound) -> T,
 }
 
-/// A value bound to a parameter.
-#[derive(Debug, Clone, PartialEq)]
-pub enum BoundValue {
-    /// A whole number.
-    Integer(i64),
-    /// A real number.
-    Real(f64),
-    /// A boolean.
-    Boolean(bool),
-    /// A string or word.
-    Text(String),
-    /// A list of names.
-    Names(Vec<String>),
-    /// A nested callable with its own bound arguments.
-    Nested(&'static str, Bound),
-}
-
-/// Arguments bound to a callable's parameters, with where each was written.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Bound {
-    values: HashMap<&'static str, (BoundValue, Span)>,
-    /// The whole call, for errors about it.
-    pub span: Span,
-}
-
-impl Bound {
-    /// A whole number, or the default.
-    pub fn integer(&self, name: &str, default: i64) -> i64 {
-        match self.values.get(name) {
-            Some((BoundValue::Integer(value), _)) => *value,
-            _ => default,
+impl<T> Row<T> {
+    /// What binding needs to know of it.
+    pub fn signature(&self) -> Signature {
+        Signature {
+            name: self.name,
+            parameters: self.parameters,
+            example: self.example,
+            written: Written::Arguments,
         }
-    }
-
-    /// A whole number, if given.
-    pub fn integer_given(&self, name: &str) -> Option<i64> {
-        match self.values.get(name) {
-            Some((BoundValue::Integer(value), _)) => Some(*value),
-            _ => None,
-        }
-    }
-
-    /// A real number, or the default.
-    pub fn real(&self, name: &str, default: f64) -> f64 {
-        match self.values.get(name) {
-            Some((BoundValue::Real(value), _)) => *value,
-            _ => default,
-        }
-    }
-
-    /// A real number, if given.
-    pub fn real_given(&self, name: &str) -> Option<f64> {
-        match self.values.get(name) {
-            Some((BoundValue::Real(value), _)) => Some(*value),
-            _ => None,
-        }
-    }
-
-    /// A boolean, or the default.
-    pub fn boolean(&self, name: &str, default: bool) -> bool {
-        match self.values.get(name) {
-            Some((BoundValue::Boolean(value), _)) => *value,
-            _ => default,
-        }
-    }
-
-    /// A string, word or choice, if given.
-    pub fn text(&self, name: &str) -> Option<&str> {
-        match self.values.get(name) {
-            Some((BoundValue::Text(value), _)) => Some(value),
-            _ => None,
-        }
-    }
-
-    /// A list of names, if given.
-    pub fn names(&self, name: &str) -> Option<&[String]> {
-        match self.values.get(name) {
-            Some((BoundValue::Names(value), _)) => Some(value),
-            _ => None,
-        }
-    }
-
-    /// A nested callable's name and arguments, if given.
-    pub fn nested(&self, name: &str) -> Option<(&'static str, &Bound)> {
-        match self.values.get(name) {
-            Some((BoundValue::Nested(callee, bound), _)) => Some((callee, bound)),
-            _ => None,
-        }
-    }
-
-    /// Where an argument was written, if it was.
-    pub fn span_of(&self, name: &str) -> Option<Span> {
-        self.values.get(name).map(|(_, span)| *span)
     }
 }
 
-/// Finds `name` in a table, or reports it unknown with a suggestion.
-pub fn lookup(
-    table: &'static [Callable],
-    what: &str,
-    name: &str,
-    span: Span,
-    errors: &mut Vec<CheckError>,
-) -> Option<&'static Callable> {
-    let found = table.iter().find(|callable| callable.name == name);
-    if found.is_none() {
-        errors.push(unknown(
-            what,
-            name,
-            span,
-            table.iter().map(|callable| callable.name),
-        ));
-    }
-    found
-}
-
-/// An "unknown" error with a did-you-mean from candidates.
-pub fn unknown<'a>(
-    what: &str,
-    name: &str,
-    span: Span,
-    candidates: impl Iterator<Item = &'a str> + Clone,
-) -> CheckError {
-    let (what, context) = match what.split_once(" of ") {
-        Some((what, owner)) => (what.to_string(), format!(" for {owner}")),
-        None => (what.to_string(), String::new()),
-    };
-    CheckError::Unknown {
-        what,
-        context,
-        name: name.to_string(),
-        span,
-        suggestion: mlpc_syntax::did_you_mean(name, candidates.clone()).map(str::to_string),
-        valid: candidates.map(str::to_string).collect(),
+impl<T> fmt::Debug for Row<T> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Row")
+            .field("name", &self.name)
+            .field("parameters", &self.parameters)
+            .finish_non_exhaustive()
     }
 }
 
-/// Binds written arguments to a callable's parameters. Errors are pushed; what could be
-/// bound is returned either way, so checking goes on.
-pub fn bind<'a>(
-    callable: &Callable,
-    arguments: impl IntoIterator<Item = &'a Argument>,
-    span: Span,
-    errors: &mut Vec<CheckError>,
-) -> Bound {
-    let mut bound = Bound {
-        values: HashMap::new(),
-        span,
-    };
-    // Parameters written, whether or not their value was valid: not "missing".
-    let mut written: Vec<&str> = Vec::new();
-    let mut positional = 0;
-    let mut seen_named = false;
-    for argument in arguments {
-        let parameter = match &argument.name {
-            Some(name) => {
-                seen_named = true;
-                match callable
-                    .parameters
-                    .iter()
-                    .find(|parameter| parameter.name == name.name)
-                {
-                    Some(parameter) => parameter,
-                    None => {
-                        let what = format!("argument of `{}`", callable.name);
-                        errors.push(unknown(
-                            &what,
-                            &name.name,
-                            name.span,
-                            callable.parameters.iter().map(|p| p.name),
-                        ));
-                        continue;
-                    }
-                }
-            }
-            None => {
-                if seen_named {
-                    errors.push(CheckError::Misplaced {
-                        message: "a positional argument follows a named one".into(),
-                        span: argument.span,
-                        hint: "write positional arguments first, or name this one too".into(),
-                    });
-                    continue;
-                }
-                let Some(parameter) = callable.parameters.get(positional) else {
-                    if callable.parameters.is_empty() {
-                        errors.push(CheckError::Misplaced {
-                            message: format!("`{}` takes no arguments", callable.name),
-                            span: argument.span,
-                            hint: format!("write it as `{}`", callable.example),
-                        });
-                        continue;
-                    }
-                    errors.push(CheckError::TooManyArguments {
-                        callee: callable.name.into(),
-                        most: callable.parameters.len(),
-                        span: argument.span,
-                        parameters: callable
-                            .parameters
-                            .iter()
-                            .map(|p| p.name.to_string())
-                            .collect(),
-                    });
-                    continue;
-                };
-                positional += 1;
-                parameter
-            }
-        };
-        if let Some((_, first)) = bound.values.get(parameter.name) {
-            errors.push(CheckError::Duplicate {
-                what: "argument".into(),
-                name: parameter.name.into(),
-                span: argument.span,
-                first: *first,
-            });
-            continue;
-        }
-        written.push(parameter.name);
-        if let Some(value) = convert(parameter, &argument.value, errors) {
-            bound.values.insert(parameter.name, (value, argument.span));
-        }
-    }
-    for parameter in callable
-        .parameters
-        .iter()
-        .filter(|parameter| parameter.required)
-    {
-        if !written.contains(&parameter.name) {
-            errors.push(CheckError::MissingArgument {
-                callee: callable.name.into(),
-                parameter: parameter.name.into(),
-                span,
-                example: callable.example.into(),
-            });
-        }
-    }
-    bound
+/// The rows of one kind of name: every activation, every loss...
+pub struct Table<T: 'static> {
+    /// What one of them is called in messages: `activation`, `data source`.
+    pub noun: &'static str,
+    /// The rows.
+    pub rows: &'static [Row<T>],
 }
 
-/// Checks a value against a parameter's kind and range.
-fn convert(
-    parameter: &Parameter,
-    value: &Value,
-    errors: &mut Vec<CheckError>,
-) -> Option<BoundValue> {
-    let wrong_type = |errors: &mut Vec<CheckError>| {
-        errors.push(CheckError::WrongType {
-            parameter: parameter.name.into(),
-            expected: parameter.kind.expected(),
-            found: format!("{} `{}`", value.kind.describe(), value_text(value)),
-            span: value.span,
-        });
-        None
-    };
-    let out_of_range = |errors: &mut Vec<CheckError>| {
-        errors.push(CheckError::OutOfRange {
-            parameter: parameter.name.into(),
-            value: value_text(value),
-            range: parameter.kind.range(),
-            span: value.span,
-        });
-        None
-    };
-    match (&parameter.kind, &value.kind) {
-        (Kind::Integer { min }, ValueKind::Number { value: number, .. }) => {
-            if number.fract() != 0.0 || !number.is_finite() {
-                return wrong_type(errors);
-            }
-            if *number < *min as f64 || *number > 1e15 {
-                return out_of_range(errors);
-            }
-            Some(BoundValue::Integer(*number as i64))
-        }
-        (
-            Kind::Real {
-                min,
-                min_inclusive,
-                max,
-                max_inclusive,
-            },
-            ValueKind::Number { value: number, .. },
-        ) => {
-            let above = if *min_inclusive {
-                *number >= *min
-            } else {
-                *number > *min
-            };
-            let below = match max {
-                Some(max) if *max_inclusive => *number <= *max,
-                Some(max) => *number < *max,
-                None => true,
-            };
-            if !(above && below && number.is_finite()) {
-                return out_of_range(errors);
-            }
-            Some(BoundValue::Real(*number))
-        }
-        (Kind::Boolean, ValueKind::Boolean(flag)) => Some(BoundValue::Boolean(*flag)),
-        (Kind::Text, ValueKind::String(text)) => Some(BoundValue::Text(text.clone())),
-        (Kind::Word, ValueKind::String(text) | ValueKind::Identifier(text)) => {
-            Some(BoundValue::Text(text.clone()))
-        }
-        (Kind::Choice(names), ValueKind::Identifier(name)) => {
-            if names.contains(&name.as_str()) {
-                Some(BoundValue::Text(name.clone()))
-            } else {
-                errors.push(unknown(
-                    &format!("value of `{}`", parameter.name),
-                    name,
-                    value.span,
-                    names.iter().copied(),
-                ));
-                None
-            }
-        }
-        (Kind::Names(names), ValueKind::List(items)) => {
-            let mut chosen = Vec::new();
-            for item in items {
-                match &item.kind {
-                    ValueKind::Identifier(name) if names.contains(&name.as_str()) => {
-                        chosen.push(name.clone())
-                    }
-                    ValueKind::Identifier(name) => errors.push(unknown(
-                        &format!("value of `{}`", parameter.name),
-                        name,
-                        item.span,
-                        names.iter().copied(),
-                    )),
-                    _ => {
-                        errors.push(CheckError::WrongType {
-                            parameter: parameter.name.into(),
-                            expected: "a name".into(),
-                            found: format!("{} `{}`", item.kind.describe(), value_text(item)),
-                            span: item.span,
-                        });
-                    }
-                }
-            }
-            Some(BoundValue::Names(chosen))
-        }
-        (Kind::Nested(table), ValueKind::Identifier(name)) => {
-            let callable = lookup(table, parameter.name, name, value.span, errors)?;
-            let bound = bind(callable, [], value.span, errors);
-            Some(BoundValue::Nested(callable.name, bound))
-        }
-        (Kind::Nested(table), ValueKind::Call { name, arguments }) => {
-            let callable = lookup(table, parameter.name, &name.name, name.span, errors)?;
-            let bound = bind(callable, arguments, value.span, errors);
-            Some(BoundValue::Nested(callable.name, bound))
-        }
-        _ => wrong_type(errors),
+impl<T> Table<T> {
+    /// The row of this name.
+    pub fn find(&self, name: &str) -> Option<&Row<T>> {
+        self.rows.iter().find(|row| row.name == name)
+    }
+
+    /// Every row's name, in order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.rows.iter().map(|row| row.name).collect()
+    }
+}
+
+impl<T> fmt::Debug for Table<T> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Table")
+            .field("noun", &self.noun)
+            .field("rows", &self.names())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_defaults_read_as_they_would_be_written() {
+        assert_eq!(number(0.01), "0.01");
+        assert_eq!(number(1e-8), "1e-8");
+        assert_eq!(number(1000.0), "1000");
+        assert_eq!(number(0.0), "0");
+        let parameters = [
+            required("lr", Kind::Real(Range::POSITIVE)),
+            with_default(
+                "momentum",
+                Kind::Real(Range::UNIT_FROM_ZERO),
+                DefaultValue::Real(0.0),
+            ),
+            optional("test", Kind::Path),
+        ];
+        assert_eq!(
+            parameter_list(&parameters),
+            "`lr`, `momentum = 0`, `test` (optional)"
+        );
     }
 }

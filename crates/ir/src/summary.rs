@@ -78,8 +78,8 @@ impl Summary {
                 [
                     row.layer.clone(),
                     shape,
-                    group(row.parameters),
-                    group(row.multiply_adds),
+                    group(row.parameters as u64),
+                    group(row.multiply_adds as u64),
                 ]
             })
             .collect();
@@ -115,10 +115,13 @@ impl Summary {
             text.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
         }
         text.push_str(&rule);
-        text.push_str(&format!("Total parameters: {}\n", group(self.total_params)));
+        text.push_str(&format!(
+            "Total parameters: {}\n",
+            group(self.total_params as u64)
+        ));
         text.push_str(&format!(
             "Multiply-adds per sample: {}\n",
-            group(self.multiply_adds_per_sample)
+            group(self.multiply_adds_per_sample as u64)
         ));
         if let Some(activation) = &self.output_activation {
             text.push_str(&format!(
@@ -130,11 +133,11 @@ impl Summary {
 }
 
 /// `1234567` as `1,234,567`.
-fn group(number: usize) -> String {
+pub(crate) fn group(number: u64) -> String {
     let digits = number.to_string();
     let mut out = String::new();
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);

@@ -1,5 +1,6 @@
 //! Golden tests: the IR of every shipped model, the rendered diagnostics of every invalid
-//! file in `tests/invalid/`, and the formatter's round trip on every model.
+//! file in `tests/invalid/` (and the same diagnostics as JSON lines, whose positions must be
+//! the rendered ones), and the formatter's round trip on every model.
 //!
 //! Expected outputs live next to their inputs (`tests/ir/*.json`, `tests/invalid/*.stderr`,
 //! `tests/format/*.formatted`). After a deliberate change,
@@ -8,7 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use mlpc_syntax::{Colour, render};
+use mlpc_syntax::{Colour, render, render_json};
 
 /// Tests run from the workspace root, so paths in outputs read as a user would type them.
 fn workspace() -> PathBuf {
@@ -105,6 +106,73 @@ fn diagnostics_of_every_invalid_file() {
 }
 
 #[test]
+fn json_diagnostics_of_every_invalid_file_match_the_rendered_text() {
+    let mut checked = 0;
+    for path in files("tests/invalid", "mlp") {
+        let source = fs::read_to_string(&path).expect("read invalid file");
+        let name = path.to_string_lossy().to_string();
+        let Err(diagnostics) = mlpc_ir::compile(&source, &path) else {
+            panic!("{name} was accepted");
+        };
+        // While goldens are being rewritten, the text they get (another test compares them).
+        let golden = if std::env::var_os("MLPC_BLESS").is_some() {
+            render(&name, &source, &diagnostics, Colour::Plain)
+        } else {
+            fs::read_to_string(path.with_extension("stderr")).expect("golden file")
+        };
+        // The golden text's headlines and `--> file:line:column` positions, in order.
+        let headlines: Vec<&str> = golden
+            .lines()
+            .filter_map(|line| line.strip_prefix("error: "))
+            .collect();
+        let positions: Vec<(usize, usize)> = golden
+            .lines()
+            .filter_map(|line| line.trim_start().strip_prefix(&format!("--> {name}:")))
+            .map(|position| {
+                let (line, column) = position.split_once(':').expect("line:column");
+                (line.parse().expect("line"), column.parse().expect("column"))
+            })
+            .collect();
+        let json = render_json(&name, &source, &diagnostics);
+        let objects: Vec<serde_json::Value> = json
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("each line is one JSON object"))
+            .collect();
+        assert_eq!(objects.len(), positions.len(), "{name}:\n{json}");
+        assert_eq!(objects.len(), headlines.len(), "{name}:\n{json}");
+        for ((object, (line, column)), headline) in objects.iter().zip(&positions).zip(&headlines) {
+            assert_eq!(object["severity"], "error", "{name}");
+            assert_eq!(object["file"], name.as_str());
+            assert_eq!(object["message"], *headline, "{name}");
+            assert_eq!(object["line"], *line, "{name}: {object}");
+            assert_eq!(object["column"], *column, "{name}: {object}");
+            let labels = object["labels"].as_array().expect("labels");
+            assert_eq!(labels[0]["primary"], true);
+            assert_eq!(
+                (&labels[0]["line"], &labels[0]["column"]),
+                (&object["line"], &object["column"])
+            );
+            assert!(
+                labels
+                    .iter()
+                    .all(|label| label["line"].as_u64() <= label["end_line"].as_u64()),
+                "{name}: {object}"
+            );
+            // The rendered text shows each label's message and the hint.
+            for label in labels {
+                let message = label["message"].as_str().expect("label text");
+                assert!(golden.contains(message), "{name}: label `{message}`");
+            }
+            if let Some(hint) = object["hint"].as_str() {
+                assert!(golden.contains(&format!("= hint: {hint}")), "{name}: hint");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "{checked} diagnostics checked");
+}
+
+#[test]
 fn formatting_is_idempotent_and_keeps_meaning_and_comments() {
     let mut inputs = files("models", "mlp");
     inputs.extend(files("examples", "mlp"));
@@ -146,10 +214,10 @@ fn formatting_is_idempotent_and_keeps_meaning_and_comments() {
             "formatting {} changes its IR",
             path.display()
         );
-        if path.starts_with("tests/format") {
-            if let Some(failure) = golden(&path.with_extension("formatted"), &once) {
-                panic!("{failure}");
-            }
+        if path.starts_with("tests/format")
+            && let Some(failure) = golden(&path.with_extension("formatted"), &once)
+        {
+            panic!("{failure}");
         }
     }
 }

@@ -11,20 +11,9 @@ use codespan_reporting::term::{self, Chars, Config, Styles, StylesWriter, termco
 
 use crate::ast::Span;
 
-/// How bad a diagnostic is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
-    /// The model cannot be used.
-    Error,
-    /// The model can be used, but probably not as meant.
-    Warning,
-}
-
-/// One message about a place in a source file.
+/// One error about a place in a source file. (mlpc has no warnings: a model is valid or not.)
 #[derive(Debug, Clone, PartialEq)]
 pub struct Diagnostic {
-    /// Error or warning.
-    pub severity: Severity,
     /// The headline.
     pub message: String,
     /// The place the message is about.
@@ -43,21 +32,12 @@ impl Diagnostic {
     /// An error at `span`.
     pub fn error(message: impl Into<String>, span: Span) -> Self {
         Diagnostic {
-            severity: Severity::Error,
             message: message.into(),
             span,
             label: String::new(),
             secondary: Vec::new(),
             hint: None,
             notes: Vec::new(),
-        }
-    }
-
-    /// A warning at `span`.
-    pub fn warning(message: impl Into<String>, span: Span) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(message, span)
         }
     }
 
@@ -97,15 +77,14 @@ impl Diagnostic {
                 .iter()
                 .map(|(span, text)| Label::secondary((), clamp(*span)).with_message(text.clone())),
         );
-        let mut notes: Vec<String> = self.notes.clone();
-        if let Some(hint) = &self.hint {
-            notes.push(format!("hint: {hint}"));
-        }
-        let diagnostic = match self.severity {
-            Severity::Error => CodespanDiagnostic::error(),
-            Severity::Warning => CodespanDiagnostic::warning(),
-        };
-        diagnostic
+        // The hint first: it is what to do; notes explain.
+        let notes: Vec<String> = self
+            .hint
+            .iter()
+            .map(|hint| format!("hint: {hint}"))
+            .chain(self.notes.iter().map(|note| format!("note: {note}")))
+            .collect();
+        CodespanDiagnostic::error()
             .with_message(self.message.clone())
             .with_labels(labels)
             .with_notes(notes)

@@ -1,11 +1,12 @@
-//! Syntax errors: the one error enum of the parsing stage.
+//! Syntax errors: the one error enum of the parsing stage, and its diagnostics.
+//!
+//! The errors are built in `recovery.rs`, from pest's errors and the brackets of the
+//! text; this module only says what each one means and how it reads.
 
-use pest::error::{ErrorVariant, InputLocation};
 use thiserror::Error;
 
 use crate::ast::Span;
 use crate::diagnostic::Diagnostic;
-use crate::parser::Rule;
 
 /// A syntax error, with the span it points at.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -19,8 +20,20 @@ pub enum SyntaxError {
         found: String,
         /// Where.
         span: Span,
-        /// A suggestion, where one fits.
-        hint: Option<String>,
+        /// A common slip that explains the error, where one does.
+        slip: Option<Slip>,
+    },
+    /// A bracket that is never closed.
+    #[error("unclosed `{}`", bracket.open())]
+    Unclosed {
+        /// Which bracket.
+        bracket: Bracket,
+        /// The opening bracket.
+        open: Span,
+        /// What comes where its closing bracket should.
+        closing: Closing,
+        /// Where that is.
+        end: Span,
     },
     /// Brackets nested deeper than any model needs.
     #[error("brackets and braces nest deeper than {limit} levels")]
@@ -30,83 +43,99 @@ pub enum SyntaxError {
         /// The limit.
         limit: usize,
     },
-    /// A file that is not UTF-8 text.
-    #[error("the file is not UTF-8 text")]
-    NotUtf8 {
-        /// Where the first bad byte is.
-        span: Span,
-    },
+}
+
+/// The three kinds of bracket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bracket {
+    /// `( )`, around call arguments.
+    Parenthesis,
+    /// `[ ]`, around a list.
+    Square,
+    /// `{ }`, around a block.
+    Brace,
+}
+
+impl Bracket {
+    /// The opening character.
+    pub fn open(self) -> char {
+        match self {
+            Bracket::Parenthesis => '(',
+            Bracket::Square => '[',
+            Bracket::Brace => '{',
+        }
+    }
+
+    /// The closing character.
+    pub fn close(self) -> char {
+        match self {
+            Bracket::Parenthesis => ')',
+            Bracket::Square => ']',
+            Bracket::Brace => '}',
+        }
+    }
+
+    /// The bracket a character opens, if it opens one.
+    pub fn opened_by(character: char) -> Option<Bracket> {
+        [Bracket::Parenthesis, Bracket::Square, Bracket::Brace]
+            .into_iter()
+            .find(|bracket| bracket.open() == character)
+    }
+
+    /// The bracket a character closes, if it closes one.
+    pub fn closed_by(character: char) -> Option<Bracket> {
+        [Bracket::Parenthesis, Bracket::Square, Bracket::Brace]
+            .into_iter()
+            .find(|bracket| bracket.close() == character)
+    }
+
+    /// What goes between this bracket and its closing one, for hints.
+    fn holds(self) -> &'static str {
+        match self {
+            Bracket::Parenthesis => "its arguments",
+            Bracket::Square => "the list",
+            Bracket::Brace => "the block's last line",
+        }
+    }
+}
+
+/// What comes where an unclosed bracket's closing bracket should.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closing {
+    /// The file ends first.
+    EndOfFile,
+    /// A closing bracket of another kind.
+    Bracket(Bracket),
+}
+
+/// A common slip that explains a syntax error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slip {
+    /// `epochs = 10` written outside `train { }`.
+    SettingOutsideTrain,
+    /// A string without its closing quote.
+    UnterminatedString,
+    /// `name: value` instead of `name = value`.
+    ColonInsteadOfEquals,
+}
+
+impl Slip {
+    /// The hint for this slip.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Slip::SettingOutsideTrain => "settings such as `epochs = 10` go inside `train { ... }`",
+            Slip::UnterminatedString => "a string must end with `\"` on the line where it starts",
+            Slip::ColonInsteadOfEquals => "write `name = value`, with `=`, not `:`",
+        }
+    }
 }
 
 impl SyntaxError {
     /// The place the error points at.
     pub fn span(&self) -> Span {
         match self {
-            SyntaxError::Unexpected { span, .. }
-            | SyntaxError::NotUtf8 { span }
-            | SyntaxError::TooDeep { span, .. } => *span,
-        }
-    }
-
-    /// Converts a pest error found while parsing `source[offset..]`.
-    pub(crate) fn from_pest(error: &pest::error::Error<Rule>, offset: usize, source: &str) -> Self {
-        let position = offset
-            + match error.location {
-                InputLocation::Pos(position) => position,
-                InputLocation::Span((start, _)) => start,
-            };
-        let mut expected: Vec<&'static str> = match &error.variant {
-            ErrorVariant::ParsingError { positives, .. } => positives
-                .iter()
-                .filter_map(|rule| describe_rule(*rule))
-                .collect(),
-            ErrorVariant::CustomError { .. } => Vec::new(),
-        };
-        // Punctuation the parser would have taken here (literals are not rules, so pest lists
-        // them only among its detailed parse attempts).
-        if let Some(attempts) = error.parse_attempts() {
-            for token in attempts.expected_tokens() {
-                if let Some(word) = describe_token(&token.to_string()) {
-                    expected.push(word);
-                }
-            }
-        }
-        // Fold what a broader word already says: a list is a value, a separator ends a line.
-        if expected.contains(&"a value") || expected.contains(&"an argument") {
-            expected.retain(|word| *word != "a name" && *word != "`[`");
-        }
-        if expected.contains(&"end of line") {
-            expected.retain(|word| *word != "`,`" && *word != "`}`");
-        }
-        expected.sort_unstable();
-        expected.dedup();
-        // Order: the most specific words first, "end of line" last.
-        expected.sort_by_key(|word| (word.starts_with("end"), *word));
-        let expected = match expected.len() {
-            0 => "something else".to_string(),
-            1 => expected[0].to_string(),
-            _ => {
-                let (last, rest) = expected.split_last().expect("two or more");
-                format!("{} or {}", rest.join(", "), last)
-            }
-        };
-        Self::unexpected_at(position, expected, source)
-    }
-
-    /// Something trails a statement that is complete on its own.
-    pub(crate) fn from_pest_trailing(position: usize, source: &str) -> Self {
-        Self::unexpected_at(position, "end of line".to_string(), source)
-    }
-
-    fn unexpected_at(position: usize, expected: String, source: &str) -> Self {
-        let rest = &source[position.min(source.len())..];
-        let (found, length) = describe_found(rest);
-        let hint = hint_for(&expected, rest, source, position);
-        SyntaxError::Unexpected {
-            expected,
-            found,
-            span: Span::new(position, position + length),
-            hint,
+            SyntaxError::Unexpected { span, .. } | SyntaxError::TooDeep { span, .. } => *span,
+            SyntaxError::Unclosed { open, .. } => *open,
         }
     }
 
@@ -114,97 +143,34 @@ impl SyntaxError {
     pub fn to_diagnostic(&self) -> Diagnostic {
         let diagnostic = Diagnostic::error(self.to_string(), self.span());
         match self {
-            SyntaxError::Unexpected { expected, hint, .. } => {
+            SyntaxError::Unexpected { expected, slip, .. } => {
                 let diagnostic = diagnostic.with_label(format!("expected {expected} here"));
-                match hint {
-                    Some(hint) => diagnostic.with_hint(hint.clone()),
+                match slip {
+                    Some(slip) => diagnostic.with_hint(slip.hint()),
                     None => diagnostic,
                 }
+            }
+            SyntaxError::Unclosed {
+                bracket,
+                closing,
+                end,
+                ..
+            } => {
+                let (open, close) = (bracket.open(), bracket.close());
+                let end_label = match closing {
+                    Closing::EndOfFile => format!("the file ends before its `{close}`"),
+                    Closing::Bracket(other) => {
+                        format!("`{}` comes before its `{close}`", other.close())
+                    }
+                };
+                diagnostic
+                    .with_label(format!("this `{open}` is never closed"))
+                    .with_secondary(*end, end_label)
+                    .with_hint(format!("add `{close}` after {}", bracket.holds()))
             }
             SyntaxError::TooDeep { .. } => diagnostic.with_label("too deep").with_hint(
                 "a model file nests a few levels at most: look for brackets that are never closed",
             ),
-            SyntaxError::NotUtf8 { .. } => {
-                diagnostic.with_hint("save the file as UTF-8 text".to_string())
-            }
         }
     }
-}
-
-/// The words for what a grammar rule stands for; `None` for rules never worth naming.
-fn describe_rule(rule: Rule) -> Option<&'static str> {
-    Some(match rule {
-        Rule::identifier => "a name",
-        Rule::number
-        | Rule::string
-        | Rule::list
-        | Rule::boolean
-        | Rule::call
-        | Rule::string_text => "a value",
-        Rule::argument | Rule::named_argument => "an argument",
-        Rule::call_arguments => "`(`",
-        Rule::block => "`{`",
-        Rule::statement | Rule::setting => "a statement",
-        Rule::EOI => "end of line",
-        // Structure and silent rules are never worth naming.
-        _ => return None,
-    })
-}
-
-/// The words for a literal token worth naming.
-fn describe_token(token: &str) -> Option<&'static str> {
-    Some(match token {
-        "=" => "`=`",
-        "," => "`,`",
-        "(" => "`(`",
-        ")" => "`)`",
-        "[" => "`[`",
-        "]" => "`]`",
-        "{" => "`{`",
-        "}" => "`}`",
-        _ => return None,
-    })
-}
-
-/// Describes the text at an error position, and how many bytes of it to underline.
-fn describe_found(rest: &str) -> (String, usize) {
-    let Some(first) = rest.chars().next() else {
-        return ("end of file".to_string(), 0);
-    };
-    if first == '\n' || rest.starts_with("\r\n") {
-        return ("end of line".to_string(), 0);
-    }
-    let word: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
-        .collect();
-    if !word.is_empty() && first.is_ascii_alphanumeric() {
-        return (format!("`{word}`"), word.len());
-    }
-    if first == '"' {
-        return ("a string".to_string(), 1);
-    }
-    (format!("`{first}`"), first.len_utf8())
-}
-
-/// A suggestion for common slips.
-fn hint_for(expected: &str, rest: &str, source: &str, position: usize) -> Option<String> {
-    let line_start = source[..position.min(source.len())]
-        .rfind('\n')
-        .map_or(0, |i| i + 1);
-    let at_top_level = !source[..line_start].contains('{')
-        || source[..line_start].matches('{').count() == source[..line_start].matches('}').count();
-    if rest.starts_with('=') && at_top_level {
-        return Some("settings such as `epochs = 10` go inside `train { ... }`".to_string());
-    }
-    if rest.starts_with('"') {
-        return Some("a string must end with `\"` on the line where it starts".to_string());
-    }
-    if rest.starts_with(':') {
-        return Some("write `name = value`, with `=`, not `:`".to_string());
-    }
-    if rest.is_empty() && expected.contains("`}`") {
-        return Some("a `{` opened earlier is never closed".to_string());
-    }
-    None
 }

@@ -1,21 +1,19 @@
-//! From text to [`File`]: the pest parser, AST building and syntax-error recovery.
+//! From text to [`File`]: AST building and syntax-error recovery.
 //!
 //! The grammar turns a line (or block entry) that does not parse into a `bad_line` /
 //! `bad_entry` node and goes on. Each such node is then parsed again on its own, from its
-//! first byte, with the rule it should have matched: pest's error there is exact (position and
-//! what was expected), and it becomes a [`SyntaxError`]. So every syntax error of a file is
-//! reported, each at the right place.
+//! first byte, with the rule it should have matched (`recovery.rs`): pest's error there
+//! is exact (position and what was expected), and it becomes a [`SyntaxError`]. So every
+//! syntax error of a file is reported, each at the right place. Lines right after a bracket
+//! that is never closed are part of its statement, so their own errors are not reported.
 
 use pest::Parser as _;
 use pest::iterators::Pair;
 
 use crate::ast::*;
 use crate::error::SyntaxError;
-
-#[derive(pest_derive::Parser)]
-#[grammar = "../../grammar/mlp.pest"]
-/// The pest parser generated from `grammar/mlp.pest`.
-pub struct MlpParser;
+pub use crate::grammar::{MlpParser, Rule};
+use crate::recovery;
 
 /// What parsing a file gives: the tree of everything that parsed, and every syntax error.
 #[derive(Debug, Clone)]
@@ -39,7 +37,7 @@ const CALL_LIMIT: usize = 20_000_000;
 /// Parses a whole `.mlp` source text. Never panics.
 pub fn parse(source: &str) -> Parsed {
     pest::set_call_limit(std::num::NonZeroUsize::new(CALL_LIMIT));
-    if let Some(position) = too_deep(source) {
+    if let Some(position) = crate::brackets::too_deep(source, MAX_NESTING) {
         return Parsed {
             file: File {
                 entries: Vec::new(),
@@ -57,6 +55,7 @@ pub fn parse(source: &str) -> Parsed {
             let mut builder = Builder {
                 source,
                 errors: &mut errors,
+                continued_until: None,
             };
             let entries = builder.entries(file_pair);
             File { entries }
@@ -64,7 +63,7 @@ pub fn parse(source: &str) -> Parsed {
         // The file rule accepts any text through bad_line, so this is only reachable on
         // pathological input (such as pest's recursion limit); report it, do not panic.
         Err(error) => {
-            errors.push(SyntaxError::from_pest(&error, 0, source));
+            errors.push(recovery::from_pest(&error, 0, source));
             File {
                 entries: Vec::new(),
             }
@@ -77,6 +76,8 @@ pub fn parse(source: &str) -> Parsed {
 struct Builder<'a> {
     source: &'a str,
     errors: &'a mut Vec<SyntaxError>,
+    /// After an unclosed bracket: the end of the last bad line taken as its continuation.
+    continued_until: Option<usize>,
 }
 
 impl Builder<'_> {
@@ -97,21 +98,27 @@ impl Builder<'_> {
     /// Parses the text from a bad node's start again, with the rule it should have matched,
     /// to find the exact error.
     fn recover(&mut self, pair: Pair<'_, Rule>, rule: Rule) {
+        let span = pair.as_span();
+        // A bad line right after an unclosed bracket's line (or its continuation) continues
+        // that bracket's statement: its error is a consequence, not a slip of its own.
+        if let Some(until) = self.continued_until {
+            let between = &self.source[until.min(span.start())..span.start()];
+            if between.chars().filter(|&c| c == '\n').count() <= 1 {
+                self.continued_until = Some(span.end());
+                return;
+            }
+            self.continued_until = None;
+        }
         if self.errors.len() >= MAX_ERRORS {
             return;
         }
-        let offset = pair.as_span().start();
-        let rest = &self.source[offset..];
-        // Detailed attempts let the error name the punctuation that was expected.
-        pest::set_error_detail(true);
-        let error = match MlpParser::parse(rule, rest) {
-            Err(error) => SyntaxError::from_pest(&error, offset, self.source),
-            // The entry parsed alone but not in place: something trails it on the line.
-            Ok(pairs) => {
-                let end = offset + pairs.last().map(|pair| pair.as_span().end()).unwrap_or(0);
-                SyntaxError::from_pest_trailing(end, self.source)
-            }
-        };
+        let error = recovery::diagnose(rule, self.source, span.start(), span.end());
+        // Only a bracket still open past its own line's end takes the next lines with it.
+        if let SyntaxError::Unclosed { end, .. } = &error
+            && end.start >= span.end()
+        {
+            self.continued_until = Some(span.end());
+        }
         self.errors.push(error);
     }
 
@@ -209,34 +216,6 @@ impl Builder<'_> {
         };
         Value { kind, span }
     }
-}
-
-/// Where nesting first passes [`MAX_NESTING`], ignoring strings and comments.
-fn too_deep(source: &str) -> Option<usize> {
-    let (mut depth, mut in_string, mut in_comment, mut escaped) = (0usize, false, false, false);
-    for (index, character) in source.char_indices() {
-        match character {
-            '\n' => (in_string, in_comment) = (false, false),
-            _ if in_comment => {}
-            _ if in_string => match character {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
-                _ => {}
-            },
-            '"' => in_string = true,
-            '#' => in_comment = true,
-            '(' | '[' | '{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(index);
-                }
-            }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
 }
 
 fn identifier(pair: Pair<'_, Rule>) -> Identifier {
