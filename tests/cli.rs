@@ -243,3 +243,46 @@ fn run_prints_one_readable_line_per_epoch() {
         );
     }
 }
+
+#[test]
+fn diagnostics_as_json_lines_on_every_command() {
+    let file = "tests/invalid/unknown_argument_abbreviated.mlp";
+    for command in ["check", "summary", "run"] {
+        let output = mlpc(&[command, file, "--message-format", "json"]);
+        assert_eq!(output.status.code(), Some(2), "{command}");
+        assert!(
+            output.stderr.is_empty(),
+            "{command}: {}",
+            text(&output.stderr)
+        );
+        let lines: Vec<serde_json::Value> = text(&output.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{command}: one diagnostic");
+        let diagnostic = &lines[0];
+        assert_eq!(diagnostic["severity"], "error");
+        assert_eq!(
+            diagnostic["message"],
+            "unknown argument `learning_rate` for `sgd`"
+        );
+        assert_eq!(diagnostic["file"], file);
+        assert_eq!(
+            (diagnostic["line"].as_u64(), diagnostic["column"].as_u64()),
+            (Some(7), Some(15))
+        );
+        assert_eq!(diagnostic["end_column"].as_u64(), Some(28));
+        assert_eq!(diagnostic["hint"], "did you mean `lr`?");
+    }
+    // An error about no place in a file has the same fields, with no position.
+    let output = mlpc(&["check", "no/such/file.mlp", "--message-format", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let diagnostic: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("a JSON object");
+    assert!(
+        diagnostic["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("cannot read"))
+    );
+    assert!(diagnostic["line"].is_null());
+}

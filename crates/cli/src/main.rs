@@ -27,6 +27,10 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How diagnostics are written: human (standard error) or json (one object per line on
+    /// standard output).
+    #[arg(long, global = true, value_enum, default_value_t = report::MessageFormat::Human)]
+    message_format: report::MessageFormat,
 }
 
 #[derive(Subcommand)]
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
     quiet_graphics_drivers();
     cpu_default_device();
     let cli = Cli::parse();
+    report::set_message_format(cli.message_format);
     report::install_panic_hook();
     let outcome = std::panic::catch_unwind(|| match cli.command {
         Command::Check { files, emit } => commands::check::run(&files, emit.is_some()),

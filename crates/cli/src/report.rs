@@ -7,6 +7,28 @@ use std::path::Path;
 
 use mlpc_syntax::{Colour, Diagnostic};
 
+/// How diagnostics and errors are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum MessageFormat {
+    /// Rendered for people on standard error: file:line:column, the source line, carets, hint.
+    #[default]
+    Human,
+    /// One JSON object per diagnostic on standard output (severity, message, file, line,
+    /// column, end line and column, labels, hint), for editors and scripts, as cargo's.
+    Json,
+}
+
+static MESSAGE_FORMAT: std::sync::OnceLock<MessageFormat> = std::sync::OnceLock::new();
+
+/// Chooses the message format for the whole run (once, before any message).
+pub fn set_message_format(format: MessageFormat) {
+    let _ = MESSAGE_FORMAT.set(format);
+}
+
+fn message_format() -> MessageFormat {
+    MESSAGE_FORMAT.get().copied().unwrap_or_default()
+}
+
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -43,20 +65,33 @@ fn colour() -> Colour {
     }
 }
 
-/// Prints diagnostics about a source file to standard error.
+/// Prints diagnostics about a source file: to standard error for people, or as JSON lines
+/// on standard output.
 pub fn diagnostics(path: &Path, source: &str, diagnostics: &[Diagnostic]) {
-    eprint!(
-        "{}",
-        mlpc_syntax::render(&path.display().to_string(), source, diagnostics, colour())
-    );
+    let file = path.display().to_string();
+    match message_format() {
+        MessageFormat::Human => {
+            eprint!(
+                "{}",
+                mlpc_syntax::render(&file, source, diagnostics, colour())
+            )
+        }
+        MessageFormat::Json => print!("{}", mlpc_syntax::render_json(&file, source, diagnostics)),
+    }
 }
 
 /// Prints an error that concerns no place in a file, with an optional hint.
 pub fn error(message: &str, hint: Option<&str>) {
-    eprint!(
-        "{}",
-        mlpc_syntax::diagnostic::render_plain_error(message, hint)
-    );
+    match message_format() {
+        MessageFormat::Human => eprint!(
+            "{}",
+            mlpc_syntax::diagnostic::render_plain_error(message, hint)
+        ),
+        MessageFormat::Json => print!(
+            "{}",
+            mlpc_syntax::json::render_json_plain_error(message, hint)
+        ),
+    }
 }
 
 /// Reads a model file, or reports why it cannot be read.
