@@ -286,3 +286,25 @@ fn diagnostics_as_json_lines_on_every_command() {
     );
     assert!(diagnostic["line"].is_null());
 }
+
+#[test]
+fn only_gpu_commands_get_a_private_runtime_folder_removed_at_exit() {
+    let temporary = std::env::temp_dir().join(format!("mlpc-xdg-{}", std::process::id()));
+    std::fs::create_dir_all(&temporary).expect("folder");
+    for arguments in [&["check", "models/xor.mlp"][..], &["backends"][..]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+            .args(arguments)
+            .current_dir(workspace())
+            .env("TMPDIR", &temporary)
+            .env_remove("XDG_RUNTIME_DIR")
+            .output()
+            .expect("run mlpc");
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let left: Vec<_> = std::fs::read_dir(&temporary)
+            .expect("folder")
+            .map(|entry| entry.expect("entry").file_name())
+            .collect();
+        assert!(left.is_empty(), "{arguments:?} left {left:?}");
+    }
+    let _ = std::fs::remove_dir_all(&temporary);
+}

@@ -316,10 +316,12 @@ fn eval_scores_the_saved_model_as_training_did() {
         String::from_utf8_lossy(&output.stderr)
     );
     let evaluation: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(evaluation["scored"], "the test split");
+    assert_eq!(evaluation["epochs"], 20);
     for (saved, trained) in [
-        ("loss", "test_loss"),
-        ("r2", "test_r2"),
-        ("rmse", "test_rmse"),
+        ("test_loss", "test_loss"),
+        ("test_r2", "test_r2"),
+        ("test_rmse", "test_rmse"),
     ] {
         let (saved, trained) = (
             evaluation[saved].as_f64().expect("metric"),
@@ -394,5 +396,111 @@ fn a_checkpoint_resumes_on_the_other_step() {
             assert!((resumed.2 - uninterrupted.2).abs() <= 0.01);
         }
     }
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+/// `mlpc eval --data FILE` scores every row of the file given, with the labels numbered and the
+/// features standardised as in training; a label the model never saw is an error.
+#[test]
+fn eval_scores_another_file_with_the_training_label_mapping() {
+    let base = std::env::temp_dir().join(format!("mlpc-eval-data-{}", std::process::id()));
+    std::fs::create_dir_all(&base).expect("folder");
+    let reports = run_in(&base.join("run"), &["models/iris.mlp", "--epochs", "30"]);
+    assert!(last(&reports, "test_accuracy") >= 0.93);
+    let iris = std::fs::read_to_string(workspace().join("data/iris.csv")).expect("iris");
+    let without_setosa: String = iris
+        .lines()
+        .filter(|line| !line.contains("setosa"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let only_setosa: String = iris
+        .lines()
+        .enumerate()
+        .filter(|(number, line)| *number == 0 || line.contains("setosa"))
+        .map(|(_, line)| format!("{line}\n"))
+        .collect();
+    std::fs::write(base.join("without-setosa.csv"), &without_setosa).expect("write");
+    std::fs::write(base.join("only-setosa.csv"), &only_setosa).expect("write");
+    let unknown = iris.replacen("setosa", "rosa", 1);
+    std::fs::write(base.join("unknown.csv"), &unknown).expect("write");
+    let eval = |file: &str| {
+        Command::new(env!("CARGO_BIN_EXE_mlpc"))
+            .args([
+                "eval",
+                &base.join("run").to_string_lossy(),
+                "--json",
+                "--data",
+            ])
+            .arg(base.join(file))
+            .current_dir(workspace())
+            .output()
+            .expect("run mlpc")
+    };
+    let mut accuracies = Vec::new();
+    for (file, rows) in [("without-setosa.csv", 100), ("only-setosa.csv", 50)] {
+        let output = eval(file);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let evaluation: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        assert_eq!(evaluation["examples"], rows, "{file}: every row is scored");
+        assert!(
+            evaluation["scored"]
+                .as_str()
+                .is_some_and(|text| text.contains(file)),
+            "{evaluation}"
+        );
+        // A model at 100% on iris's test split scores a subset of the same flowers as well:
+        // with labels renumbered or features restandardised from the file, it would not.
+        let accuracy = evaluation["test_accuracy"].as_f64().expect("accuracy");
+        assert!(accuracy >= 0.9, "{file}: accuracy {accuracy}");
+        accuracies.push(evaluation["test_loss"].as_f64().expect("loss"));
+    }
+    assert_ne!(
+        accuracies[0], accuracies[1],
+        "different files, different losses"
+    );
+    let output = eval("unknown.csv");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`rosa`") && stderr.contains("unknown.csv"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+/// Raising `--epochs` on `--resume` keeps the schedule of the run as it was started: the
+/// epochs already run keep their rates, and a cosine schedule stays at its floor afterwards.
+#[test]
+fn resuming_with_more_epochs_keeps_the_schedule_horizon() {
+    let base = std::env::temp_dir().join(format!("mlpc-horizon-{}", std::process::id()));
+    let rates = |reports: &[Value]| -> Vec<f64> {
+        reports
+            .iter()
+            .map(|report| report["learning_rate"].as_f64().expect("rate"))
+            .collect()
+    };
+    let model = "examples/blobs-regularised.mlp";
+    let whole = rates(&run_in(&base.join("whole"), &[model, "--epochs", "3"]));
+    let head = rates(&run_in(&base.join("split"), &[model, "--epochs", "3"]));
+    let tail = rates(&run_in(
+        &base.join("split"),
+        &[model, "--epochs", "5", "--resume"],
+    ));
+    assert_eq!(head, whole);
+    assert_eq!(tail.len(), 2);
+    for rate in tail {
+        assert!(
+            (rate - 0.0005).abs() < 1e-12,
+            "past its horizon, cosine stays at min_lr: {rate}"
+        );
+    }
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(base.join("split/run.json")).expect("run.json"))
+            .expect("JSON");
+    assert_eq!(state["schedule_epochs"], 3);
     let _ = std::fs::remove_dir_all(&base);
 }

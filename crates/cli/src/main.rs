@@ -76,9 +76,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    quiet_graphics_drivers();
     cpu_default_device();
     let cli = Cli::parse();
+    let runtime_folder = opens_graphics_drivers(&cli.command)
+        .then(quiet_graphics_drivers)
+        .flatten();
     report::set_message_format(cli.message_format);
     report::install_panic_hook();
     let outcome = std::panic::catch_unwind(|| match cli.command {
@@ -91,6 +93,9 @@ fn main() -> ExitCode {
         Command::Backends { json } => commands::backends::run(json),
     })
     .unwrap_or(report::Outcome::Failure);
+    if let Some(folder) = runtime_folder {
+        let _ = std::fs::remove_dir_all(folder);
+    }
     ExitCode::from(outcome as u8)
 }
 
@@ -103,20 +108,30 @@ fn cpu_default_device() {
     }
 }
 
+/// Whether a command may open a GPU driver: wgpu runs, and the adapter listing.
+fn opens_graphics_drivers(command: &Command) -> bool {
+    match command {
+        Command::Run(arguments) => arguments.backend == mlpc_train::Backend::Wgpu,
+        Command::Eval(arguments) => arguments.backend == mlpc_train::Backend::Wgpu,
+        Command::Bench(arguments) => arguments.backends.contains(&mlpc_train::Backend::Wgpu),
+        Command::Backends { .. } => true,
+        Command::Check { .. } | Command::Summary { .. } | Command::Fmt { .. } => false,
+    }
+}
+
 /// Mesa's drivers complain on standard error when `XDG_RUNTIME_DIR` is unset (as in containers
-/// and CI); give them a private folder so that a wgpu run prints only mlpc's own output.
-fn quiet_graphics_drivers() {
+/// and CI). Where a command opens a driver, give it a folder of this process's own, readable
+/// by this user only, removed at exit: a wgpu run then prints only mlpc's own output.
+fn quiet_graphics_drivers() -> Option<PathBuf> {
     if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
-        return;
+        return None;
     }
-    let folder = std::env::temp_dir().join("mlpc-runtime");
-    if std::fs::create_dir_all(&folder).is_ok() {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700));
-        }
-        // SAFETY: called first thing in main, before any thread exists.
-        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &folder) };
-    }
+    let folder = std::env::temp_dir().join(format!("mlpc-runtime-{}", std::process::id()));
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&folder).ok()?;
+    // SAFETY: called in main before any thread exists.
+    unsafe { std::env::set_var("XDG_RUNTIME_DIR", &folder) };
+    Some(folder)
 }

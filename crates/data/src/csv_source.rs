@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::dataset::{Dataset, Splits, Targets};
+use crate::dataset::{Dataset, Splits, Standardization, Targets};
 use crate::error::DataError;
 use crate::random::Random;
 use crate::source::{CsvTask, Schema, Source, TargetKind, TestSplit};
@@ -207,6 +207,40 @@ fn to_dataset(
         feature_count: width,
         targets,
     })
+}
+
+/// Loads every row of a CSV source to score a trained model on it: labels are numbered with
+/// the training run's `class_names` (a label the model never saw is an error naming its
+/// line), and features and target are standardised with the training run's statistics, never
+/// the file's own.
+pub fn load_for_scoring(
+    source: &Source,
+    class_names: Option<&[String]>,
+    feature_standardization: Option<&[Standardization]>,
+    target_standardization: Option<Standardization>,
+) -> Result<Dataset, DataError> {
+    let Source::Csv { path, target, .. } = source else {
+        unreachable!("csv_source takes a CSV source")
+    };
+    let table = read_table(path)?;
+    let column = target_column(&table, path, target)?;
+    let mut dataset = to_dataset(&table, path, column, class_names)?;
+    if let Some(statistics) = feature_standardization {
+        let width = dataset.feature_count;
+        for row in dataset.features.chunks_mut(width.max(1)) {
+            for (value, statistic) in row.iter_mut().zip(statistics) {
+                *value = statistic.apply(*value as f64) as f32;
+            }
+        }
+    }
+    if let (Some(statistic), Targets::Values(values)) =
+        (target_standardization, &mut dataset.targets)
+    {
+        for value in values.iter_mut() {
+            *value = statistic.apply(*value as f64) as f32;
+        }
+    }
+    Ok(dataset)
 }
 
 /// Loads, splits and standardises a CSV source.

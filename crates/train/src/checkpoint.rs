@@ -16,9 +16,9 @@ use mlpc_data::Standardization;
 use mlpc_ir::Model;
 use serde::{Deserialize, Serialize};
 
+use crate::epoch_report::EpochReport;
 use crate::error::TrainError;
 use crate::network::Network;
-use crate::trainer::EpochReport;
 
 /// What `run.json` holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -27,6 +27,11 @@ pub struct RunState {
     pub model: Model,
     /// Epochs completed.
     pub completed_epochs: usize,
+    /// The epochs the learning-rate schedule spans: those the run was started with. A run
+    /// resumed with more epochs keeps this horizon (a cosine schedule ends at its floor and
+    /// stays there), so the epochs already run are not re-scheduled.
+    #[serde(default)]
+    pub schedule_epochs: Option<usize>,
     /// Stem of the files of the last checkpoint (`epoch-3`).
     pub checkpoint: String,
     /// How each input feature was standardised (to apply to new inputs).
@@ -109,12 +114,12 @@ pub fn files(folder: &Path, state: &RunState) -> (PathBuf, PathBuf) {
     )
 }
 
-/// Evaluates a run folder's saved network on a test split (the model's own, unless `splits`
-/// come from elsewhere), on a backend, without autodiff.
+/// Evaluates a run folder's saved network on `dataset` (prepared with the run's label mapping
+/// and standardisation), on a backend, without autodiff.
 pub fn evaluate_saved(
     folder: &Path,
     state: &RunState,
-    splits: &mlpc_data::Splits,
+    dataset: &mlpc_data::Dataset,
     backend: crate::Backend,
 ) -> Result<crate::evaluate::Evaluation, TrainError> {
     let device = backend.plain_device()?;
@@ -124,12 +129,12 @@ pub fn evaluate_saved(
     let network = network
         .try_load_file(&path)
         .map_err(|error| checkpoint_error(&path, error))?;
-    let test = crate::device_data::DeviceSet::upload(&splits.test, &device, backend.chunk_bytes());
+    let set = crate::device_data::DeviceSet::upload(dataset, &device, backend.chunk_bytes());
     let objective = crate::objective::Objective::new(state.model.loss, &device);
     Ok(crate::evaluate::evaluate(
         &network,
-        &test,
+        &set,
         &objective,
-        splits.target_standardization,
+        state.target_standardization,
     ))
 }

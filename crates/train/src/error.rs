@@ -32,14 +32,6 @@ pub enum TrainError {
         /// The value.
         value: f64,
     },
-    /// The backend failed while computing.
-    #[error("the {backend} backend failed: {message}")]
-    Device {
-        /// The backend.
-        backend: String,
-        /// Its message.
-        message: String,
-    },
 }
 
 impl TrainError {
@@ -52,7 +44,6 @@ impl TrainError {
                 Some("lower the learning rate (`--lr`), or use `adam`".into())
             }
             TrainError::Checkpoint { .. } => None,
-            TrainError::Device { .. } => Some("try `--backend ndarray`".into()),
         }
     }
 }

@@ -87,15 +87,16 @@ pub fn evaluate(
     let count = rows.max(1) as f64;
     let loss_value = loss_sum.map_or(f64::NAN, |sum| sum.into_scalar::<f64>() / count);
     let accuracy = correct.map(|hits| hits.into_scalar::<i64>() as f64 / count);
-    let (rmse, mae, r2) = match sums {
-        Some(sums) => {
-            let values: Vec<f32> = sums.into_data().try_to_vec::<f32>().unwrap_or_default();
-            let [squared, absolute, total, total_squared] = [
-                values[0] as f64,
-                values[1] as f64,
-                values[2] as f64,
-                values[3] as f64,
-            ];
+    let sums: Option<Vec<f32>> = sums.map(|sums| {
+        sums.into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap_or_default()
+    });
+    let (rmse, mae, r2) = match sums.as_deref() {
+        Some(&[squared, absolute, total, total_squared]) => {
+            let [squared, absolute, total, total_squared] =
+                [squared, absolute, total, total_squared].map(f64::from);
             let scale = target_scale.map_or(1.0, |scale| scale.deviation);
             let variance_sum = total_squared - total * total / count;
             let r2 = if variance_sum > 0.0 {
@@ -109,7 +110,8 @@ pub fn evaluate(
                 Some(r2),
             )
         }
-        None => (None, None, None),
+        // Four sums were made; anything else means nothing was evaluated.
+        Some(_) | None => (None, None, None),
     };
     Evaluation {
         loss: loss_value,

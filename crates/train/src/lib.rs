@@ -33,6 +33,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod compiled;
 pub mod device_data;
+pub mod epoch_report;
 pub mod error;
 pub mod evaluate;
 pub mod network;
@@ -41,6 +42,7 @@ pub mod step;
 pub mod trainer;
 
 pub use backend::Backend;
+pub use epoch_report::EpochReport;
 pub use error::TrainError;
 pub use step::StepKind;
-pub use trainer::{EpochReport, RunFolder, Trained, train, train_in};
+pub use trainer::{RunFolder, Trained, train, train_in};

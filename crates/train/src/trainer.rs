@@ -2,63 +2,32 @@
 //!
 //! Each epoch the training rows are put in a random order drawn from `(seed, epoch)` on the
 //! host (so every backend sees the same batches and a resumed run the same order), sliced into
-//! batches, and for each batch: forward, loss, backward, optimizer step with the scheduled
-//! learning rate. Batch losses are summed on the device and read once per epoch, so no step
-//! waits for the device. After each epoch the test split (and the validation split, if any)
-//! is evaluated without autodiff.
+//! batches, and for each batch the step runs: forward, loss, backward, update with the
+//! scheduled learning rate. Batch losses are summed on the device and read once per epoch, so
+//! no step waits for the device. After each epoch the test split (and the validation split, if
+//! any) is evaluated without autodiff and a checkpoint is written.
+//!
+//! [`train_in`] is three parts: [`start`] (a fresh run, or one resumed from its checkpoint),
+//! [`train_epoch`] (one pass over the training rows) and [`report_epoch`] (evaluation into an
+//! [`EpochReport`]).
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::tensor::Tensor;
+use mlpc_data::Splits;
 use mlpc_data::random::Random;
-use mlpc_data::{Splits, Standardization};
 use mlpc_ir::Model;
-use std::path::PathBuf;
-
-use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
-use crate::checkpoint;
+use crate::checkpoint::{self, RunState};
 use crate::device_data::DeviceSet;
+use crate::epoch_report::EpochReport;
 use crate::error::TrainError;
-use crate::evaluate::{Evaluation, evaluate};
+use crate::evaluate::evaluate;
 use crate::network::Network;
 use crate::objective::Objective;
 use crate::step::{self, StepKind, Stepper};
-
-/// What one epoch did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochReport {
-    /// 1-based.
-    pub epoch: usize,
-    /// Epochs in all.
-    pub epochs: usize,
-    /// Mean training loss over the epoch's batches.
-    pub train_loss: f64,
-    /// Mean test loss.
-    pub test_loss: f64,
-    /// Test accuracy (classification).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub test_accuracy: Option<f64>,
-    /// Test RMSE in the target's units (regression).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub test_rmse: Option<f64>,
-    /// Test MAE in the target's units (regression).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub test_mae: Option<f64>,
-    /// Test R² (regression).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub test_r2: Option<f64>,
-    /// Validation loss and metrics, when a validation split is held out.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub validation: Option<Evaluation>,
-    /// Learning rate at the epoch's last step.
-    pub learning_rate: f64,
-    /// Wall time of the epoch's training (not its evaluation).
-    pub seconds: f64,
-    /// Training examples per second.
-    pub samples_per_sec: f64,
-}
 
 /// A trained network and its history.
 pub struct Trained {
@@ -108,128 +77,37 @@ pub fn train_in(
     folder: &RunFolder,
     on_epoch: &mut dyn FnMut(&EpochReport),
 ) -> Result<Trained, TrainError> {
-    let training = &model.training;
     let (kind, _) = step::resolve(requested, model);
-    let device = &backend.plain_device()?;
+    let Started {
+        mut stepper,
+        mut state,
+    } = start(model, splits, backend, kind, folder)?;
+    let device = backend.plain_device()?;
     let chunk_bytes = backend.chunk_bytes();
-    let mut history: Vec<EpochReport> = Vec::new();
-    let mut checkpoint_files = None;
-    if let (Some(path), true) = (&folder.path, folder.resume) {
-        let saved_state = checkpoint::read_state(path)?;
-        let mut saved = saved_state.model.clone();
-        saved.training.epochs = model.training.epochs;
-        if saved != *model {
-            return Err(TrainError::Checkpoint {
-                path: path.join("run.json"),
-                message: "it holds a run of a different model (only the number of epochs may change on resume)".into(),
-            });
-        }
-        checkpoint_files = Some(checkpoint::files(path, &saved_state));
-        history = saved_state.history;
-    }
-    let mut stepper = Stepper::new(
-        kind,
-        model,
-        backend,
-        checkpoint_files
-            .as_ref()
-            .map(|(network, optimizer)| (network.as_path(), optimizer.as_path())),
-    )?;
-    let step_device = stepper.device();
-    // The run state owns the history: it is what a checkpoint writes.
-    let mut state = checkpoint::RunState {
-        model: model.clone(),
-        completed_epochs: history.len(),
-        checkpoint: String::new(),
-        feature_standardization: splits.feature_standardization.clone(),
-        target_standardization: splits.target_standardization,
-        class_names: splits.class_names.clone(),
-        history,
-    };
-
-    let (train_rows, validation_rows) =
-        split_validation(splits.train.len(), training.validation, training.seed);
-    let train_set = DeviceSet::upload(&splits.train.select(&train_rows), &step_device, chunk_bytes);
+    let (train_rows, validation_rows) = split_validation(
+        splits.train.len(),
+        model.training.validation,
+        model.training.seed,
+    );
+    let train_set = DeviceSet::upload(
+        &splits.train.select(&train_rows),
+        &stepper.device(),
+        chunk_bytes,
+    );
     let validation_set = (!validation_rows.is_empty())
-        .then(|| DeviceSet::upload(&splits.train.select(&validation_rows), device, chunk_bytes));
-    let test_set = DeviceSet::upload(&splits.test, device, chunk_bytes);
-    let evaluation_objective = Objective::new(model.loss, device);
-    let target_scale: Option<Standardization> = splits.target_standardization;
-
-    let rows = train_set.len();
-    let batch_size = training.batch_size.min(rows.max(1));
-    let steps = rows.div_ceil(batch_size);
-    let initial_rate = model.optimizer.learning_rate();
-    for epoch in state.completed_epochs..training.epochs {
-        let started = Instant::now();
-        // Seeded per epoch, so that a resumed run draws the same dropout masks.
-        step_device.seed(training.seed.wrapping_add(epoch as u64));
-        let order: Vec<usize> = if training.shuffle {
-            Random::new(
-                training
-                    .seed
-                    .wrapping_mul(1_000_003)
-                    .wrapping_add(epoch as u64),
-            )
-            .permutation(rows)
-        } else {
-            (0..rows).collect()
-        };
-        let epoch_set =
-            (!backend.gathers_per_step()).then(|| train_set.permuted(&order, batch_size));
-        let mut loss_sum: Option<Tensor<1>> = None;
-        let mut rate = initial_rate;
-        for step in 0..steps {
-            let start = step * batch_size;
-            let length = batch_size.min(rows - start);
-            let (features, targets) = match &epoch_set {
-                Some(permuted) => permuted.range(start, length),
-                None => train_set.gather(&order[start..start + length]),
-            };
-            rate = model.schedule.rate(
-                initial_rate,
-                epoch as f64 + step as f64 / steps as f64,
-                training.epochs,
-            );
-            let batch_loss = stepper.step(features, &targets, rate);
-            loss_sum = Some(match loss_sum {
-                Some(sum) => sum + batch_loss,
-                None => batch_loss,
-            });
-        }
-        let train_loss = loss_sum.map_or(f64::NAN, |sum| {
-            sum.into_scalar::<f64>() / rows.max(1) as f64
-        });
-        let seconds = started.elapsed().as_secs_f64();
-        if !train_loss.is_finite() {
-            return Err(TrainError::Diverged {
-                epoch: epoch + 1,
-                value: train_loss,
-            });
-        }
-        let report = {
-            let frozen = stepper.network();
-            let test = evaluate(&frozen, &test_set, &evaluation_objective, target_scale);
-            let validation = validation_set
-                .as_ref()
-                .map(|set| evaluate(&frozen, set, &evaluation_objective, target_scale));
-            state.completed_epochs = epoch + 1;
-            EpochReport {
-                epoch: epoch + 1,
-                epochs: training.epochs,
-                train_loss,
-                test_loss: test.loss,
-                test_accuracy: test.accuracy,
-                test_rmse: test.rmse,
-                test_mae: test.mae,
-                test_r2: test.r2,
-                validation,
-                learning_rate: rate,
-                seconds,
-                samples_per_sec: rows as f64 / seconds.max(1e-9),
-            }
-        };
-        state.history.push(report);
+        .then(|| DeviceSet::upload(&splits.train.select(&validation_rows), &device, chunk_bytes));
+    let evaluation = Evaluator {
+        test_set: DeviceSet::upload(&splits.test, &device, chunk_bytes),
+        validation_set,
+        objective: Objective::new(model.loss, &device),
+        splits,
+    };
+    for epoch in state.completed_epochs..model.training.epochs {
+        let trained = train_epoch(model, &mut stepper, &train_set, backend, epoch, &state)?;
+        state
+            .history
+            .push(report_epoch(model, &stepper, &evaluation, epoch, trained));
+        state.completed_epochs = epoch + 1;
         if let Some(path) = &folder.path {
             let frozen = stepper.network();
             checkpoint::save(
@@ -246,6 +124,185 @@ pub fn train_in(
         history: state.history,
         step: kind,
     })
+}
+
+/// A run ready to train: its step (with parameters and optimizer state) and its run state.
+pub struct Started {
+    /// The training step.
+    pub stepper: Stepper,
+    /// What a checkpoint writes: the model, the epochs done, their reports.
+    pub state: RunState,
+}
+
+/// Starts a run: from the seed's initial weights, or, with `folder.resume`, from the folder's
+/// last checkpoint (which must hold a run of the same model; only the number of epochs may
+/// differ, and the learning-rate schedule keeps the horizon the run started with).
+pub fn start(
+    model: &Model,
+    splits: &Splits,
+    backend: Backend,
+    kind: StepKind,
+    folder: &RunFolder,
+) -> Result<Started, TrainError> {
+    let mut state = RunState {
+        model: model.clone(),
+        completed_epochs: 0,
+        schedule_epochs: Some(model.training.epochs),
+        checkpoint: String::new(),
+        feature_standardization: splits.feature_standardization.clone(),
+        target_standardization: splits.target_standardization,
+        class_names: splits.class_names.clone(),
+        history: Vec::new(),
+    };
+    let mut checkpoint_files = None;
+    if let (Some(path), true) = (&folder.path, folder.resume) {
+        let saved = checkpoint::read_state(path)?;
+        let mut saved_model = saved.model.clone();
+        saved_model.training.epochs = model.training.epochs;
+        if saved_model != *model {
+            return Err(TrainError::Checkpoint {
+                path: path.join("run.json"),
+                message: "it holds a run of a different model (only the number of epochs may change on resume)".into(),
+            });
+        }
+        checkpoint_files = Some(checkpoint::files(path, &saved));
+        state.completed_epochs = saved.history.len();
+        state.schedule_epochs = Some(saved.schedule_epochs.unwrap_or(saved.model.training.epochs));
+        state.history = saved.history;
+    }
+    let stepper = Stepper::new(
+        kind,
+        model,
+        backend,
+        checkpoint_files
+            .as_ref()
+            .map(|(network, optimizer)| (network.as_path(), optimizer.as_path())),
+    )?;
+    Ok(Started { stepper, state })
+}
+
+/// What one epoch of steps did, before evaluation.
+pub struct EpochTrained {
+    /// Mean training loss over the epoch's batches.
+    pub train_loss: f64,
+    /// Learning rate at the epoch's last step.
+    pub learning_rate: f64,
+    /// Wall time of the epoch's steps.
+    pub seconds: f64,
+    /// Training examples.
+    pub rows: usize,
+}
+
+/// One pass over the training rows, in the epoch's order, one step per batch.
+pub fn train_epoch(
+    model: &Model,
+    stepper: &mut Stepper,
+    train_set: &DeviceSet,
+    backend: Backend,
+    epoch: usize,
+    state: &RunState,
+) -> Result<EpochTrained, TrainError> {
+    let training = &model.training;
+    let started = Instant::now();
+    let rows = train_set.len();
+    let batch_size = training.batch_size.min(rows.max(1));
+    let steps = rows.div_ceil(batch_size);
+    let initial_rate = model.optimizer.learning_rate();
+    let horizon = state.schedule_epochs.unwrap_or(training.epochs);
+    // Seeded per epoch, so that a resumed run draws the same dropout masks.
+    stepper
+        .device()
+        .seed(training.seed.wrapping_add(epoch as u64));
+    let order: Vec<usize> = if training.shuffle {
+        Random::new(
+            training
+                .seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add(epoch as u64),
+        )
+        .permutation(rows)
+    } else {
+        (0..rows).collect()
+    };
+    let epoch_set = (!backend.gathers_per_step()).then(|| train_set.permuted(&order, batch_size));
+    let mut loss_sum: Option<Tensor<1>> = None;
+    let mut rate = initial_rate;
+    for step in 0..steps {
+        let start = step * batch_size;
+        let length = batch_size.min(rows - start);
+        let (features, targets) = match &epoch_set {
+            Some(permuted) => permuted.range(start, length),
+            None => train_set.gather(&order[start..start + length]),
+        };
+        rate = model.schedule.rate(
+            initial_rate,
+            epoch as f64 + step as f64 / steps as f64,
+            horizon,
+        );
+        let batch_loss = stepper.step(features, &targets, rate);
+        loss_sum = Some(match loss_sum {
+            Some(sum) => sum + batch_loss,
+            None => batch_loss,
+        });
+    }
+    let train_loss = loss_sum.map_or(f64::NAN, |sum| {
+        sum.into_scalar::<f64>() / rows.max(1) as f64
+    });
+    if !train_loss.is_finite() {
+        return Err(TrainError::Diverged {
+            epoch: epoch + 1,
+            value: train_loss,
+        });
+    }
+    Ok(EpochTrained {
+        train_loss,
+        learning_rate: rate,
+        seconds: started.elapsed().as_secs_f64(),
+        rows,
+    })
+}
+
+/// The evaluation sets of a run, on the plain device.
+pub struct Evaluator<'a> {
+    /// The test split.
+    pub test_set: DeviceSet,
+    /// The validation rows held out of training, if any.
+    pub validation_set: Option<DeviceSet>,
+    /// The loss, without autodiff.
+    pub objective: Objective,
+    /// The loaded data (for the target's standardisation).
+    pub splits: &'a Splits,
+}
+
+/// Evaluates the network after an epoch and makes the epoch's report.
+pub fn report_epoch(
+    model: &Model,
+    stepper: &Stepper,
+    evaluator: &Evaluator,
+    epoch: usize,
+    trained: EpochTrained,
+) -> EpochReport {
+    let scale = evaluator.splits.target_standardization;
+    let frozen = stepper.network();
+    let test = evaluate(&frozen, &evaluator.test_set, &evaluator.objective, scale);
+    let validation = evaluator
+        .validation_set
+        .as_ref()
+        .map(|set| evaluate(&frozen, set, &evaluator.objective, scale));
+    EpochReport {
+        epoch: epoch + 1,
+        epochs: model.training.epochs,
+        train_loss: trained.train_loss,
+        test_loss: test.loss,
+        test_accuracy: test.accuracy,
+        test_rmse: test.rmse,
+        test_mae: test.mae,
+        test_r2: test.r2,
+        validation,
+        learning_rate: trained.learning_rate,
+        seconds: trained.seconds,
+        samples_per_sec: trained.rows as f64 / trained.seconds.max(1e-9),
+    }
 }
 
 /// Splits training row numbers into train and validation rows (a seeded random fraction).

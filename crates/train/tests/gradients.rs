@@ -1,14 +1,16 @@
 //! Backpropagation checked against central finite differences, for every layer kind and every
 //! loss: burn's gradient of the loss along a random direction in parameter space must match
-//! `(L(w + εv) - L(w - εv)) / 2ε`. A wrong lowering (a missing bias, a wrong activation, a
+//! `(L(w + εv) - L(w - εv)) / 2ε`, where `w` is every trainable tensor (dense weights and
+//! biases, and batch and layer norms' scales and shifts). A wrong lowering (a missing bias, a wrong activation, a
 //! loss on the wrong tensor) cannot pass. Also: the compiled network's forward pass equals a
 //! hand-written burn network's given the same weights.
 
+use burn::module::Param;
 use burn::tensor::{Device, Int, Tensor, TensorData, activation};
 use mlpc_data::random::Random;
 use mlpc_ir::shape::layer_shape;
 use mlpc_ir::{Activation, Initializer, LayerKind, Loss, Network};
-use mlpc_train::network::{self, DenseWeights, LayerModule};
+use mlpc_train::network::{self, LayerModule, Network as NetworkModule};
 use mlpc_train::objective::{BatchTargets, Objective};
 
 const BATCH: usize = 8;
@@ -82,58 +84,144 @@ fn targets(loss: Loss, outputs: usize, device: &Device) -> BatchTargets {
     }
 }
 
-/// The loss at given weights (dropout masks repeat: the device is seeded before each pass).
-fn loss_at(ir: &Network, weights: &[DenseWeights], loss: Loss, device: &Device) -> (f64, Vec<f32>) {
+/// The values of every trainable tensor, flattened in layer order.
+fn flatten(network: &NetworkModule) -> Vec<f32> {
+    let values = |tensor: Tensor<1>| tensor.into_data().try_to_vec::<f32>().expect("f32");
+    let mut flat = Vec::new();
+    for layer in &network.layers {
+        match layer {
+            LayerModule::Dense(dense) => {
+                flat.extend(values(dense.linear.weight.val().flatten::<1>(0, 1)));
+                if let Some(bias) = &dense.linear.bias {
+                    flat.extend(values(bias.val()));
+                }
+            }
+            LayerModule::BatchNorm(norm) => {
+                flat.extend(values(norm.gamma.val()));
+                flat.extend(values(norm.beta.val()));
+            }
+            LayerModule::LayerNorm(norm) => {
+                flat.extend(values(norm.gamma.val()));
+                flat.extend(values(norm.beta.as_ref().expect("shift").val()));
+            }
+            LayerModule::Activation(_) | LayerModule::Dropout(_) => {}
+        }
+    }
+    flat
+}
+
+/// The network with every trainable tensor replaced, in [`flatten`]'s order, from `flat`.
+fn with_values(mut network: NetworkModule, flat: &[f32], device: &Device) -> NetworkModule {
+    let mut offset = 0;
+    let mut take = |count: usize| {
+        let slice = flat[offset..offset + count].to_vec();
+        offset += count;
+        slice
+    };
+    let vector = |values: Vec<f32>, device: &Device| {
+        let count = values.len();
+        Param::from_data(TensorData::new(values, [count]), device)
+    };
+    for layer in &mut network.layers {
+        match layer {
+            LayerModule::Dense(dense) => {
+                let [rows, columns] = dense.linear.weight.val().dims();
+                dense.linear.weight = Param::from_data(
+                    TensorData::new(take(rows * columns), [rows, columns]),
+                    device,
+                );
+                if let Some(bias) = &mut dense.linear.bias {
+                    let [count] = bias.val().dims();
+                    *bias = vector(take(count), device);
+                }
+            }
+            LayerModule::BatchNorm(norm) => {
+                let [count] = norm.gamma.val().dims();
+                norm.gamma = vector(take(count), device);
+                norm.beta = vector(take(count), device);
+            }
+            LayerModule::LayerNorm(norm) => {
+                let [count] = norm.gamma.val().dims();
+                norm.gamma = vector(take(count), device);
+                norm.beta = Some(vector(take(count), device));
+            }
+            LayerModule::Activation(_) | LayerModule::Dropout(_) => {}
+        }
+    }
+    network
+}
+
+/// The gradient of every trainable tensor, in [`flatten`]'s order.
+fn flat_gradients(network: &NetworkModule, gradients: &burn::tensor::Gradients) -> Vec<f32> {
+    let of = |tensor: Tensor<1>| -> Vec<f32> {
+        tensor
+            .grad(gradients)
+            .expect("a gradient for every trainable tensor")
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32")
+    };
+    let mut flat = Vec::new();
+    for layer in &network.layers {
+        match layer {
+            LayerModule::Dense(dense) => {
+                let weight = dense
+                    .linear
+                    .weight
+                    .val()
+                    .grad(gradients)
+                    .expect("weight gradient");
+                flat.extend(weight.into_data().try_to_vec::<f32>().expect("f32"));
+                if let Some(bias) = &dense.linear.bias {
+                    flat.extend(of(bias.val()));
+                }
+            }
+            LayerModule::BatchNorm(norm) => {
+                flat.extend(of(norm.gamma.val()));
+                flat.extend(of(norm.beta.val()));
+            }
+            LayerModule::LayerNorm(norm) => {
+                flat.extend(of(norm.gamma.val()));
+                flat.extend(of(norm.beta.as_ref().expect("shift").val()));
+            }
+            LayerModule::Activation(_) | LayerModule::Dropout(_) => {}
+        }
+    }
+    flat
+}
+
+/// The loss at the trainable values `flat` (dropout masks repeat: the device is seeded before
+/// each pass), and its gradient with respect to every one of them.
+fn loss_at(ir: &Network, flat: &[f32], loss: Loss, device: &Device) -> (f64, Vec<f32>) {
     device.seed(5);
-    let compiled = network::build(ir, weights, device);
+    let weights = network::initial_weights(ir, 3);
+    let compiled = with_values(network::build(ir, &weights, device), flat, device);
     let objective = Objective::new(loss, device);
     let value = objective.forward(
         compiled.forward(inputs(device)),
         &targets(loss, ir.outputs, device),
     );
     let gradients = value.backward();
-    let mut flat = Vec::new();
-    for layer in &compiled.layers {
-        if let LayerModule::Dense(dense) = layer {
-            let weight = dense
-                .linear
-                .weight
-                .val()
-                .grad(&gradients)
-                .expect("weight gradient");
-            flat.extend(weight.into_data().try_to_vec::<f32>().expect("f32"));
-            let bias = dense
-                .linear
-                .bias
-                .as_ref()
-                .expect("bias")
-                .val()
-                .grad(&gradients)
-                .expect("bias gradient");
-            flat.extend(bias.into_data().try_to_vec::<f32>().expect("f32"));
-        }
-    }
+    let flat = flat_gradients(&compiled, &gradients);
     (value.into_scalar::<f64>(), flat)
 }
 
-fn shifted(weights: &[DenseWeights], direction: &[f32], step: f32) -> Vec<DenseWeights> {
-    let mut offset = 0;
-    weights
-        .iter()
-        .map(|layer| {
-            let mut next = |values: &[f32]| {
-                let moved: Vec<f32> = values
-                    .iter()
-                    .zip(&direction[offset..])
-                    .map(|(v, d)| v + step * d)
-                    .collect();
-                offset += values.len();
-                moved
-            };
-            let weight = next(&layer.weight);
-            let bias = layer.bias.as_deref().map(&mut next);
-            DenseWeights { weight, bias }
-        })
+/// Starting values: the seed's weights, and norm scales and shifts moved off 1 and 0 so that
+/// every parameter's derivative is exercised away from its special initial value.
+fn starting_values(ir: &Network, device: &Device) -> Vec<f32> {
+    let weights = network::initial_weights(ir, 3);
+    let mut flat = flatten(&network::build(ir, &weights, device));
+    let mut random = Random::new(7);
+    for value in flat.iter_mut() {
+        *value += 0.05 * random.normal() as f32;
+    }
+    flat
+}
+
+fn shifted(flat: &[f32], direction: &[f32], step: f32) -> Vec<f32> {
+    flat.iter()
+        .zip(direction)
+        .map(|(value, along)| value + step * along)
         .collect()
 }
 
@@ -141,7 +229,7 @@ fn shifted(weights: &[DenseWeights], direction: &[f32], step: f32) -> Vec<DenseW
 fn gradient_error(kinds: Vec<LayerKind>, loss: Loss) -> f64 {
     let device = device();
     let ir = ir_network(kinds);
-    let weights = network::initial_weights(&ir, 3);
+    let weights = starting_values(&ir, &device);
     let (_, gradient) = loss_at(&ir, &weights, loss, &device);
     let mut random = Random::new(99);
     let direction: Vec<f32> = (0..gradient.len())
@@ -270,7 +358,7 @@ fn a_wrong_gradient_would_be_caught() {
         dense(4, Activation::Tanh),
         dense(3, Activation::Identity),
     ]);
-    let weights = network::initial_weights(&ir, 3);
+    let weights = starting_values(&ir, &device);
     let (_, gradient) = loss_at(&ir, &weights, Loss::CrossEntropy, &device);
     let direction: Vec<f32> = gradient.iter().map(|g| g.signum()).collect();
     let doubled: f64 = gradient

@@ -1,4 +1,5 @@
-//! `mlpc run FILE [--backend B] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--data PATH] [--json]`
+//! `mlpc run FILE [--backend B] [--step S] [--epochs N] [--batch-size N] [--lr X] [--seed N]
+//! [--data PATH] [--json] [--out DIR] [--resume] [--no-save]`
 
 use std::path::{Path, PathBuf};
 
@@ -172,13 +173,19 @@ fn apply_overrides(model: &mut Model, arguments: &RunArguments) -> Result<(), Ou
         model.training.seed = seed;
     }
     if let Some(path) = &arguments.data {
-        redirect_data(model, path)?;
+        redirect_data(model, path, false)?;
     }
     Ok(())
 }
 
 /// Points the model's data source at another path and checks that it still fits the network.
-pub fn redirect_data(model: &mut Model, path: &Path) -> Result<(), Outcome> {
+/// With `labels_checked_later` (scoring a saved model, whose label mapping then names any
+/// label it never saw), the number of classes is not compared here.
+pub fn redirect_data(
+    model: &mut Model,
+    path: &Path,
+    labels_checked_later: bool,
+) -> Result<(), Outcome> {
     match &mut model.data {
         Source::Idx { directory, .. } => *directory = path.to_path_buf(),
         Source::Csv { path: file, .. } => *file = path.to_path_buf(),
@@ -197,7 +204,7 @@ pub fn redirect_data(model: &mut Model, path: &Path) -> Result<(), Outcome> {
     let fits = schema.features == model.network.inputs
         && match (&schema.target, &model.task) {
             (TargetKind::Classes { count, .. }, Task::Classification { classes, .. }) => {
-                count <= classes
+                labels_checked_later || count <= classes
             }
             (TargetKind::Regression { .. }, Task::Regression { .. }) => true,
             _ => false,
