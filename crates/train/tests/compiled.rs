@@ -284,3 +284,59 @@ fn a_wrong_backward_rule_fails_the_comparison() {
         );
     }
 }
+
+/// Parameters and optimizer state are updated in place: after each step every parameter and
+/// state tensor has a single owner (`can_mut`), so the next step's update writes its buffer
+/// instead of allocating a new one (flex reuses a sole owner's buffer for every elementwise op
+/// of an update).
+#[test]
+fn parameters_and_optimizer_state_stay_in_place() {
+    use mlpc_train::compiled::update::State;
+    for optimizer in [
+        "sgd(lr = 0.1)",
+        "sgd(lr = 0.05, momentum = 0.9, nesterov = true, weight_decay = 0.01)",
+        "adamw(lr = 0.01, weight_decay = 0.05)",
+    ] {
+        let model = blobs("dense 16 relu\nbatchnorm\ndropout 0.2\ndense 4", optimizer);
+        let splits = mlpc_data::load(&model.data).expect("data loads");
+        let _turn = RANDOM_GENERATOR
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut stepper =
+            Stepper::new(StepKind::Compiled, &model, Backend::Flex, None).expect("a stepper");
+        let step_device = stepper.device();
+        let set = DeviceSet::upload(&splits.train, &step_device, usize::MAX / 2);
+        for step in 0..3 {
+            let indices: Vec<usize> = (0..16).map(|row| (step * 16 + row) % set.len()).collect();
+            let (features, targets) = set.gather(&indices);
+            let _ = stepper.step(features, &targets, 0.1);
+            let Stepper::Compiled(compiled) = &stepper else {
+                panic!("the compiled step")
+            };
+            for parameter in compiled.parameters() {
+                assert!(
+                    parameter.value.can_mut(),
+                    "{optimizer}: `{}` is shared after step {step}",
+                    parameter.path
+                );
+                let state: Vec<&burn::tensor::Tensor<2>> = match &parameter.state {
+                    State::None => vec![],
+                    State::Velocity(velocity) => vec![velocity],
+                    State::Moments { first, second, .. } => vec![first, second],
+                };
+                for tensor in state {
+                    assert!(
+                        tensor.can_mut(),
+                        "{optimizer}: the state of `{}` is shared after step {step}",
+                        parameter.path
+                    );
+                }
+            }
+            // The check can fail: a network taken for evaluation shares the buffers while held.
+            let frozen = compiled.network();
+            assert!(!compiled.parameters()[0].value.can_mut());
+            drop(frozen);
+            assert!(compiled.parameters()[0].value.can_mut());
+        }
+    }
+}
