@@ -308,3 +308,50 @@ fn only_gpu_commands_get_a_private_runtime_folder_removed_at_exit() {
     }
     let _ = std::fs::remove_dir_all(&temporary);
 }
+
+/// Kernel autotuning results are kept in one per-user place whatever the working directory
+/// (cubecl's default is the `target/` folder of a Cargo project above it): run from inside a
+/// project, a wgpu run writes its store under `MLPC_KERNEL_CACHE` (default: the user cache).
+#[test]
+fn kernel_tuning_is_kept_per_user_not_per_folder() {
+    if mlpc_train::backend::wgpu_adapters().is_empty() {
+        assert!(
+            std::env::var("MLPC_REQUIRE_WGPU").is_err(),
+            "MLPC_REQUIRE_WGPU=1 but no wgpu adapter"
+        );
+        eprintln!("*** SKIPPED: no wgpu adapter ***");
+        return;
+    }
+    let base = std::env::temp_dir().join(format!("mlpc-kernels-{}", std::process::id()));
+    let project = base.join("project");
+    let working = project.join("models");
+    std::fs::create_dir_all(&working).expect("folders");
+    std::fs::write(project.join("Cargo.toml"), "[workspace]\n").expect("Cargo.toml");
+    let model = std::fs::read_to_string(workspace().join("models/xor.mlp")).expect("xor");
+    std::fs::write(working.join("xor.mlp"), model).expect("model");
+    let cache = base.join("cache");
+    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .args([
+            "run",
+            "xor.mlp",
+            "--backend",
+            "wgpu",
+            "--epochs",
+            "1",
+            "--no-save",
+        ])
+        .current_dir(&working)
+        .env("MLPC_KERNEL_CACHE", &cache)
+        .output()
+        .expect("run mlpc");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        cache.join("default.db").is_file(),
+        "the store is in MLPC_KERNEL_CACHE"
+    );
+    assert!(
+        !project.join("target").exists(),
+        "nothing is written into the project's target/"
+    );
+    let _ = std::fs::remove_dir_all(&base);
+}
