@@ -504,3 +504,103 @@ fn resuming_with_more_epochs_keeps_the_schedule_horizon() {
     assert_eq!(state["schedule_epochs"], 3);
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// `train { metrics = [...] }` chooses what is reported, and the run folder's `metrics.csv` has
+/// one row per epoch with the same figures as `--json`.
+#[test]
+fn chosen_metrics_are_reported_and_kept_in_metrics_csv() {
+    let base = std::env::temp_dir().join(format!("mlpc-metrics-{}", std::process::id()));
+    std::fs::create_dir_all(&base).expect("folder");
+    let data = workspace().join("data/diabetes.csv");
+    let model = base.join("rmse-only.mlp");
+    std::fs::write(
+        &model,
+        format!(
+            "data csv(\"{}\", target = \"progression\", test_fraction = 0.2, split_seed = 1)\n\
+             network {{\n  dense 16 relu\n  dense 1\n}}\n\
+             loss mse\noptimizer adam(lr = 0.01)\n\
+             train {{ epochs = 3, batch_size = 32, seed = 1, metrics = [rmse], validation = 0.1 }}\n",
+            data.display()
+        ),
+    )
+    .expect("model");
+    let reports = run_in(&base.join("run"), &[&model.to_string_lossy()]);
+    for report in &reports {
+        assert!(report["test_rmse"].as_f64().is_some(), "{report}");
+        assert!(
+            report.get("test_mae").is_none() && report.get("test_r2").is_none(),
+            "{report}"
+        );
+        assert!(report["validation"]["rmse"].as_f64().is_some(), "{report}");
+        assert!(report["validation"]["mae"].is_null(), "{report}");
+    }
+    let csv = std::fs::read_to_string(base.join("run/metrics.csv")).expect("metrics.csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "epoch,epochs,train_loss,test_loss,test_rmse,validation_loss,validation_rmse,learning_rate,seconds,samples_per_sec"
+    );
+    assert_eq!(lines.len(), 1 + reports.len());
+    for (line, report) in lines[1..].iter().zip(&reports) {
+        let fields: Vec<f64> = line
+            .split(',')
+            .map(|field| field.parse().expect("a number"))
+            .collect();
+        assert_eq!(fields[0], report["epoch"].as_f64().expect("epoch"));
+        assert_eq!(fields[2], report["train_loss"].as_f64().expect("loss"));
+        assert_eq!(fields[4], report["test_rmse"].as_f64().expect("rmse"));
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+/// On a terminal (a pseudo-terminal from `script`), each epoch shows a live bar that gives way
+/// to the epoch's line; on a pipe the output is the plain lines, with no control characters.
+#[test]
+fn a_terminal_gets_a_live_bar_and_a_pipe_plain_lines() {
+    let mlpc = env!("CARGO_BIN_EXE_mlpc");
+    let command = format!("{mlpc} run models/digits.mlp --epochs 2 --no-save");
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(workspace())
+        .env("TERM", "xterm")
+        .output()
+        .expect("script(1) runs mlpc on a pseudo-terminal");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        shown.contains("batches") && shown.contains("samples/s"),
+        "{shown}"
+    );
+    assert!(shown.contains('\r') || shown.contains('\u{1b}'), "{shown}");
+    for epoch in ["epoch 1/2", "epoch 2/2"] {
+        assert!(
+            shown.lines().any(|line| line
+                .trim_start_matches(|c: char| c.is_control()
+                    || c == '['
+                    || c.is_ascii_digit()
+                    || c == 'K')
+                .starts_with(epoch)
+                || line.contains(&format!("{epoch}  train loss"))),
+            "{epoch}'s summary line stays: {shown}"
+        );
+    }
+    let piped = Command::new(mlpc)
+        .args(["run", "models/digits.mlp", "--epochs", "2", "--no-save"])
+        .current_dir(workspace())
+        .output()
+        .expect("run mlpc");
+    let plain = String::from_utf8_lossy(&piped.stdout) + String::from_utf8_lossy(&piped.stderr);
+    assert!(!plain.contains('\r') && !plain.contains('\u{1b}') && !plain.contains("batches"));
+    assert_eq!(
+        plain
+            .lines()
+            .filter(|line| line.starts_with("epoch "))
+            .count(),
+        2,
+        "{plain}"
+    );
+}

@@ -7,6 +7,7 @@
 //! Exit status: 0 success, 2 an invalid model or invalid usage, 1 any other failure.
 
 mod commands;
+mod progress;
 mod report;
 
 /// mimalloc keeps freed memory for reuse. With the system allocator every tensor of a few

@@ -49,7 +49,7 @@ pub fn compare(
             backend,
             step,
             &RunFolder::default(),
-            &mut |_| {},
+            &mut |_: &crate::EpochReport| {},
         )?;
         let history = trained.history;
         let first = history.first().map_or(f64::NAN, |report| report.seconds);

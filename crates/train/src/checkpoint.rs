@@ -7,7 +7,8 @@
 //! - `run.json`: the model's IR (with class names), the data's standardisation, the epoch
 //!   reports so far and the name N of the files above. It is written last, by renaming a
 //!   temporary file over it, so it always names a complete pair of files; older pairs are
-//!   deleted only after it is in place.
+//!   deleted only after it is in place;
+//! - `metrics.csv`: one row per epoch, the fields of `mlpc run --json`.
 
 use std::path::{Path, PathBuf};
 
@@ -86,6 +87,8 @@ pub fn save(
     state.checkpoint = stem.clone();
     let json = serde_json::to_vec_pretty(&*state).expect("the run state serialises");
     write_atomically(&folder.join("run.json"), &json)?;
+    let csv = crate::epoch_report::metrics_csv(&state.history);
+    write_atomically(&folder.join("metrics.csv"), csv.as_bytes())?;
     // Only now are older checkpoints unneeded.
     for entry in std::fs::read_dir(folder)
         .map_err(|error| checkpoint_error(folder, error))?

@@ -45,4 +45,4 @@ pub use backend::Backend;
 pub use epoch_report::EpochReport;
 pub use error::TrainError;
 pub use step::StepKind;
-pub use trainer::{RunFolder, Trained, train, train_in};
+pub use trainer::{Observer, RunFolder, StepProgress, Trained, train, train_in};

@@ -22,7 +22,7 @@ use mlpc_ir::Model;
 use crate::backend::Backend;
 use crate::checkpoint::{self, RunState};
 use crate::device_data::DeviceSet;
-use crate::epoch_report::EpochReport;
+use crate::epoch_report::{EpochReport, chosen};
 use crate::error::TrainError;
 use crate::evaluate::evaluate;
 use crate::network::Network;
@@ -46,6 +46,50 @@ pub struct RunFolder {
     pub path: Option<PathBuf>,
     /// Go on from the folder's last checkpoint instead of starting afresh.
     pub resume: bool,
+}
+
+/// What a training run tells its caller as it goes: each epoch's report, and, if asked, the
+/// progress of each step (for a progress bar). A closure over `&EpochReport` is an observer
+/// of epochs only.
+pub trait Observer {
+    /// After each epoch, with its report.
+    fn epoch(&mut self, report: &EpochReport);
+
+    /// Every how many steps [`step`](Self::step) should carry the epoch's running mean loss
+    /// (reading it waits for the device); `None`: steps are not observed.
+    fn step_interval(&self) -> Option<usize> {
+        None
+    }
+
+    /// After each step, when [`step_interval`](Self::step_interval) is `Some`.
+    fn step(&mut self, progress: &StepProgress) {
+        let _ = progress;
+    }
+}
+
+impl<F: FnMut(&EpochReport)> Observer for F {
+    fn epoch(&mut self, report: &EpochReport) {
+        self(report)
+    }
+}
+
+/// Where an epoch stands after a step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepProgress {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Epochs in all.
+    pub epochs: usize,
+    /// Steps done in this epoch.
+    pub step: usize,
+    /// Steps in this epoch.
+    pub steps: usize,
+    /// Examples trained on in this epoch so far.
+    pub examples: usize,
+    /// Seconds since the epoch began.
+    pub seconds: f64,
+    /// Mean training loss of the epoch so far, read every [`Observer::step_interval`] steps.
+    pub running_loss: Option<f64>,
 }
 
 /// Trains a checked model on loaded data on a backend with the default step, calling
@@ -75,7 +119,7 @@ pub fn train_in(
     backend: Backend,
     requested: StepKind,
     folder: &RunFolder,
-    on_epoch: &mut dyn FnMut(&EpochReport),
+    observer: &mut dyn Observer,
 ) -> Result<Trained, TrainError> {
     let (kind, _) = step::resolve(requested, model);
     let Started {
@@ -103,7 +147,15 @@ pub fn train_in(
         splits,
     };
     for epoch in state.completed_epochs..model.training.epochs {
-        let trained = train_epoch(model, &mut stepper, &train_set, backend, epoch, &state)?;
+        let trained = train_epoch(
+            model,
+            &mut stepper,
+            &train_set,
+            backend,
+            epoch,
+            &state,
+            observer,
+        )?;
         state
             .history
             .push(report_epoch(model, &stepper, &evaluation, epoch, trained));
@@ -117,7 +169,7 @@ pub fn train_in(
                 &mut state,
             )?;
         }
-        on_epoch(state.history.last().expect("just pushed"));
+        observer.epoch(state.history.last().expect("just pushed"));
     }
     Ok(Trained {
         network: stepper.network(),
@@ -201,6 +253,7 @@ pub fn train_epoch(
     backend: Backend,
     epoch: usize,
     state: &RunState,
+    observer: &mut dyn Observer,
 ) -> Result<EpochTrained, TrainError> {
     let training = &model.training;
     let started = Instant::now();
@@ -240,10 +293,25 @@ pub fn train_epoch(
             horizon,
         );
         let batch_loss = stepper.step(features, &targets, rate);
-        loss_sum = Some(match loss_sum {
+        let sum = match loss_sum {
             Some(sum) => sum + batch_loss,
             None => batch_loss,
-        });
+        };
+        if let Some(interval) = observer.step_interval() {
+            let done = start + length;
+            let running_loss = ((step + 1) % interval.max(1) == 0)
+                .then(|| sum.clone().into_scalar::<f64>() / done as f64);
+            observer.step(&StepProgress {
+                epoch: epoch + 1,
+                epochs: training.epochs,
+                step: step + 1,
+                steps,
+                examples: done,
+                seconds: started.elapsed().as_secs_f64(),
+                running_loss,
+            });
+        }
+        loss_sum = Some(sum);
     }
     let train_loss = loss_sum.map_or(f64::NAN, |sum| {
         sum.into_scalar::<f64>() / rows.max(1) as f64
@@ -283,12 +351,16 @@ pub fn report_epoch(
     trained: EpochTrained,
 ) -> EpochReport {
     let scale = evaluator.splits.target_standardization;
+    let metrics = &model.training.metrics;
     let frozen = stepper.network();
-    let test = evaluate(&frozen, &evaluator.test_set, &evaluator.objective, scale);
+    let test = chosen(
+        evaluate(&frozen, &evaluator.test_set, &evaluator.objective, scale),
+        metrics,
+    );
     let validation = evaluator
         .validation_set
         .as_ref()
-        .map(|set| evaluate(&frozen, set, &evaluator.objective, scale));
+        .map(|set| chosen(evaluate(&frozen, set, &evaluator.objective, scale), metrics));
     EpochReport {
         epoch: epoch + 1,
         epochs: model.training.epochs,

@@ -121,7 +121,7 @@ pub fn run(arguments: &RunArguments) -> Outcome {
         arguments.backend,
         step,
         &folder,
-        &mut |report| print_epoch(report, json),
+        &mut crate::progress::EpochPrinter::new(json, print_epoch),
     ) {
         Ok(_) => {
             if let (Some(path), false) = (&folder.path, json) {
