@@ -183,6 +183,26 @@ fn data_flag_points_a_model_at_another_file() {
         "30",
     ]);
     assert!(last(&reports, "test_accuracy") >= 0.85);
+    // A file of another layout is refused with what it has and what the model needs.
+    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .args([
+            "run",
+            "models/iris.mlp",
+            "--data",
+            "data/diabetes.csv",
+            "--no-save",
+        ])
+        .current_dir(workspace())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run mlpc");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("it has 10 features and a real-valued target")
+            && stderr.contains("the network takes 4 inputs and predicts 3 classes"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&folder);
 }
 

@@ -212,14 +212,21 @@ pub fn redirect_data(
     if !fits {
         report::error(
             &format!(
-                "the data at `{}` does not fit the model: {} features and {:?}",
+                "the data at `{}` does not fit the model: it has {} features and {}",
                 path.display(),
                 schema.features,
-                schema.target
+                match &schema.target {
+                    TargetKind::Classes { count, .. } => format!("{count} classes"),
+                    TargetKind::Regression { .. } => "a real-valued target".to_string(),
+                }
             ),
             Some(&format!(
-                "the network takes {} inputs; point --data at a data set with the same layout",
-                model.network.inputs
+                "the network takes {} inputs and predicts {}; point --data at a data set with the same layout",
+                model.network.inputs,
+                match &model.task {
+                    Task::Classification { classes, .. } => format!("{classes} classes"),
+                    Task::Regression { .. } => "a real value".to_string(),
+                }
             )),
         );
         return Err(Outcome::Invalid);
