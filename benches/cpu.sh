@@ -7,13 +7,16 @@
 # ratio of each to numpy at the same batch size, and compiled against autodiff.
 #
 # Usage: bash benches/cpu.sh [EPOCHS] [ROUNDS]   (needs numpy: pip install numpy)
+#        MLPC_PROFILE=release-lto bash benches/cpu.sh   (the LTO build; see Cargo.toml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs="${1:-6}"
 rounds="${2:-3}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/mlpc-target}"
-cargo build --release -q -p mlpc-cli
-mlpc="$CARGO_TARGET_DIR/release/mlpc"
+# MLPC_PROFILE=release-lto measures the build with link-time optimisation (Cargo.toml).
+profile="${MLPC_PROFILE:-release}"
+cargo build --profile "$profile" -q -p mlpc-cli
+mlpc="$CARGO_TARGET_DIR/$profile/mlpc"
 results=$(mktemp)
 for round in $(seq "$rounds"); do
   python3 benches/numpy_mlp.py --batch-sizes 64,512 --epochs "$epochs" >> "$results"

@@ -183,15 +183,26 @@ fn data_flag_points_a_model_at_another_file() {
         "30",
     ]);
     assert!(last(&reports, "test_accuracy") >= 0.85);
-    // A file of another layout is refused with what it has and what the model needs.
+    // A file of another layout (one more feature column) is refused with what it has and what
+    // the model needs.
+    let wider: String = source
+        .lines()
+        .map(|line| {
+            format!(
+                "{line},{}\n",
+                if line.starts_with("sepal") {
+                    "extra"
+                } else {
+                    "1.0"
+                }
+            )
+        })
+        .collect();
+    let wider_file = folder.join("iris-wider.csv");
+    std::fs::write(&wider_file, wider).expect("write");
     let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
-        .args([
-            "run",
-            "models/iris.mlp",
-            "--data",
-            "data/diabetes.csv",
-            "--no-save",
-        ])
+        .args(["run", "models/iris.mlp", "--no-save", "--data"])
+        .arg(&wider_file)
         .current_dir(workspace())
         .env("NO_COLOR", "1")
         .output()
@@ -199,7 +210,7 @@ fn data_flag_points_a_model_at_another_file() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("it has 10 features and a real-valued target")
+        stderr.contains("it has 5 features and 3 classes")
             && stderr.contains("the network takes 4 inputs and predicts 3 classes"),
         "{stderr}"
     );

@@ -93,10 +93,7 @@ impl FromStr for Backend {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Backend::ALL
-            .into_iter()
-            .find(|backend| backend.name() == text)
-            .ok_or_else(|| format!("unknown backend `{text}`; this build has: ndarray, flex, wgpu"))
+        crate::names::parse(text, &Backend::ALL, Backend::name, "backend")
     }
 }
 

@@ -109,6 +109,19 @@ pub fn read_state(folder: &Path) -> Result<RunState, TrainError> {
     serde_json::from_slice(&bytes).map_err(|error| checkpoint_error(&path, error))
 }
 
+/// A model's network on `device` with the parameters (and parameter ids) saved in `file`.
+pub fn load_network(
+    model: &Model,
+    device: &burn::tensor::Device,
+    file: &Path,
+) -> Result<Network, TrainError> {
+    // The structure comes from the IR; every value is then read from the file.
+    let weights = crate::network::initial_weights(&model.network, model.training.seed);
+    crate::network::build(&model.network, &weights, device)
+        .try_load_file(file)
+        .map_err(|error| checkpoint_error(file, error))
+}
+
 /// The network and optimizer files of a run folder's last checkpoint.
 pub fn files(folder: &Path, state: &RunState) -> (PathBuf, PathBuf) {
     (
@@ -126,12 +139,8 @@ pub fn evaluate_saved(
     backend: crate::Backend,
 ) -> Result<crate::evaluate::Evaluation, TrainError> {
     let device = backend.plain_device()?;
-    let weights = crate::network::initial_weights(&state.model.network, state.model.training.seed);
-    let network = crate::network::build(&state.model.network, &weights, &device);
-    let path = folder.join(format!("{}.network.bpk", state.checkpoint));
-    let network = network
-        .try_load_file(&path)
-        .map_err(|error| checkpoint_error(&path, error))?;
+    let (network_file, _) = files(folder, state);
+    let network = load_network(&state.model, &device, &network_file)?;
     let set = crate::device_data::DeviceSet::upload(dataset, &device, backend.chunk_bytes());
     let objective = crate::objective::Objective::new(state.model.loss, &device);
     Ok(crate::evaluate::evaluate(

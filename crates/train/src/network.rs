@@ -195,48 +195,86 @@ pub fn build(network: &mlpc_ir::Network, weights: &[DenseWeights], device: &Devi
     Network { layers }
 }
 
-/// Every parameter and running statistic of a network with its path and values, in layer
-/// order (for comparing two networks, and for tests).
-pub fn named_values(network: &Network) -> Vec<(String, Vec<f32>)> {
-    fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-        tensor
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .expect("float values")
+/// A trainable tensor of a network: a weight matrix, or a vector (bias, norm scale or shift).
+pub enum Trainable {
+    /// `[inputs, units]`.
+    Matrix(Tensor<2>),
+    /// `[n]`.
+    Vector(Tensor<1>),
+}
+
+/// A tensor's values, flattened.
+fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("float values")
+}
+
+impl Trainable {
+    /// Its values, flattened.
+    pub fn values(&self) -> Vec<f32> {
+        match self {
+            Trainable::Matrix(tensor) => values(tensor.clone()),
+            Trainable::Vector(tensor) => values(tensor.clone()),
+        }
     }
-    let mut named = Vec::new();
+
+    /// Its gradient in `gradients` (of a loss on an autodiff device), flattened.
+    pub fn gradient(&self, gradients: &burn::tensor::Gradients) -> Option<Vec<f32>> {
+        match self {
+            Trainable::Matrix(tensor) => tensor.grad(gradients).map(values),
+            Trainable::Vector(tensor) => tensor.grad(gradients).map(values),
+        }
+    }
+}
+
+/// Every trainable tensor of a network with its path, in layer order.
+pub fn trainable(network: &Network) -> Vec<(String, Trainable)> {
+    let mut found = Vec::new();
     for (index, layer) in network.layers.iter().enumerate() {
-        let prefix = format!("layers.{index}");
+        let path = |name: &str| format!("layers.{index}.{name}");
         match layer {
             LayerModule::Dense(dense) => {
-                named.push((
-                    format!("{prefix}.weight"),
-                    values(dense.linear.weight.val()),
-                ));
+                found.push((path("weight"), Trainable::Matrix(dense.linear.weight.val())));
                 if let Some(bias) = &dense.linear.bias {
-                    named.push((format!("{prefix}.bias"), values(bias.val())));
+                    found.push((path("bias"), Trainable::Vector(bias.val())));
                 }
             }
             LayerModule::BatchNorm(norm) => {
-                named.push((format!("{prefix}.gamma"), values(norm.gamma.val())));
-                named.push((format!("{prefix}.beta"), values(norm.beta.val())));
-                named.push((
-                    format!("{prefix}.running_mean"),
-                    values(norm.running_mean.value()),
-                ));
-                named.push((
-                    format!("{prefix}.running_var"),
-                    values(norm.running_var.value()),
-                ));
+                found.push((path("gamma"), Trainable::Vector(norm.gamma.val())));
+                found.push((path("beta"), Trainable::Vector(norm.beta.val())));
             }
             LayerModule::LayerNorm(norm) => {
-                named.push((format!("{prefix}.gamma"), values(norm.gamma.val())));
+                found.push((path("gamma"), Trainable::Vector(norm.gamma.val())));
                 if let Some(beta) = &norm.beta {
-                    named.push((format!("{prefix}.beta"), values(beta.val())));
+                    found.push((path("beta"), Trainable::Vector(beta.val())));
                 }
             }
             LayerModule::Activation(_) | LayerModule::Dropout(_) => {}
+        }
+    }
+    found
+}
+
+/// Every trainable tensor and batch-norm running statistic of a network with its path and
+/// values (for comparing two networks, and for tests).
+pub fn named_values(network: &Network) -> Vec<(String, Vec<f32>)> {
+    let mut named: Vec<(String, Vec<f32>)> = trainable(network)
+        .into_iter()
+        .map(|(path, tensor)| (path, tensor.values()))
+        .collect();
+    for (index, layer) in network.layers.iter().enumerate() {
+        if let LayerModule::BatchNorm(norm) = layer {
+            named.push((
+                format!("layers.{index}.running_mean"),
+                values(norm.running_mean.value()),
+            ));
+            named.push((
+                format!("layers.{index}.running_var"),
+                values(norm.running_var.value()),
+            ));
         }
     }
     named

@@ -13,7 +13,7 @@ use burn::tensor::{Device, Tensor};
 use mlpc_ir::Model;
 
 use crate::backend::Backend;
-use crate::checkpoint::checkpoint_error;
+use crate::checkpoint::{checkpoint_error, load_network};
 use crate::compiled::{CompiledStep, Uncovered};
 use crate::error::TrainError;
 use crate::network::{self, Network};
@@ -52,10 +52,7 @@ impl FromStr for StepKind {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        StepKind::ALL
-            .into_iter()
-            .find(|kind| kind.name() == text)
-            .ok_or_else(|| format!("unknown step `{text}`; choose compiled or autodiff"))
+        crate::names::parse(text, &StepKind::ALL, StepKind::name, "step")
     }
 }
 
@@ -98,13 +95,14 @@ impl Stepper {
             StepKind::Compiled => device.clone(),
             StepKind::Autodiff => device.clone().autodiff(),
         };
-        let weights = network::initial_weights(&model.network, model.training.seed);
-        let mut network = network::build(&model.network, &weights, &step_device);
-        if let Some((network_file, _)) = checkpoint {
-            network = network
-                .try_load_file(network_file)
-                .map_err(|error| checkpoint_error(network_file, error))?;
-        }
+        let network = match checkpoint {
+            Some((network_file, _)) => load_network(model, &step_device, network_file)?,
+            None => network::build(
+                &model.network,
+                &network::initial_weights(&model.network, model.training.seed),
+                &step_device,
+            ),
+        };
         let optimizer_file = checkpoint.map(|(_, optimizer_file)| optimizer_file);
         match kind {
             StepKind::Compiled => {

@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::tensor::Tensor;
-use mlpc_data::Splits;
 use mlpc_data::random::Random;
+use mlpc_data::{Splits, Standardization};
 use mlpc_ir::Model;
 
 use crate::backend::Backend;
@@ -144,7 +144,7 @@ pub fn train_in(
         test_set: DeviceSet::upload(&splits.test, &device, chunk_bytes),
         validation_set,
         objective: Objective::new(model.loss, &device),
-        splits,
+        target_scale: splits.target_standardization,
     };
     for epoch in state.completed_epochs..model.training.epochs {
         let trained = train_epoch(
@@ -331,15 +331,15 @@ pub fn train_epoch(
 }
 
 /// The evaluation sets of a run, on the plain device.
-pub struct Evaluator<'a> {
+pub struct Evaluator {
     /// The test split.
     pub test_set: DeviceSet,
     /// The validation rows held out of training, if any.
     pub validation_set: Option<DeviceSet>,
     /// The loss, without autodiff.
     pub objective: Objective,
-    /// The loaded data (for the target's standardisation).
-    pub splits: &'a Splits,
+    /// How a regression target was standardised (metrics are reported in its units).
+    pub target_scale: Option<Standardization>,
 }
 
 /// Evaluates the network after an epoch and makes the epoch's report.
@@ -350,7 +350,7 @@ pub fn report_epoch(
     epoch: usize,
     trained: EpochTrained,
 ) -> EpochReport {
-    let scale = evaluator.splits.target_standardization;
+    let scale = evaluator.target_scale;
     let metrics = &model.training.metrics;
     let frozen = stepper.network();
     let test = chosen(

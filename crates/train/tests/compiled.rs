@@ -322,7 +322,7 @@ fn parameters_and_optimizer_state_stay_in_place() {
                 let state: Vec<&burn::tensor::Tensor<2>> = match &parameter.state {
                     State::None => vec![],
                     State::Velocity(velocity) => vec![velocity],
-                    State::Moments { first, second, .. } => vec![first, second],
+                    State::Moments(moments) => vec![&moments.first, &moments.second],
                 };
                 for tensor in state {
                     assert!(

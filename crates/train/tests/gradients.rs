@@ -86,28 +86,10 @@ fn targets(loss: Loss, outputs: usize, device: &Device) -> BatchTargets {
 
 /// The values of every trainable tensor, flattened in layer order.
 fn flatten(network: &NetworkModule) -> Vec<f32> {
-    let values = |tensor: Tensor<1>| tensor.into_data().try_to_vec::<f32>().expect("f32");
-    let mut flat = Vec::new();
-    for layer in &network.layers {
-        match layer {
-            LayerModule::Dense(dense) => {
-                flat.extend(values(dense.linear.weight.val().flatten::<1>(0, 1)));
-                if let Some(bias) = &dense.linear.bias {
-                    flat.extend(values(bias.val()));
-                }
-            }
-            LayerModule::BatchNorm(norm) => {
-                flat.extend(values(norm.gamma.val()));
-                flat.extend(values(norm.beta.val()));
-            }
-            LayerModule::LayerNorm(norm) => {
-                flat.extend(values(norm.gamma.val()));
-                flat.extend(values(norm.beta.as_ref().expect("shift").val()));
-            }
-            LayerModule::Activation(_) | LayerModule::Dropout(_) => {}
-        }
-    }
-    flat
+    network::trainable(network)
+        .iter()
+        .flat_map(|(_, tensor)| tensor.values())
+        .collect()
 }
 
 /// The network with every trainable tensor replaced, in [`flatten`]'s order, from `flat`.
@@ -153,41 +135,14 @@ fn with_values(mut network: NetworkModule, flat: &[f32], device: &Device) -> Net
 
 /// The gradient of every trainable tensor, in [`flatten`]'s order.
 fn flat_gradients(network: &NetworkModule, gradients: &burn::tensor::Gradients) -> Vec<f32> {
-    let of = |tensor: Tensor<1>| -> Vec<f32> {
-        tensor
-            .grad(gradients)
-            .expect("a gradient for every trainable tensor")
-            .into_data()
-            .try_to_vec::<f32>()
-            .expect("f32")
-    };
-    let mut flat = Vec::new();
-    for layer in &network.layers {
-        match layer {
-            LayerModule::Dense(dense) => {
-                let weight = dense
-                    .linear
-                    .weight
-                    .val()
-                    .grad(gradients)
-                    .expect("weight gradient");
-                flat.extend(weight.into_data().try_to_vec::<f32>().expect("f32"));
-                if let Some(bias) = &dense.linear.bias {
-                    flat.extend(of(bias.val()));
-                }
-            }
-            LayerModule::BatchNorm(norm) => {
-                flat.extend(of(norm.gamma.val()));
-                flat.extend(of(norm.beta.val()));
-            }
-            LayerModule::LayerNorm(norm) => {
-                flat.extend(of(norm.gamma.val()));
-                flat.extend(of(norm.beta.as_ref().expect("shift").val()));
-            }
-            LayerModule::Activation(_) | LayerModule::Dropout(_) => {}
-        }
-    }
-    flat
+    network::trainable(network)
+        .iter()
+        .flat_map(|(path, tensor)| {
+            tensor
+                .gradient(gradients)
+                .unwrap_or_else(|| panic!("no gradient for `{path}`"))
+        })
+        .collect()
 }
 
 /// The loss at the trainable values `flat` (dropout masks repeat: the device is seeded before

@@ -1,8 +1,7 @@
-//! Activation rules: the forward function and its derivative, written so that the backward
-//! pass needs no recomputation where the output alone determines the derivative.
-//!
-//! Each rule mirrors burn's own definition (`burn::tensor::activation`), so the compiled step
-//! and burn's autodiff compute the same function; the derivatives are the exact ones (burn's
+//! Activation derivatives, written so that the backward pass needs no recomputation where the
+//! output alone determines the derivative. The forward function is the network's own
+//! ([`apply_activation`](crate::network::apply_activation)), so the compiled step and burn's
+//! autodiff compute the same function; the derivatives are the exact ones (burn's
 //! default `gelu` backward is the tanh approximation; flex overrides it with the exact one,
 //! which is what the compiled step uses on every backend).
 
@@ -11,21 +10,6 @@ use mlpc_ir::Activation;
 
 /// `1 / sqrt(2π)`.
 const INVERSE_SQRT_TWO_PI: f64 = 0.398_942_280_401_432_7;
-
-/// Applies `function` to the pre-activation `input`.
-pub fn forward(function: &Activation, input: Tensor<2>) -> Tensor<2> {
-    match function {
-        Activation::Identity => input,
-        Activation::Relu => activation::relu(input),
-        Activation::Tanh => activation::tanh(input),
-        Activation::Sigmoid => activation::sigmoid(input),
-        Activation::Gelu => activation::gelu(input),
-        Activation::LeakyRelu { slope } => activation::leaky_relu(input, *slope),
-        Activation::Softmax => activation::softmax(input, 1),
-        Activation::Silu => activation::silu(input),
-        Activation::Elu { alpha } => activation::elu(input, *alpha),
-    }
-}
 
 /// Whether the derivative reads the pre-activation input (else only the output).
 pub fn needs_input(function: &Activation) -> bool {

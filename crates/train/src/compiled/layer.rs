@@ -10,6 +10,7 @@ use mlpc_ir::Activation;
 
 use super::Mutation;
 use super::activation;
+use crate::network::apply_activation;
 
 /// One layer of the compiled step. Parameters are indices into the step's parameter list.
 #[derive(Debug, Clone)]
@@ -116,7 +117,7 @@ impl LayerRule {
                     None => product,
                 };
                 let kept = activation::needs_input(activation).then(|| affine.clone());
-                let output = activation::forward(activation, affine);
+                let output = apply_activation(activation, affine);
                 let saved = Saved::Dense {
                     input,
                     affine: kept,
@@ -126,7 +127,7 @@ impl LayerRule {
             }
             LayerRule::Activation(function) => {
                 let kept = activation::needs_input(function).then(|| input.clone());
-                let output = activation::forward(function, input);
+                let output = apply_activation(function, input);
                 (
                     output.clone(),
                     Saved::Activation {

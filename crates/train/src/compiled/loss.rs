@@ -86,10 +86,12 @@ fn cross_entropy(logits: Tensor<2>, classes: &Tensor<1, Int>, scale: f64) -> Los
     let [batch, _] = logits.dims();
     let indices = classes.clone().reshape([batch, 1]);
     let shifted = logits.clone() - logits.max_dim(1);
-    let exponentials = shifted.clone().exp();
+    // Read s_y before the exponential, which then writes the shifted logits' own buffer.
+    let picked = shifted.clone().gather(1, indices.clone());
+    let exponentials = shifted.exp();
     let totals = exponentials.clone().sum_dim(1);
     // -log p_y = log Σ e^s - s_y
-    let sum = (totals.clone().log() - shifted.gather(1, indices.clone())).sum();
+    let sum = (totals.clone().log() - picked).sum();
     let factor = scale / batch as f64;
     let probabilities = exponentials / totals.mul_scalar(1.0 / factor);
     // p - y: subtract the scaled one at each example's class.

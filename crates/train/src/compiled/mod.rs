@@ -30,7 +30,7 @@ pub mod loss;
 pub mod record;
 pub mod update;
 
-use burn::module::{Param, RunningState};
+use burn::module::{Param, ParamId, RunningState};
 use burn::nn::{BatchNormConfig, DropoutConfig, LayerNormConfig, Linear};
 use burn::tensor::{Device, Tensor};
 use mlpc_ir::{LayerKind, Loss, Model};
@@ -45,6 +45,52 @@ use update::{Parameter, State, UpdateRule};
 pub struct Uncovered {
     /// What has no compiled rule, in words.
     pub reason: String,
+}
+
+/// The step's parameters as they are collected from a burn network, each with the state its
+/// optimizer starts from.
+struct Parameters {
+    optimizer: mlpc_ir::Optimizer,
+    list: Vec<Parameter>,
+}
+
+impl Parameters {
+    /// Takes a parameter out of the network; returns its index.
+    fn add(&mut self, path: String, id: ParamId, value: Tensor<2>, is_vector: bool) -> usize {
+        let state = State::initial(&self.optimizer, &value);
+        self.list.push(Parameter {
+            id,
+            path,
+            value,
+            is_vector,
+            state,
+        });
+        self.list.len() - 1
+    }
+
+    /// A weight matrix.
+    fn matrix(&mut self, path: String, parameter: Param<Tensor<2>>) -> usize {
+        let (id, value, _) = parameter.consume();
+        self.add(path, id, value, false)
+    }
+
+    /// A vector `[n]`, kept as a row `[1, n]`.
+    fn vector(&mut self, path: String, parameter: Param<Tensor<1>>) -> usize {
+        let (id, value, _) = parameter.consume();
+        self.add(path, id, row(value), true)
+    }
+}
+
+/// A vector `[n]` as a row `[1, n]`, which broadcasts over a batch.
+fn row(vector: Tensor<1>) -> Tensor<2> {
+    let [width] = vector.dims();
+    vector.reshape([1, width])
+}
+
+/// A row `[1, n]` as burn's vector `[n]`.
+fn vector(row: &Tensor<2>) -> Tensor<1> {
+    let [_, width] = row.dims();
+    row.clone().reshape([width])
 }
 
 /// Whether the compiled step has rules for every layer, loss and optimizer of `model`. A new
@@ -110,47 +156,21 @@ impl CompiledStep {
     /// module of the same model on the plain device the step runs on.
     pub fn from_network(model: &Model, network: Network, device: &Device) -> Self {
         let mut layers = Vec::new();
-        let mut parameters: Vec<Parameter> = Vec::new();
+        let mut parameters = Parameters {
+            optimizer: model.optimizer,
+            list: Vec::new(),
+        };
         let mut running = Vec::new();
-        let update = UpdateRule::new(model.optimizer);
-        let mut add = |path: String, id, value: Tensor<2>, is_vector: bool| {
-            let state = State::initial(&model.optimizer, &value);
-            parameters.push(Parameter {
-                id,
-                path,
-                value,
-                is_vector,
-                state,
-            });
-            parameters.len() - 1
-        };
-        let vector = |tensor: Tensor<1>| {
-            let [width] = tensor.dims();
-            tensor.reshape([1, width])
-        };
         for (index, (ir, module)) in model.network.layers.iter().zip(network.layers).enumerate() {
-            let prefix = format!("layers.{index}");
+            let path = |name: &str| format!("layers.{index}.{name}");
             let rule = match (&ir.kind, module) {
                 (LayerKind::Dense { activation, .. }, LayerModule::Dense(dense)) => {
-                    let (weight_id, weight, _) = dense.linear.weight.consume();
-                    let weight = add(
-                        format!("{prefix}.Dense.linear.weight"),
-                        weight_id,
-                        weight,
-                        false,
-                    );
-                    let bias = dense.linear.bias.map(|bias| {
-                        let (id, value, _) = bias.consume();
-                        add(
-                            format!("{prefix}.Dense.linear.bias"),
-                            id,
-                            vector(value),
-                            true,
-                        )
-                    });
                     LayerRule::Dense {
-                        weight,
-                        bias,
+                        weight: parameters.matrix(path("Dense.linear.weight"), dense.linear.weight),
+                        bias: dense
+                            .linear
+                            .bias
+                            .map(|bias| parameters.vector(path("Dense.linear.bias"), bias)),
                         activation: *activation,
                     }
                 }
@@ -161,53 +181,25 @@ impl CompiledStep {
                     LayerRule::Dropout { rate: *rate }
                 }
                 (LayerKind::BatchNorm { momentum, epsilon }, LayerModule::BatchNorm(norm)) => {
-                    let (gamma_id, gamma, _) = norm.gamma.consume();
-                    let (beta_id, beta, _) = norm.beta.consume();
-                    let gamma = add(
-                        format!("{prefix}.BatchNorm.gamma"),
-                        gamma_id,
-                        vector(gamma),
-                        true,
-                    );
-                    let beta = add(
-                        format!("{prefix}.BatchNorm.beta"),
-                        beta_id,
-                        vector(beta),
-                        true,
-                    );
                     running.push(Running {
-                        mean: vector(norm.running_mean.value()),
-                        variance: vector(norm.running_var.value()),
+                        mean: row(norm.running_mean.value()),
+                        variance: row(norm.running_var.value()),
                     });
                     LayerRule::BatchNorm {
-                        gamma,
-                        beta,
+                        gamma: parameters.vector(path("BatchNorm.gamma"), norm.gamma),
+                        beta: parameters.vector(path("BatchNorm.beta"), norm.beta),
                         running: running.len() - 1,
                         momentum: *momentum,
                         epsilon: *epsilon,
                     }
                 }
                 (LayerKind::LayerNorm { epsilon }, LayerModule::LayerNorm(norm)) => {
-                    let (gamma_id, gamma, _) = norm.gamma.consume();
-                    let gamma = add(
-                        format!("{prefix}.LayerNorm.gamma"),
-                        gamma_id,
-                        vector(gamma),
-                        true,
-                    );
-                    let (beta_id, beta, _) = norm
-                        .beta
-                        .expect("mlpc's layer norms have a shift")
-                        .consume();
-                    let beta = add(
-                        format!("{prefix}.LayerNorm.beta"),
-                        beta_id,
-                        vector(beta),
-                        true,
-                    );
                     LayerRule::LayerNorm {
-                        gamma,
-                        beta,
+                        gamma: parameters.vector(path("LayerNorm.gamma"), norm.gamma),
+                        beta: parameters.vector(
+                            path("LayerNorm.beta"),
+                            norm.beta.expect("mlpc's layer norms have a shift"),
+                        ),
                         epsilon: *epsilon,
                     }
                 }
@@ -234,12 +226,12 @@ impl CompiledStep {
         CompiledStep {
             mutation: None,
             layers,
-            parameters,
+            parameters: parameters.list,
             running,
             first_trained,
             network: model.network.clone(),
             loss: model.loss,
-            update,
+            update: UpdateRule::new(model.optimizer),
             device: device.clone(),
         }
     }
@@ -275,25 +267,29 @@ impl CompiledStep {
             }
             outcome.sum
         };
-        let mut slots: Vec<Option<Parameter>> = std::mem::take(&mut self.parameters)
+        // Every parameter has exactly one gradient, pushed in backward order.
+        gradients.sort_unstable_by_key(|(index, _)| *index);
+        debug_assert!(
+            gradients
+                .iter()
+                .enumerate()
+                .all(|(at, (index, _))| at == *index)
+        );
+        let parameters = std::mem::take(&mut self.parameters);
+        self.parameters = parameters
             .into_iter()
-            .map(Some)
-            .collect();
-        for (index, gradient) in gradients {
-            let gradient = match self.mutation {
-                Some(Mutation::ParameterGradientScaled { parameter, factor })
-                    if parameter == index =>
-                {
-                    gradient.mul_scalar(factor)
-                }
-                Some(_) | None => gradient,
-            };
-            let parameter = slots[index].take().expect("one gradient per parameter");
-            slots[index] = Some(self.update.apply(parameter, gradient, rate));
-        }
-        self.parameters = slots
-            .into_iter()
-            .map(|slot| slot.expect("every parameter is updated"))
+            .zip(gradients)
+            .map(|(parameter, (index, gradient))| {
+                let gradient = match self.mutation {
+                    Some(Mutation::ParameterGradientScaled { parameter, factor })
+                        if parameter == index =>
+                    {
+                        gradient.mul_scalar(factor)
+                    }
+                    Some(_) | None => gradient,
+                };
+                self.update.apply(parameter, gradient, rate)
+            })
             .collect();
         sum
     }
@@ -313,16 +309,11 @@ impl CompiledStep {
     /// (for evaluation and checkpoints). It shares the step's buffers: drop it before the next
     /// step, or that step copies them instead of updating them in place.
     pub fn network(&self) -> Network {
-        let value = |index: usize| self.parameters[index].value.clone();
-        let parameter2 = |index: usize| Param::initialized(self.parameters[index].id, value(index));
-        let parameter1 = |index: usize| {
-            let [_, width] = self.parameters[index].value.dims();
-            Param::initialized(self.parameters[index].id, value(index).reshape([width]))
-        };
-        let vector = |tensor: &Tensor<2>| {
-            let [_, width] = tensor.dims();
-            tensor.clone().reshape([width])
-        };
+        let parameter = &|index: usize| &self.parameters[index];
+        let parameter2 =
+            |index: usize| Param::initialized(parameter(index).id, parameter(index).value.clone());
+        let parameter1 =
+            |index: usize| Param::initialized(parameter(index).id, vector(&parameter(index).value));
         let layers = self
             .network
             .layers

@@ -12,7 +12,7 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor, TensorData};
 use burn_pack::{Reader, Scalar, Writer};
 
-use super::update::{Parameter, State};
+use super::update::{Moments, Parameter, State};
 
 /// Writes the optimizer state of `parameters` to `path` (a `.bpk` file).
 pub fn write(parameters: &[Parameter], path: &Path) -> Result<(), String> {
@@ -38,11 +38,11 @@ pub fn write(parameters: &[Parameter], path: &Path) -> Result<(), String> {
         match &parameter.state {
             State::None => {}
             State::Velocity(velocity) => push("momentum.velocity", velocity),
-            State::Moments {
+            State::Moments(Moments {
                 first,
                 second,
                 time,
-            } => {
+            }) => {
                 push("momentum.moment_1", first);
                 push("momentum.moment_2", second);
                 writer_scalars.push((format!("{prefix}.momentum.time"), Scalar::from(*time)));
@@ -87,14 +87,10 @@ pub fn read(parameters: &mut [Parameter], path: &Path, device: &Device) -> Resul
                     rows * columns
                 ));
             }
-            let values: Vec<f32> = data
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .map_err(|error| format!("{error:?}"))?;
-            Ok(Some(Tensor::from_data(
-                TensorData::new(values, [rows, columns]),
-                device,
-            )))
+            // burn's shape (`[n]` for a vector) becomes the step's `[rows, columns]`.
+            let (bytes, _, dtype) = data.convert::<f32>().into_parts();
+            let data = TensorData::from_bytes(bytes, [rows, columns], dtype);
+            Ok(Some(Tensor::from_data(data, device)))
         };
         match &mut parameter.state {
             State::None => {}
@@ -103,11 +99,11 @@ pub fn read(parameters: &mut [Parameter], path: &Path, device: &Device) -> Resul
                     *velocity = saved;
                 }
             }
-            State::Moments {
+            State::Moments(Moments {
                 first,
                 second,
                 time,
-            } => {
+            }) => {
                 let saved_time = scalars.get(&format!("{prefix}.momentum.time"));
                 match (
                     load("momentum.moment_1")?,

@@ -35,14 +35,51 @@ pub enum State {
     /// SGD with momentum: the velocity.
     Velocity(Tensor<2>),
     /// Adam and AdamW: the moment estimates and the number of steps taken.
-    Moments {
-        /// First moment (mean of gradients).
-        first: Tensor<2>,
-        /// Second moment (mean of squared gradients).
-        second: Tensor<2>,
-        /// Steps taken.
-        time: usize,
-    },
+    Moments(Moments),
+}
+
+/// Adam's moment estimates of one parameter.
+pub struct Moments {
+    /// First moment (mean of gradients).
+    pub first: Tensor<2>,
+    /// Second moment (mean of squared gradients).
+    pub second: Tensor<2>,
+    /// Steps taken.
+    pub time: usize,
+}
+
+impl Moments {
+    /// The estimates after one more gradient (burn's order of operations, in f32).
+    fn advance(self, beta1: f64, beta2: f64, gradient: Tensor<2>) -> Moments {
+        let (beta1, beta2) = (beta1 as f32, beta2 as f32);
+        Moments {
+            first: self.first.mul_scalar(beta1) + gradient.clone().mul_scalar(1.0 - beta1),
+            second: self.second.mul_scalar(beta2) + gradient.square().mul_scalar(1.0 - beta2),
+            time: self.time + 1,
+        }
+    }
+
+    /// Adam's direction as burn's Adam computes it: the bias corrections folded into one
+    /// factor, ε scaled by `sqrt(1 - β₂ᵗ)`.
+    fn adam_direction(&self, beta1: f64, beta2: f64, epsilon: f64) -> Tensor<2> {
+        let (beta1, beta2, epsilon) = (beta1 as f32, beta2 as f32, epsilon as f32);
+        let power = self.time as i32;
+        let correction2 = (1.0 - beta2.powi(power)).sqrt();
+        let combined = correction2 / (1.0 - beta1.powi(power));
+        self.first
+            .clone()
+            .mul_scalar(combined)
+            .div(self.second.clone().sqrt().add_scalar(epsilon * correction2))
+    }
+
+    /// The same direction as burn's AdamW computes it: each moment corrected on its own.
+    fn adamw_direction(&self, beta1: f64, beta2: f64, epsilon: f64) -> Tensor<2> {
+        let (beta1, beta2, epsilon) = (beta1 as f32, beta2 as f32, epsilon as f32);
+        let power = self.time as i32;
+        let first = self.first.clone().div_scalar(1.0 - beta1.powi(power));
+        let second = self.second.clone().div_scalar(1.0 - beta2.powi(power));
+        first.div(second.sqrt().add_scalar(epsilon))
+    }
 }
 
 impl State {
@@ -53,11 +90,11 @@ impl State {
         match *optimizer {
             Optimizer::Sgd { momentum, .. } if momentum > 0.0 => State::Velocity(zeros()),
             Optimizer::Sgd { .. } => State::None,
-            Optimizer::Adam { .. } | Optimizer::AdamW { .. } => State::Moments {
+            Optimizer::Adam { .. } | Optimizer::AdamW { .. } => State::Moments(Moments {
                 first: zeros(),
                 second: zeros(),
                 time: 0,
-            },
+            }),
         }
     }
 }
@@ -84,16 +121,10 @@ impl UpdateRule {
     }
 
     /// Updates `parameter` from its `gradient` (of the batch's mean loss, times the rate if
-    /// [`folds_rate`](Self::folds_rate)) at learning rate `rate`. The parameter and its state
-    /// are moved in and out, so each buffer has one owner and the backend can write in place.
+    /// [`folds_rate`](Self::folds_rate)) at learning rate `rate`. The value and its state are
+    /// moved in and out, so each buffer has one owner and the backend can write in place.
     pub fn apply(&self, parameter: Parameter, gradient: Tensor<2>, rate: f64) -> Parameter {
-        let Parameter {
-            id,
-            path,
-            value,
-            is_vector,
-            state,
-        } = parameter;
+        let Parameter { value, state, .. } = parameter;
         let (value, state) = match (self.optimizer, state) {
             (_, state) if self.folds_rate() => (value - gradient, state),
             (
@@ -105,11 +136,7 @@ impl UpdateRule {
                 },
                 state,
             ) => {
-                let gradient = if weight_decay > 0.0 {
-                    value.clone().mul_scalar(weight_decay) + gradient
-                } else {
-                    gradient
-                };
+                let gradient = with_penalty(gradient, &value, weight_decay);
                 let (direction, state) = match state {
                     State::Velocity(velocity) => {
                         // burn keeps the momentum factor in f32.
@@ -122,7 +149,7 @@ impl UpdateRule {
                         };
                         (direction, State::Velocity(velocity))
                     }
-                    state @ (State::None | State::Moments { .. }) => (gradient, state),
+                    state @ (State::None | State::Moments(_)) => (gradient, state),
                 };
                 (value - direction.mul_scalar(rate), state)
             }
@@ -134,34 +161,12 @@ impl UpdateRule {
                     weight_decay,
                     ..
                 },
-                State::Moments {
-                    first,
-                    second,
-                    time,
-                },
+                State::Moments(moments),
             ) => {
-                let gradient = if weight_decay > 0.0 {
-                    value.clone().mul_scalar(weight_decay) + gradient
-                } else {
-                    gradient
-                };
-                let (first, second, time) = moments(beta1, beta2, first, second, time, gradient);
-                let (beta1, beta2, epsilon) = (beta1 as f32, beta2 as f32, epsilon as f32);
-                let power = time as i32;
-                let correction2 = (1.0 - beta2.powi(power)).sqrt();
-                let combined = correction2 / (1.0 - beta1.powi(power));
-                let direction = first
-                    .clone()
-                    .mul_scalar(combined)
-                    .div(second.clone().sqrt().add_scalar(epsilon * correction2));
-                (
-                    value - direction.mul_scalar(rate),
-                    State::Moments {
-                        first,
-                        second,
-                        time,
-                    },
-                )
+                let gradient = with_penalty(gradient, &value, weight_decay);
+                let moments = moments.advance(beta1, beta2, gradient);
+                let direction = moments.adam_direction(beta1, beta2, epsilon);
+                (value - direction.mul_scalar(rate), State::Moments(moments))
             }
             (
                 Optimizer::AdamW {
@@ -171,18 +176,11 @@ impl UpdateRule {
                     weight_decay,
                     ..
                 },
-                State::Moments {
-                    first,
-                    second,
-                    time,
-                },
+                State::Moments(moments),
             ) => {
-                let (first, second, time) = moments(beta1, beta2, first, second, time, gradient);
-                let (beta1, beta2, epsilon) = (beta1 as f32, beta2 as f32, epsilon as f32);
-                let power = time as i32;
-                let first_corrected = first.clone().div_scalar(1.0 - beta1.powi(power));
-                let second_corrected = second.clone().div_scalar(1.0 - beta2.powi(power));
-                let direction = first_corrected.div(second_corrected.sqrt().add_scalar(epsilon));
+                let moments = moments.advance(beta1, beta2, gradient);
+                let direction = moments.adamw_direction(beta1, beta2, epsilon);
+                // Decoupled decay, `w (1 - lr·λ)`, with λ in f32 as burn keeps it.
                 let decay = rate * (weight_decay as f32 as f64);
                 let decayed = if decay == 0.0 {
                     value
@@ -191,11 +189,7 @@ impl UpdateRule {
                 };
                 (
                     decayed - direction.mul_scalar(rate),
-                    State::Moments {
-                        first,
-                        second,
-                        time,
-                    },
+                    State::Moments(moments),
                 )
             }
             (
@@ -206,26 +200,18 @@ impl UpdateRule {
             }
         };
         Parameter {
-            id,
-            path,
             value,
-            is_vector,
             state,
+            ..parameter
         }
     }
 }
 
-/// Adam's moment estimates after one more gradient (burn's order of operations, in f32).
-fn moments(
-    beta1: f64,
-    beta2: f64,
-    first: Tensor<2>,
-    second: Tensor<2>,
-    time: usize,
-    gradient: Tensor<2>,
-) -> (Tensor<2>, Tensor<2>, usize) {
-    let (beta1, beta2) = (beta1 as f32, beta2 as f32);
-    let first = first.mul_scalar(beta1) + gradient.clone().mul_scalar(1.0 - beta1);
-    let second = second.mul_scalar(beta2) + gradient.square().mul_scalar(1.0 - beta2);
-    (first, second, time + 1)
+/// The gradient with an L2 penalty `λ w` added, as burn's SGD and Adam add it (none for λ = 0).
+fn with_penalty(gradient: Tensor<2>, value: &Tensor<2>, weight_decay: f64) -> Tensor<2> {
+    if weight_decay > 0.0 {
+        value.clone().mul_scalar(weight_decay) + gradient
+    } else {
+        gradient
+    }
 }
