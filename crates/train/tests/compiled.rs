@@ -162,6 +162,7 @@ fn every_activation_in_a_dense_layer() {
         "tanh",
         "sigmoid",
         "leaky_relu(0.1)",
+        "leaky_relu(1.5)",
         "silu",
         "elu(0.5)",
         "identity",

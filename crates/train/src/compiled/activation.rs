@@ -42,8 +42,10 @@ pub fn backward(
     };
     match function {
         Activation::Identity => upstream,
-        // burn's relu passes no gradient where the output is zero.
-        Activation::Relu => upstream.mask_fill(output.clone().lower_equal_elem(0.0), 0.0),
+        // burn's relu passes no gradient where the output is zero. A product with the 0/1
+        // indicator, not a masked fill: flex's mask fill branches per element, and on a relu's
+        // unpredictable pattern that measured 8x slower than the two vectorised operations.
+        Activation::Relu => upstream * output.clone().greater_elem(0.0).float(),
         // 1 - tanh²
         Activation::Tanh => {
             let output = output.clone();
@@ -72,11 +74,17 @@ pub fn backward(
             upstream * (cumulative + input * density)
         }
         // burn: x for x >= 0 (derivative 1, at 0 too), slope·x below.
+        // As a product, for the reason given at relu: the derivative is 1 where x >= 0 and
+        // the slope below, i.e. max(indicator, slope) for slopes up to 1 (exact), else
+        // slope + (1 - slope)·indicator.
         Activation::LeakyRelu { slope } => {
-            let negative = input().lower_elem(0.0);
-            upstream
-                .clone()
-                .mask_where(negative, upstream.mul_scalar(*slope))
+            let indicator = input().greater_equal_elem(0.0).float();
+            let derivative = if *slope <= 1.0 {
+                indicator.clamp_min(*slope)
+            } else {
+                indicator.mul_scalar(1.0 - slope).add_scalar(*slope)
+            };
+            upstream * derivative
         }
         // y (g - Σ g y)
         Activation::Softmax => {
