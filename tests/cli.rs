@@ -78,9 +78,9 @@ fn invalid_model_exits_2_with_every_diagnostic() {
 }
 
 #[test]
-fn missing_file_exits_1_with_a_hint() {
+fn missing_file_exits_2_with_a_hint() {
     let output = mlpc(&["check", "models/nope.mlp"]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
     assert!(
         stderr.contains("cannot read `models/nope.mlp`") && stderr.contains("hint:"),
@@ -276,7 +276,7 @@ fn diagnostics_as_json_lines_on_every_command() {
     }
     // An error about no place in a file has the same fields, with no position.
     let output = mlpc(&["check", "no/such/file.mlp", "--message-format", "json"]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     let diagnostic: serde_json::Value =
         serde_json::from_slice(&output.stdout).expect("a JSON object");
     assert!(

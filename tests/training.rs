@@ -494,7 +494,11 @@ fn eval_scores_another_file_with_the_training_label_mapping() {
         "different files, different losses"
     );
     let output = eval("unknown.csv");
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "an unseen label is invalid input"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("`rosa`") && stderr.contains("unknown.csv"),

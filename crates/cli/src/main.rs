@@ -7,6 +7,7 @@
 //! Exit status: 0 success, 2 an invalid model or invalid usage, 1 any other failure.
 
 mod commands;
+mod interrupt;
 mod progress;
 mod report;
 
@@ -77,6 +78,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_broken_pipe();
     cpu_default_device();
     let cli = Cli::parse();
     let runtime_folder = opens_graphics_drivers(&cli.command)
@@ -98,6 +100,15 @@ fn main() -> ExitCode {
         let _ = std::fs::remove_dir_all(folder);
     }
     ExitCode::from(outcome as u8)
+}
+
+/// `mlpc run ... | head` ends quietly, as Unix tools do, when the reader goes away: Rust
+/// ignores SIGPIPE, so a write to a closed pipe would fail, and printing would panic.
+fn quiet_broken_pipe() {
+    // SAFETY: called first thing in main, before any thread exists; restores the default.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// burn puts tensors it cannot place (such as a loaded optimizer state, before its first

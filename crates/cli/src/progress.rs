@@ -32,6 +32,15 @@ impl EpochPrinter {
     }
 }
 
+impl EpochPrinter {
+    /// Takes an unfinished bar off the terminal (training stopped within an epoch).
+    pub fn clear(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 impl Observer for EpochPrinter {
     fn epoch(&mut self, report: &EpochReport) {
         if let Some(bar) = self.bar.take() {

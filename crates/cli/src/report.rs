@@ -29,15 +29,20 @@ fn message_format() -> MessageFormat {
     MESSAGE_FORMAT.get().copied().unwrap_or_default()
 }
 
-/// How a command ended.
+/// How a command ended; its value is the process's exit status (README, "Exit statuses").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Success.
     Success = 0,
-    /// Any failure other than an invalid model or usage.
+    /// A failure at run time: training diverged, a checkpoint could not be written, the
+    /// device failed.
     Failure = 1,
-    /// An invalid model or invalid usage.
+    /// Invalid input or usage: a model with errors, data that cannot be read, a bad flag.
     Invalid = 2,
+    /// Stopped by Ctrl-C (SIGINT), the last whole epoch's checkpoint kept.
+    Interrupted = 130,
+    /// Stopped by SIGTERM, the last whole epoch's checkpoint kept.
+    Terminated = 143,
 }
 
 impl Outcome {
@@ -47,6 +52,7 @@ impl Outcome {
             Outcome::Success => 0,
             Outcome::Failure => 1,
             Outcome::Invalid => 2,
+            Outcome::Interrupted | Outcome::Terminated => 3,
         };
         if rank(other) > rank(self) {
             other
@@ -113,7 +119,7 @@ pub fn read_model(path: &Path) -> Result<String, Outcome> {
                 &format!("cannot read `{}`: {io}", path.display()),
                 Some("check the path; model files end in .mlp"),
             );
-            Err(Outcome::Failure)
+            Err(Outcome::Invalid)
         }
     }
 }
@@ -162,9 +168,16 @@ pub fn failure(problem: &dyn std::fmt::Display, hint: Option<String>) -> Outcome
     Outcome::Failure
 }
 
-/// Loads a checked model's data, or reports why it cannot be loaded.
+/// Reports invalid input (data that cannot be read, a folder that holds no run) with its
+/// hint: exit status 2.
+pub fn invalid(problem: &dyn std::fmt::Display, hint: Option<String>) -> Outcome {
+    error(&problem.to_string(), hint.as_deref());
+    Outcome::Invalid
+}
+
+/// Loads a checked model's data, or reports why it cannot be loaded (invalid input: status 2).
 pub fn load_data(model: &mlpc_ir::Model) -> Result<mlpc_data::Splits, Outcome> {
-    mlpc_data::load(&model.data).map_err(|problem| failure(&problem, problem.hint()))
+    mlpc_data::load(&model.data).map_err(|problem| invalid(&problem, problem.hint()))
 }
 
 /// Test metrics as `mlpc run` and `mlpc eval` print them: accuracy, or RMSE, MAE and R².

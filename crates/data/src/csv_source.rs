@@ -39,7 +39,43 @@ fn read_table(path: &Path) -> Result<Table, DataError> {
         }
         rows.push((line, record.iter().map(str::to_string).collect()));
     }
+    if rows.is_empty() {
+        return Err(DataError::Csv {
+            path: path.to_path_buf(),
+            line: 1,
+            message: if header.is_empty() {
+                "the file is empty: a CSV source needs a header row and one record per example"
+                    .into()
+            } else {
+                "the file has a header but no records".into()
+            },
+        });
+    }
     Ok(Table { header, rows })
+}
+
+/// A cell read as a finite number, or an error naming its line and column: an empty cell, a
+/// word, NaN and infinity (written or overflowing `f32`) are refused.
+fn number(field: &str, path: &Path, line: u64, column: &str, what: &str) -> Result<f32, DataError> {
+    let refuse = |message: String| DataError::Csv {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    if field.is_empty() {
+        return Err(refuse(format!("{what} `{column}` is empty")));
+    }
+    let value = field.parse::<f32>().map_err(|_| {
+        refuse(format!(
+            "{what} `{column}` holds `{field}`, which is not a number"
+        ))
+    })?;
+    if !value.is_finite() {
+        return Err(refuse(format!(
+            "{what} `{column}` holds `{field}`, which is not a finite number (as f32)"
+        )));
+    }
+    Ok(value)
 }
 
 fn csv_error(path: &Path, error: csv::Error) -> DataError {
@@ -162,17 +198,16 @@ fn to_dataset(
             if index == column {
                 continue;
             }
-            let value = field.parse::<f32>().map_err(|_| DataError::Csv {
-                path: path.to_path_buf(),
-                line: *line,
-                message: format!(
-                    "column `{}` holds `{field}`, which is not a number",
-                    table.header[index]
-                ),
-            })?;
-            features.push(value);
+            features.push(number(field, path, *line, &table.header[index], "column")?);
         }
         let field = &row[column];
+        if field.is_empty() {
+            return Err(DataError::Csv {
+                path: path.to_path_buf(),
+                line: *line,
+                message: format!("target column `{}` is empty", table.header[column]),
+            });
+        }
         match labels {
             Some(labels) => match labels.iter().position(|label| label == field) {
                 Some(class) => classes.push(class as u32),
@@ -187,14 +222,13 @@ fn to_dataset(
                     });
                 }
             },
-            None => values.push(field.parse::<f32>().map_err(|_| DataError::Csv {
-                path: path.to_path_buf(),
-                line: *line,
-                message: format!(
-                    "target column `{}` holds `{field}`, which is not a number",
-                    table.header[column]
-                ),
-            })?),
+            None => values.push(number(
+                field,
+                path,
+                *line,
+                &table.header[column],
+                "target column",
+            )?),
         }
     }
     let targets = if labels.is_some() {
@@ -358,24 +392,43 @@ mod tests {
             error.to_string().contains("test.csv:2") && error.to_string().contains("`c`"),
             "{error}"
         );
-        std::fs::write(&test, "x,label\n").expect("write");
-        let error = crate::load(&source(
-            &train,
-            TestSplit::File { path: test.clone() },
-            CsvTask::Auto,
-        ))
-        .expect_err("no test row");
-        assert_eq!(
-            error.to_string(),
-            format!(
-                "the test split of `{}` is empty: the test file has no example",
-                train.display()
-            )
-        );
-        assert_eq!(
-            error.hint().as_deref(),
-            Some("give the test file at least one example")
-        );
+        for (text, message) in [
+            (
+                "x,label\n",
+                "test.csv:1: the file has a header but no records",
+            ),
+            ("", "test.csv:1: the file is empty"),
+            ("x,label\n,a\n", "test.csv:2: column `x` is empty"),
+            (
+                "x,label\nNaN,a\n",
+                "test.csv:2: column `x` holds `NaN`, which is not a finite number",
+            ),
+            (
+                "x,label\n-inf,a\n",
+                "test.csv:2: column `x` holds `-inf`, which is not a finite number",
+            ),
+            (
+                "x,label\n1e39,a\n",
+                "test.csv:2: column `x` holds `1e39`, which is not a finite number",
+            ),
+            (
+                "x,label\n1,\n",
+                "test.csv:2: target column `label` is empty",
+            ),
+            (
+                "x,label\n1,a\n2\n",
+                "test.csv:3: this record has 1 fields, the header has 2",
+            ),
+        ] {
+            std::fs::write(&test, text).expect("write");
+            let error = load(&source(
+                &train,
+                TestSplit::File { path: test.clone() },
+                CsvTask::Auto,
+            ))
+            .expect_err(message);
+            assert!(error.to_string().contains(message), "{error} / {message}");
+        }
         std::fs::write(&test, "x,label\nseven,a\n").expect("write");
         let error = load(&source(
             &train,

@@ -58,6 +58,16 @@ impl Backend {
         }
     }
 
+    /// Every how many steps training reads its running loss to stop at a NaN or infinite
+    /// one: every step on the CPU (a read costs nothing there), every 100 on a GPU (a read
+    /// waits for the device); the exact step is named either way.
+    pub fn divergence_interval(self) -> usize {
+        match self {
+            Backend::Ndarray | Backend::Flex => 1,
+            Backend::Wgpu => 100,
+        }
+    }
+
     /// The device to train on (with autodiff), after checking that one exists.
     pub fn device(self) -> Result<Device, TrainError> {
         Ok(self.plain_device()?.autodiff())

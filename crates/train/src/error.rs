@@ -24,14 +24,68 @@ pub enum TrainError {
         /// What went wrong.
         message: String,
     },
-    /// The loss became NaN or infinite.
-    #[error("the training loss became {value} in epoch {epoch}")]
+    /// The loss became NaN or infinite: training stopped at that step.
+    #[error(
+        "the training loss became {value} at epoch {epoch}, step {step} of {steps} (learning rate {rate})"
+    )]
     Diverged {
-        /// The epoch.
+        /// The 1-based epoch.
         epoch: usize,
-        /// The value.
+        /// The 1-based step within the epoch.
+        step: usize,
+        /// Steps in the epoch.
+        steps: usize,
+        /// The batch's loss.
         value: f64,
+        /// The learning rate of that step.
+        rate: f64,
+        /// The checkpoint left on disk.
+        kept: Kept,
     },
+    /// The caller asked training to stop (an interrupt): it stopped after a whole step.
+    #[error("training stopped at epoch {epoch}, step {step} of {steps}")]
+    Interrupted {
+        /// The 1-based epoch.
+        epoch: usize,
+        /// Steps done in the epoch.
+        step: usize,
+        /// Steps in the epoch.
+        steps: usize,
+        /// The checkpoint left on disk.
+        kept: Kept,
+    },
+}
+
+/// The checkpoint a run that stopped early leaves on disk: its last whole epoch's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Kept {
+    /// The run folder; `None` when the run keeps nothing on disk.
+    pub folder: Option<std::path::PathBuf>,
+    /// Whole epochs the checkpoint holds (0: none written yet).
+    pub epochs: usize,
+}
+
+impl Kept {
+    /// What stays on disk, in words: `the checkpoint of epoch 3 in runs/mnist`.
+    pub fn describe(&self) -> String {
+        match &self.folder {
+            None => "nothing was saved (the run keeps nothing on disk)".into(),
+            Some(folder) if self.epochs == 0 => format!(
+                "no epoch was completed, so {} holds no checkpoint yet",
+                folder.display()
+            ),
+            Some(folder) => format!(
+                "the checkpoint of epoch {} in {} is kept",
+                self.epochs,
+                folder.display()
+            ),
+        }
+    }
+
+    /// Whether `--resume` can go on from it.
+    pub fn resumable(&self) -> bool {
+        self.folder.is_some() && self.epochs > 0
+    }
 }
 
 impl TrainError {
@@ -40,10 +94,64 @@ impl TrainError {
         match self {
             TrainError::Data(error) => error.hint(),
             TrainError::Backend { hint, .. } => Some(hint.clone()),
-            TrainError::Diverged { .. } => {
-                Some("lower the learning rate (`--lr`), or use `adam`".into())
+            TrainError::Diverged { rate, kept, .. } => {
+                let resume = if kept.resumable() {
+                    ", then `--resume` goes on from the last checkpoint"
+                } else {
+                    ""
+                };
+                Some(format!(
+                    "lower the learning rate (for example `--lr {}`), or use `adam`{resume}; {}",
+                    smaller_rate(*rate),
+                    kept.describe()
+                ))
             }
+            TrainError::Interrupted { kept, .. } => Some(kept.describe()),
             TrainError::Checkpoint { .. } => None,
         }
+    }
+}
+
+/// A rate ten times smaller than `rate`, written briefly (`0.05` for `0.5`).
+fn smaller_rate(rate: f64) -> String {
+    let smaller = rate / 10.0;
+    let text = format!("{smaller:.6}");
+    let trimmed = text.trim_end_matches('0').trim_end_matches('.');
+    if trimmed == "0" {
+        format!("{smaller:e}")
+    } else {
+        trimmed.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_smaller_rate_is_written_briefly() {
+        assert_eq!(smaller_rate(0.5), "0.05");
+        assert_eq!(smaller_rate(3.0), "0.3");
+        assert_eq!(smaller_rate(1e-8), "1e-9");
+    }
+
+    #[test]
+    fn what_a_stopped_run_keeps_is_said_in_words() {
+        let kept = Kept {
+            folder: Some("runs/xor".into()),
+            epochs: 3,
+        };
+        assert_eq!(
+            kept.describe(),
+            "the checkpoint of epoch 3 in runs/xor is kept"
+        );
+        assert!(kept.resumable());
+        let none = Kept {
+            folder: Some("runs/xor".into()),
+            epochs: 0,
+        };
+        assert!(!none.resumable());
+        assert!(none.describe().contains("no epoch was completed"));
+        assert!(!Kept::default().resumable());
     }
 }

@@ -44,6 +44,6 @@ pub mod trainer;
 
 pub use backend::Backend;
 pub use epoch_report::EpochReport;
-pub use error::TrainError;
+pub use error::{Kept, TrainError};
 pub use step::StepKind;
 pub use trainer::{Observer, RunFolder, StepProgress, Trained, train, train_in};

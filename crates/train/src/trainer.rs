@@ -23,7 +23,7 @@ use crate::backend::Backend;
 use crate::checkpoint::{self, RunState};
 use crate::device_data::DeviceSet;
 use crate::epoch_report::{EpochReport, chosen};
-use crate::error::TrainError;
+use crate::error::{Kept, TrainError};
 use crate::evaluate::evaluate;
 use crate::network::Network;
 use crate::objective::Objective;
@@ -64,6 +64,12 @@ pub trait Observer {
     /// After each step, when [`step_interval`](Self::step_interval) is `Some`.
     fn step(&mut self, progress: &StepProgress) {
         let _ = progress;
+    }
+
+    /// Whether training should stop now (asked after every step): it then ends with
+    /// [`TrainError::Interrupted`], keeping the last whole epoch's checkpoint.
+    fn interrupted(&self) -> bool {
+        false
     }
 }
 
@@ -147,6 +153,10 @@ pub fn train_in(
         target_scale: splits.target_standardization,
     };
     for epoch in state.completed_epochs..model.training.epochs {
+        let kept = Kept {
+            folder: folder.path.clone(),
+            epochs: state.completed_epochs,
+        };
         let trained = train_epoch(
             model,
             &mut stepper,
@@ -155,7 +165,8 @@ pub fn train_in(
             epoch,
             &state,
             observer,
-        )?;
+        )
+        .map_err(|stop| stop.into_error(kept))?;
         state
             .history
             .push(report_epoch(model, &stepper, &evaluation, epoch, trained));
@@ -245,7 +256,120 @@ pub struct EpochTrained {
     pub rows: usize,
 }
 
-/// One pass over the training rows, in the epoch's order, one step per batch.
+/// Why an epoch stopped before its end.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EpochStop {
+    /// A batch's loss was NaN or infinite.
+    Diverged {
+        /// The 1-based epoch.
+        epoch: usize,
+        /// The 1-based step.
+        step: usize,
+        /// Steps in the epoch.
+        steps: usize,
+        /// The batch's loss.
+        value: f64,
+        /// That step's learning rate.
+        rate: f64,
+    },
+    /// The observer asked to stop.
+    Interrupted {
+        /// The 1-based epoch.
+        epoch: usize,
+        /// Steps done.
+        step: usize,
+        /// Steps in the epoch.
+        steps: usize,
+    },
+}
+
+impl EpochStop {
+    /// The run's error, with what it leaves on disk.
+    pub fn into_error(self, kept: Kept) -> TrainError {
+        match self {
+            EpochStop::Diverged {
+                epoch,
+                step,
+                steps,
+                value,
+                rate,
+            } => TrainError::Diverged {
+                epoch,
+                step,
+                steps,
+                value,
+                rate,
+                kept,
+            },
+            EpochStop::Interrupted { epoch, step, steps } => TrainError::Interrupted {
+                epoch,
+                step,
+                steps,
+                kept,
+            },
+        }
+    }
+}
+
+/// The losses of the steps since the last divergence check, kept on the device and read
+/// only when their running sum is not finite, to name the first bad step.
+struct DivergenceWatch {
+    /// Every how many steps the running sum is read (a device sync on a GPU).
+    interval: usize,
+    /// The first step (0-based) of `losses`.
+    first: usize,
+    /// The batch losses since `first`, with their learning rates.
+    losses: Vec<(Tensor<1>, f64)>,
+}
+
+impl DivergenceWatch {
+    /// Notes step `step`'s loss; every `interval` steps (and at the epoch's last step) reads
+    /// the epoch's running `sum` and, if it is not finite, finds the first bad step.
+    fn check(
+        &mut self,
+        step: usize,
+        steps: usize,
+        loss: &Tensor<1>,
+        rate: f64,
+        sum: &Tensor<1>,
+        epoch: usize,
+    ) -> Result<(), EpochStop> {
+        self.losses.push((loss.clone(), rate));
+        if self.losses.len() < self.interval && step + 1 < steps {
+            return Ok(());
+        }
+        let losses = std::mem::take(&mut self.losses);
+        let first = std::mem::replace(&mut self.first, step + 1);
+        if sum.clone().into_scalar::<f64>().is_finite() {
+            return Ok(());
+        }
+        for (offset, (loss, rate)) in losses.into_iter().enumerate() {
+            let value = loss.into_scalar::<f64>();
+            if !value.is_finite() {
+                return Err(EpochStop::Diverged {
+                    epoch: epoch + 1,
+                    step: first + offset + 1,
+                    steps,
+                    value,
+                    rate,
+                });
+            }
+        }
+        // The sum overflowed though every batch's loss is finite.
+        Err(EpochStop::Diverged {
+            epoch: epoch + 1,
+            step: step + 1,
+            steps,
+            value: f64::INFINITY,
+            rate,
+        })
+    }
+}
+
+/// One pass over the training rows, in the epoch's order, one step per batch. Stops after
+/// the step whose loss is NaN or infinite (checked every step on the CPU, every
+/// [`Backend::divergence_interval`] steps elsewhere, naming the exact step), or after the
+/// step during which the observer asked to stop.
 pub fn train_epoch(
     model: &Model,
     stepper: &mut Stepper,
@@ -254,7 +378,7 @@ pub fn train_epoch(
     epoch: usize,
     state: &RunState,
     observer: &mut dyn Observer,
-) -> Result<EpochTrained, TrainError> {
+) -> Result<EpochTrained, EpochStop> {
     let training = &model.training;
     let started = Instant::now();
     let rows = train_set.len();
@@ -280,7 +404,21 @@ pub fn train_epoch(
     let epoch_set = (!backend.gathers_per_step()).then(|| train_set.permuted(&order, batch_size));
     let mut loss_sum: Option<Tensor<1>> = None;
     let mut rate = initial_rate;
+    let mut watch = DivergenceWatch {
+        interval: backend.divergence_interval(),
+        first: 0,
+        losses: Vec::new(),
+    };
     for step in 0..steps {
+        // Asked before each step: a stop asked during an epoch's last step lets that epoch
+        // finish, be evaluated and be saved.
+        if observer.interrupted() {
+            return Err(EpochStop::Interrupted {
+                epoch: epoch + 1,
+                step,
+                steps,
+            });
+        }
         let start = step * batch_size;
         let length = batch_size.min(rows - start);
         let (features, targets) = match &epoch_set {
@@ -294,9 +432,10 @@ pub fn train_epoch(
         );
         let batch_loss = stepper.step(features, &targets, rate);
         let sum = match loss_sum {
-            Some(sum) => sum + batch_loss,
-            None => batch_loss,
+            Some(sum) => sum + batch_loss.clone(),
+            None => batch_loss.clone(),
         };
+        watch.check(step, steps, &batch_loss, rate, &sum, epoch)?;
         if let Some(interval) = observer.step_interval() {
             let done = start + length;
             let running_loss = ((step + 1) % interval.max(1) == 0)
@@ -316,12 +455,6 @@ pub fn train_epoch(
     let train_loss = loss_sum.map_or(f64::NAN, |sum| {
         sum.into_scalar::<f64>() / rows.max(1) as f64
     });
-    if !train_loss.is_finite() {
-        return Err(TrainError::Diverged {
-            epoch: epoch + 1,
-            value: train_loss,
-        });
-    }
     Ok(EpochTrained {
         train_loss,
         learning_rate: rate,

@@ -62,7 +62,7 @@ pub fn run(arguments: &EvalArguments) -> Outcome {
                     "`mlpc eval` reads the folder that `mlpc run` wrote (`--out DIR`, default runs/NAME)",
                 ),
             );
-            return Outcome::Failure;
+            return Outcome::Invalid;
         }
     };
     if let Some(path) = &arguments.data
@@ -88,7 +88,7 @@ pub fn run(arguments: &EvalArguments) -> Outcome {
     };
     let (dataset, scored) = match loaded {
         Ok(loaded) => loaded,
-        Err(problem) => return report::failure(&problem, problem.hint()),
+        Err(problem) => return report::invalid(&problem, problem.hint()),
     };
     let evaluation = match evaluate_saved(&arguments.folder, &state, &dataset, arguments.backend) {
         Ok(evaluation) => evaluation,

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use mlpc_data::{Schema, Source, TargetKind};
 use mlpc_ir::{Model, Task};
-use mlpc_train::{Backend, EpochReport, RunFolder, StepKind};
+use mlpc_train::{Backend, EpochReport, Kept, RunFolder, StepKind, TrainError};
 
+use crate::interrupt::{Interrupts, Signal};
 use crate::report::{self, Outcome};
 
 /// Arguments of `mlpc run`. Values given here override the file's.
@@ -69,31 +70,38 @@ pub fn run(arguments: &RunArguments) -> Outcome {
         return report::failure(&error, error.hint());
     }
     let json = arguments.json;
-    let folder = RunFolder {
-        path: (!arguments.no_save).then(|| {
-            arguments
-                .out
-                .clone()
-                .unwrap_or_else(|| Path::new("runs").join(&model.name))
-        }),
+    let path = (!arguments.no_save).then(|| {
+        arguments
+            .out
+            .clone()
+            .unwrap_or_else(|| Path::new("runs").join(&model.name))
+    });
+    let mut folder = RunFolder {
+        path,
         resume: arguments.resume,
     };
     if let (Some(path), true) = (&folder.path, folder.resume) {
-        match mlpc_train::checkpoint::read_state(path) {
-            Ok(state) if !json => println!(
-                "resuming after epoch {} from {}",
-                state.completed_epochs,
+        if !path.join("run.json").exists() {
+            // Stopped before its first epoch ended (or never started): nothing to go on from.
+            eprintln!(
+                "note: {} holds no checkpoint yet; training from the start",
                 path.display()
-            ),
-            Ok(_) => {}
-            Err(error) => {
-                report::error(
-                    &error.to_string(),
-                    Some(
-                        "`--resume` goes on from the folder a previous run wrote (`--out DIR`, default runs/NAME)",
-                    ),
-                );
-                return Outcome::Failure;
+            );
+            folder.resume = false;
+        } else {
+            match mlpc_train::checkpoint::read_state(path) {
+                Ok(state) if !json => println!(
+                    "resuming after epoch {} from {}",
+                    state.completed_epochs,
+                    path.display()
+                ),
+                Ok(_) => {}
+                Err(error) => {
+                    return report::invalid(
+                        &error,
+                        Some("`--resume` goes on from the folder a previous run wrote (`--out DIR`, default runs/NAME)".into()),
+                    );
+                }
             }
         }
     }
@@ -115,14 +123,18 @@ pub fn run(arguments: &RunArguments) -> Outcome {
             model.network.parameters()
         );
     }
-    match mlpc_train::train_in(
+    let interrupts = Interrupts::listen();
+    let mut printer = crate::progress::EpochPrinter::new(json, print_epoch);
+    let trained = mlpc_train::train_in(
         &model,
         &splits,
         arguments.backend,
         step,
         &folder,
-        &mut crate::progress::EpochPrinter::new(json, print_epoch),
-    ) {
+        &mut interrupts.watching(&mut printer),
+    );
+    printer.clear();
+    match trained {
         Ok(_) => {
             if let (Some(path), false) = (&folder.path, json) {
                 println!(
@@ -132,8 +144,40 @@ pub fn run(arguments: &RunArguments) -> Outcome {
             }
             Outcome::Success
         }
+        Err(TrainError::Interrupted { kept, .. }) => {
+            let signal = interrupts.received().unwrap_or(Signal::Interrupt);
+            stopped(signal, &kept, arguments);
+            match signal {
+                Signal::Interrupt => Outcome::Interrupted,
+                Signal::Terminate => Outcome::Terminated,
+            }
+        }
+        Err(error @ TrainError::Data(_)) => report::invalid(&error, error.hint()),
         Err(error) => report::failure(&error, error.hint()),
     }
+}
+
+/// Says why a run stopped, what it keeps and how to go on.
+fn stopped(signal: Signal, kept: &Kept, arguments: &RunArguments) {
+    let mut resume = format!("mlpc run {} --resume", arguments.file.display());
+    if let Some(out) = &arguments.out {
+        resume.push_str(&format!(" --out {}", out.display()));
+    }
+    if arguments.backend != Backend::Flex {
+        resume.push_str(&format!(" --backend {}", arguments.backend));
+    }
+    let next = if kept.resumable() {
+        format!("go on with `{resume}`")
+    } else if kept.folder.is_some() {
+        format!("`{resume}` starts it afresh")
+    } else {
+        "run it again to train".to_string()
+    };
+    eprintln!(
+        "interrupted by {}: stopped after a whole step; {}; {next}",
+        signal.describe(),
+        kept.describe()
+    );
 }
 
 /// Applies command-line values over the file's, checking each as the checker would.
@@ -199,7 +243,7 @@ pub fn redirect_data(
     }
     let schema: Schema = match mlpc_data::inspect(&model.data) {
         Ok(schema) => schema,
-        Err(error) => return Err(report::failure(&error, error.hint())),
+        Err(error) => return Err(report::invalid(&error, error.hint())),
     };
     let fits = schema.features == model.network.inputs
         && match (&schema.target, &model.task) {

@@ -1,0 +1,252 @@
+//! Bad data through the `mlpc` binary: each case is one error that names the file and the
+//! record (CSV line) or what is wrong with it (IDX), exit status 2, and no panic.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// A fresh folder for one test's files.
+fn folder(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("mlpc-bad-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&path);
+    std::fs::create_dir_all(&path).expect("folder");
+    path
+}
+
+/// Runs `mlpc run MODEL --no-save --epochs 1` and returns its status and standard error.
+fn run(model: &Path) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .args([
+            "run",
+            &model.to_string_lossy(),
+            "--no-save",
+            "--epochs",
+            "1",
+        ])
+        .current_dir(workspace())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run mlpc");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Asserts one error (no panic, no internal error) containing each of `expected`, status 2.
+fn refused(model: &Path, expected: &[&str]) {
+    let (status, stderr) = run(model);
+    assert_eq!(status, Some(2), "{}: {stderr}", model.display());
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    assert!(!stderr.contains("internal error") && !stderr.contains("panicked"));
+    for text in expected {
+        assert!(stderr.contains(text), "`{text}` not in:\n{stderr}");
+    }
+}
+
+fn csv_model(
+    folder: &Path,
+    name: &str,
+    contents: &str,
+    target: &str,
+    test: Option<&str>,
+) -> PathBuf {
+    std::fs::write(folder.join(format!("{name}.csv")), contents).expect("csv");
+    let test = test.map_or(String::from("test_fraction = 0.5"), |file| {
+        format!("test = \"{file}\"")
+    });
+    let model = folder.join(format!("{name}.mlp"));
+    std::fs::write(
+        &model,
+        format!(
+            "model {name}\n\
+             data csv(\"{name}.csv\", target = \"{target}\", {test})\n\
+             network {{\n  dense 4 relu\n  dense 2\n}}\n\
+             loss cross_entropy\n\
+             optimizer sgd(lr = 0.1)\n"
+        ),
+    )
+    .expect("model");
+    model
+}
+
+#[test]
+fn csv_files_that_cannot_be_read_name_their_line() {
+    let here = folder("csv");
+    let good = "a,b,y\n1,2,x\n3,4,z\n5,6,x\n7,8,z\n";
+    let cases: [(&str, String, &str, &[&str]); 8] = [
+        (
+            "ragged",
+            "a,b,y\n1,2,x\n3\n5,6,z\n".into(),
+            "y",
+            &["ragged.csv:3", "this record has 1 fields, the header has 3"],
+        ),
+        (
+            "word",
+            "a,b,y\n1,2,x\n3,four,z\n".into(),
+            "y",
+            &[
+                "word.csv:3",
+                "column `b` holds `four`, which is not a number",
+            ],
+        ),
+        (
+            "hole",
+            "a,b,y\n1,,x\n3,4,z\n".into(),
+            "y",
+            &["hole.csv:2", "column `b` is empty"],
+        ),
+        (
+            "nan",
+            "a,b,y\n1,2,x\nNaN,4,z\n".into(),
+            "y",
+            &[
+                "nan.csv:3",
+                "column `a` holds `NaN`, which is not a finite number",
+            ],
+        ),
+        (
+            "infinite",
+            "a,b,y\n1,inf,x\n3,4,z\n".into(),
+            "y",
+            &[
+                "infinite.csv:2",
+                "column `b` holds `inf`, which is not a finite number",
+            ],
+        ),
+        (
+            "header",
+            "a,b,y\n".into(),
+            "y",
+            &["header.csv:1", "the file has a header but no records"],
+        ),
+        (
+            "target",
+            good.into(),
+            "label",
+            &[
+                "target.csv` has no column named `label`",
+                "the columns are: a, b, y",
+            ],
+        ),
+        ("missing", String::new(), "y", &["missing.csv"]),
+    ];
+    for (name, contents, target, expected) in cases {
+        let model = csv_model(&here, name, &contents, target, None);
+        if name == "missing" {
+            std::fs::remove_file(here.join("missing.csv")).expect("remove");
+        }
+        refused(&model, expected);
+    }
+    let _ = std::fs::remove_dir_all(&here);
+}
+
+#[test]
+fn a_test_file_with_a_class_training_never_had_is_refused() {
+    let here = folder("labels");
+    std::fs::write(here.join("other.csv"), "a,b,y\n1,2,x\n3,4,w\n").expect("test file");
+    let model = csv_model(
+        &here,
+        "train",
+        "a,b,y\n1,2,x\n3,4,z\n5,6,x\n",
+        "y",
+        Some("other.csv"),
+    );
+    refused(
+        &model,
+        &[
+            "other.csv:3",
+            "label `w`",
+            "not among the training file's labels",
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&here);
+}
+
+/// An IDX image file: `count` images of `side`×`side` pixels, `bytes` of them written.
+fn images(count: u32, side: u32, magic: u32, bytes: Option<usize>) -> Vec<u8> {
+    let mut data = Vec::new();
+    for value in [magic, count, side, side] {
+        data.extend(value.to_be_bytes());
+    }
+    let pixels = (count * side * side) as usize;
+    data.extend((0..pixels).map(|index| (index % 251) as u8));
+    data.truncate(bytes.unwrap_or(data.len()));
+    data
+}
+
+fn labels(count: u32) -> Vec<u8> {
+    let mut data = Vec::new();
+    for value in [2049u32, count] {
+        data.extend(value.to_be_bytes());
+    }
+    data.extend((0..count).map(|index| (index % 10) as u8));
+    data
+}
+
+/// A folder of the four MNIST files (the training images as given) and a model reading it.
+fn idx_model(here: &Path, name: &str, train_images: Vec<u8>, train_labels: Vec<u8>) -> PathBuf {
+    let set = here.join(name);
+    std::fs::create_dir_all(&set).expect("folder");
+    std::fs::write(set.join("train-images-idx3-ubyte"), train_images).expect("images");
+    std::fs::write(set.join("train-labels-idx1-ubyte"), train_labels).expect("labels");
+    std::fs::write(
+        set.join("t10k-images-idx3-ubyte"),
+        images(20, 28, 2051, None),
+    )
+    .expect("images");
+    std::fs::write(set.join("t10k-labels-idx1-ubyte"), labels(20)).expect("labels");
+    let model = here.join(format!("{name}.mlp"));
+    std::fs::write(
+        &model,
+        format!(
+            "model {name}\n\
+             data mnist(\"{name}\")\n\
+             network {{\n  input 784\n  dense 16 relu\n  dense 10\n}}\n\
+             loss cross_entropy\n\
+             optimizer sgd(lr = 0.1)\n"
+        ),
+    )
+    .expect("model");
+    model
+}
+
+#[test]
+fn idx_files_that_cannot_be_read_say_what_is_wrong() {
+    let here = folder("idx");
+    let file = "train-images-idx3-ubyte";
+    let truncated = idx_model(
+        &here,
+        "truncated",
+        images(50, 28, 2051, Some(5_000)),
+        labels(50),
+    );
+    refused(
+        &truncated,
+        &[file, "4984 bytes of data, the header promises 39200"],
+    );
+    let magic = idx_model(&here, "magic", images(50, 28, 2052, None), labels(50));
+    refused(&magic, &[file, "magic number 2052, expected 2051"]);
+    let counts = idx_model(&here, "counts", images(50, 28, 2051, None), labels(40));
+    refused(&counts, &[file, "50 images but 40 labels"]);
+    let cut_header = idx_model(&here, "header", images(50, 28, 2051, Some(9)), labels(50));
+    refused(&cut_header, &[file, "the header is cut short"]);
+    let size = idx_model(&here, "size", images(50, 14, 2051, None), labels(50));
+    refused(
+        &size,
+        &[
+            "the network takes 784 inputs, but the data has 196 features",
+            "size.mlp:4:3",
+        ],
+    );
+    let missing = idx_model(&here, "missing", images(50, 28, 2051, None), labels(50));
+    std::fs::remove_file(here.join("missing").join("train-labels-idx1-ubyte")).expect("remove");
+    refused(&missing, &["train-labels-idx1-ubyte", "is there"]);
+    let _ = std::fs::remove_dir_all(&here);
+}
