@@ -355,3 +355,83 @@ fn kernel_tuning_is_kept_per_user_not_per_folder() {
     );
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// Hostile model files: each is one clear error (status 2), never a panic, a stack overflow
+/// or a long wait.
+#[test]
+fn hostile_model_files_get_one_clear_error() {
+    let folder = std::env::temp_dir().join(format!("mlpc-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("folder");
+    let write = |name: &str, bytes: &[u8]| {
+        let path = folder.join(name);
+        std::fs::write(&path, bytes).expect("write");
+        path.to_string_lossy().into_owned()
+    };
+    let binary: Vec<u8> = (0..4096u32)
+        .map(|index| (index * 131 % 256) as u8)
+        .collect();
+    // 10 MB of well-formed lines, then a slip on the last line.
+    let line = "network { dense 8 relu }  # one more line of a file far larger than any model\n";
+    let lines = 10 * 1024 * 1024 / line.len();
+    let mut big = line.repeat(lines);
+    big.push_str("dense 8 relu )\n");
+    let deep = "(".repeat(100_000);
+    let cases: [(&str, Vec<u8>, &[&str]); 6] = [
+        (
+            "empty.mlp",
+            Vec::new(),
+            &["the model has no `data` section"],
+        ),
+        (
+            "binary.mlp",
+            binary,
+            &["is not UTF-8 text (bad byte at offset"],
+        ),
+        (
+            "latin1.mlp",
+            b"model caf\xe9\n".to_vec(),
+            &["is not UTF-8 text (bad byte at offset 9)"],
+        ),
+        (
+            "deep.mlp",
+            deep.into_bytes(),
+            &[
+                "brackets and braces nest deeper than 64 levels",
+                "deep.mlp:1:65",
+            ],
+        ),
+        (
+            "braces.mlp",
+            format!("network {{{}", "[".repeat(100_000)).into_bytes(),
+            &["nest deeper than 64 levels"],
+        ),
+        (
+            "big.mlp",
+            big.into_bytes(),
+            &[&format!("big.mlp:{}:14", lines + 1)],
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = write(name, &bytes);
+        let output = mlpc(&["check", &path]);
+        let stderr = text(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{name}: {}",
+            &stderr[..stderr.len().min(400)]
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("internal error"),
+            "{name}"
+        );
+        for part in expected {
+            assert!(
+                stderr.contains(part),
+                "{name}: `{part}` not in {}",
+                &stderr[..stderr.len().min(400)]
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&folder);
+}

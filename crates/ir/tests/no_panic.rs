@@ -18,9 +18,15 @@ fn front_end(text: &str) {
     }
     if parsed.errors.is_empty() {
         let formatted = mlpc_syntax::format(text, &parsed.file);
+        let again = mlpc_syntax::parse(&formatted);
         assert!(
-            mlpc_syntax::parse(&formatted).errors.is_empty(),
+            again.errors.is_empty(),
             "formatted text parses:\n{formatted}"
+        );
+        assert_eq!(
+            mlpc_syntax::format(&formatted, &again.file),
+            formatted,
+            "formatting is idempotent"
         );
     }
     if let Err(diagnostics) = mlpc_ir::compile(text, path) {
@@ -31,6 +37,33 @@ fn front_end(text: &str) {
             mlpc_syntax::Colour::Terminal,
         );
     }
+}
+
+/// Inputs the fuzzer (`fuzz/run.sh`) found to fail, kept in `tests/fuzz_findings/` so that
+/// they stay fixed: a lone carriage return ending a comment (the formatter printed the rest of
+/// the line twice), and many brackets never closed (the parser's work doubled with each one).
+#[test]
+fn fuzzer_findings_stay_fixed() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_findings");
+    let mut found = 0;
+    for entry in std::fs::read_dir(folder).expect("tests/fuzz_findings") {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("a finding");
+        front_end(&String::from_utf8(bytes).expect("UTF-8"));
+        found += 1;
+    }
+    assert!(found >= 2);
+    for text in ["# comment\rdense 8\n", "data \"a\rb\"\n"] {
+        front_end(text);
+    }
+    let unclosed = "network {\n  dense 8 relu(\n  dense 4 [\n}\nloss f(\ntrain {\n";
+    assert_eq!(
+        mlpc_syntax::parse(unclosed)
+            .errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["4 brackets and braces are never closed"]
+    );
 }
 
 const SEED_MODEL: &str = "model m\ndata xor(n = 40, noise = 0.1)\nnetwork {\n  dense 8 leaky_relu(0.1) init = normal(std = 0.1)\n  dropout 0.2\n  batchnorm\n  dense 2\n}\nloss cross_entropy\noptimizer sgd(lr = 0.1, momentum = 0.9)\nschedule step(every = 2)\ntrain { epochs = 1, metrics = [accuracy] }\n";
@@ -65,6 +98,7 @@ const PIECES: &[&str] = &[
     "é",
     "\u{0}",
     "\r\n",
+    "\r",
     "\t",
     "99999999999999999999",
     "true",

@@ -21,7 +21,7 @@ fn tokens(text: &str) -> impl Iterator<Item = (usize, Token)> + '_ {
     let (mut in_string, mut in_comment, mut escaped) = (false, false, false);
     text.char_indices().filter_map(move |(index, character)| {
         match character {
-            '\n' => {
+            '\n' | '\r' => {
                 let unterminated = in_string;
                 (in_string, in_comment, escaped) = (false, false, false);
                 return unterminated.then_some((index, Token::UnterminatedString));
@@ -59,6 +59,23 @@ pub(crate) fn too_deep(source: &str, limit: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// The opening brackets still open at the end of `source`, in order, ignoring strings and
+/// comments; a closing bracket closes the innermost open one whatever its kind.
+pub(crate) fn never_closed(source: &str) -> Vec<usize> {
+    let mut open = Vec::new();
+    for (index, token) in tokens(source) {
+        let Token::Bracket(character) = token else {
+            continue;
+        };
+        if Bracket::opened_by(character).is_some() {
+            open.push(index);
+        } else {
+            open.pop();
+        }
+    }
+    open
 }
 
 /// A bracket that is never closed.
@@ -140,6 +157,13 @@ mod tests {
         assert_eq!(found.bracket, Bracket::Square);
         assert_eq!(found.closing, Closing::Bracket(Bracket::Brace));
         assert_eq!(found.end, Span::new(20, 21));
+    }
+
+    #[test]
+    fn lists_the_brackets_still_open_at_the_end() {
+        assert_eq!(never_closed("a(b[c]\nd{ # {\n\"(\" e(\n"), vec![1, 8, 19]);
+        assert_eq!(never_closed("f(x) { g[1] }\n"), Vec::<usize>::new());
+        assert_eq!(never_closed(")) (\n"), vec![3]);
     }
 
     #[test]

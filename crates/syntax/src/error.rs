@@ -43,6 +43,15 @@ pub enum SyntaxError {
         /// The limit.
         limit: usize,
     },
+    /// Several brackets never closed: the file is not parsed further (each one doubles the
+    /// ways a parser can read what follows it).
+    #[error("{count} brackets and braces are never closed")]
+    ManyUnclosed {
+        /// The first bracket never closed.
+        span: Span,
+        /// How many are never closed.
+        count: usize,
+    },
 }
 
 /// The three kinds of bracket.
@@ -134,7 +143,9 @@ impl SyntaxError {
     /// The place the error points at.
     pub fn span(&self) -> Span {
         match self {
-            SyntaxError::Unexpected { span, .. } | SyntaxError::TooDeep { span, .. } => *span,
+            SyntaxError::Unexpected { span, .. }
+            | SyntaxError::TooDeep { span, .. }
+            | SyntaxError::ManyUnclosed { span, .. } => *span,
             SyntaxError::Unclosed { open, .. } => *open,
         }
     }
@@ -171,6 +182,9 @@ impl SyntaxError {
             SyntaxError::TooDeep { .. } => diagnostic.with_label("too deep").with_hint(
                 "a model file nests a few levels at most: look for brackets that are never closed",
             ),
+            SyntaxError::ManyUnclosed { .. } => diagnostic
+                .with_label("the first one never closed")
+                .with_hint("close each bracket and brace where its statement or block ends"),
         }
     }
 }

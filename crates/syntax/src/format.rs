@@ -39,7 +39,8 @@ pub fn format(source: &str, file: &File) -> String {
     text
 }
 
-/// Finds every comment: a `#` outside a string, to the end of its line.
+/// Finds every comment: a `#` outside a string, to the end of its line. A line ends at `\n`
+/// or at a lone `\r`, as the grammar's `NEWLINE` does.
 fn find_comments(source: &str) -> Vec<Comment> {
     let mut comments = Vec::new();
     let mut in_string = false;
@@ -50,14 +51,14 @@ fn find_comments(source: &str) -> Vec<Comment> {
             match character {
                 _ if escaped => escaped = false,
                 '\\' => escaped = true,
-                '"' | '\n' => in_string = false,
+                '"' | '\n' | '\r' => in_string = false,
                 _ => {}
             }
         } else if character == '"' {
             in_string = true;
         } else if character == '#' {
             let end = source[index..]
-                .find('\n')
+                .find(['\n', '\r'])
                 .map_or(source.len(), |offset| index + offset);
             comments.push(Comment {
                 start: index,
