@@ -250,3 +250,25 @@ fn idx_files_that_cannot_be_read_say_what_is_wrong() {
     refused(&missing, &["train-labels-idx1-ubyte", "is there"]);
     let _ = std::fs::remove_dir_all(&here);
 }
+
+#[test]
+fn a_run_that_will_not_fit_is_refused_before_training_with_both_figures() {
+    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .args(["run", "models/mnist.mlp", "--no-save"])
+        .current_dir(workspace())
+        .env("NO_COLOR", "1")
+        .env("MLPC_MEMORY_LIMIT", "100M")
+        .output()
+        .expect("run mlpc");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty(), "nothing trained");
+    // 407,050 parameters three times (value, gradient, velocity), 64 examples' activations,
+    // and 70,000 images of 784 pixels with their labels.
+    assert!(
+        stderr.contains("training this model needs about 215.2 MiB")
+            && stderr.contains("but 100.0 MiB is available (MLPC_MEMORY_LIMIT)")
+            && stderr.contains("hint: lower `batch_size`"),
+        "{stderr}"
+    );
+}

@@ -150,16 +150,48 @@ pub fn install_panic_hook() {
             .location()
             .map(|location| format!(" (at {}:{})", location.file(), location.line()))
             .unwrap_or_default();
-        error(
-            &format!(
-                "internal error: {}{place}",
-                message.lines().next().unwrap_or("")
+        let first_line = message.lines().next().unwrap_or("");
+        match device_failure(&message) {
+            Some((problem, hint)) => error(&format!("{problem}: {first_line}"), Some(hint)),
+            None => error(
+                &format!("internal error: {first_line}{place}"),
+                Some(
+                    "this is a bug in mlpc or its backend; with `--backend ndarray` the CPU path may still work",
+                ),
             ),
-            Some(
-                "this is a bug in mlpc or its backend; with `--backend ndarray` the CPU path may still work",
-            ),
-        );
+        }
     }));
+}
+
+/// A backend's failure that is the device's, not a bug: running out of memory, or losing the
+/// device (a driver reset, a GPU taken away). Training stops with a clear error; the run
+/// folder keeps its last whole epoch's checkpoint.
+fn device_failure(message: &str) -> Option<(&'static str, &'static str)> {
+    let lower = message.to_lowercase();
+    if [
+        "out of memory",
+        "outofmemory",
+        "out_of_memory",
+        "allocation failed",
+    ]
+    .iter()
+    .any(|sign| lower.contains(sign))
+    {
+        return Some((
+            "the device ran out of memory",
+            "lower `batch_size` or the network's width, or use another device; the run folder keeps its last whole epoch's checkpoint (`--resume`)",
+        ));
+    }
+    if ["device lost", "devicelost", "device_lost"]
+        .iter()
+        .any(|sign| lower.contains(sign))
+    {
+        return Some((
+            "the GPU was lost (a driver reset or a device removed)",
+            "run again with `--resume` to go on from the last whole epoch's checkpoint",
+        ));
+    }
+    None
 }
 
 /// Reports a failure (of data, training or a backend) with its hint: exit status 1.
@@ -195,4 +227,20 @@ pub fn metrics_text(
         text.push_str(&format!("  rmse {rmse:.3}  mae {mae:.3}  r2 {r2:.3}"));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_failures_are_told_apart_from_bugs() {
+        let (problem, hint) =
+            device_failure("Unable to allocate: OutOfMemory { requested: 1 }").expect("memory");
+        assert_eq!(problem, "the device ran out of memory");
+        assert!(hint.contains("--resume"));
+        let (problem, _) = device_failure("wgpu error: Device lost").expect("lost");
+        assert!(problem.starts_with("the GPU was lost"));
+        assert_eq!(device_failure("index out of bounds: the len is 3"), None);
+    }
 }

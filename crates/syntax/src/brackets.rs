@@ -62,20 +62,28 @@ pub(crate) fn too_deep(source: &str, limit: usize) -> Option<usize> {
 }
 
 /// The opening brackets still open at the end of `source`, in order, ignoring strings and
-/// comments; a closing bracket closes the innermost open one whatever its kind.
+/// comments. Each kind is matched on its own: a `)` closes the last `(`, whatever lies between
+/// (a `{` is closed only by a `}`, as a block is for the grammar).
 pub(crate) fn never_closed(source: &str) -> Vec<usize> {
-    let mut open = Vec::new();
+    let mut open: [Vec<usize>; 3] = Default::default();
+    let slot = |bracket: Bracket| match bracket {
+        Bracket::Parenthesis => 0,
+        Bracket::Square => 1,
+        Bracket::Brace => 2,
+    };
     for (index, token) in tokens(source) {
         let Token::Bracket(character) = token else {
             continue;
         };
-        if Bracket::opened_by(character).is_some() {
-            open.push(index);
-        } else {
-            open.pop();
+        if let Some(bracket) = Bracket::opened_by(character) {
+            open[slot(bracket)].push(index);
+        } else if let Some(bracket) = Bracket::closed_by(character) {
+            open[slot(bracket)].pop();
         }
     }
-    open
+    let mut all: Vec<usize> = open.into_iter().flatten().collect();
+    all.sort_unstable();
+    all
 }
 
 /// A bracket that is never closed.
@@ -164,6 +172,8 @@ mod tests {
         assert_eq!(never_closed("a(b[c]\nd{ # {\n\"(\" e(\n"), vec![1, 8, 19]);
         assert_eq!(never_closed("f(x) { g[1] }\n"), Vec::<usize>::new());
         assert_eq!(never_closed(")) (\n"), vec![3]);
+        // A `)` does not close a `{`.
+        assert_eq!(never_closed("a {\n f(x))\n b {\n"), vec![2, 14]);
     }
 
     #[test]

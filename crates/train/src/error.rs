@@ -42,6 +42,20 @@ pub enum TrainError {
         /// The checkpoint left on disk.
         kept: Kept,
     },
+    /// The run would not fit in the memory it may use.
+    #[error(
+        "training this model needs about {} (parameters, gradients, optimizer state, one batch's activations and the data set), but {} is available ({origin})",
+        mlpc_ir::memory::gibibytes(*needed),
+        mlpc_ir::memory::gibibytes(*available)
+    )]
+    TooLarge {
+        /// Bytes needed, about.
+        needed: u64,
+        /// Bytes available.
+        available: u64,
+        /// Where the available figure comes from.
+        origin: String,
+    },
     /// The caller asked training to stop (an interrupt): it stopped after a whole step.
     #[error("training stopped at epoch {epoch}, step {step} of {steps}")]
     Interrupted {
@@ -107,6 +121,10 @@ impl TrainError {
                 ))
             }
             TrainError::Interrupted { kept, .. } => Some(kept.describe()),
+            TrainError::TooLarge { .. } => Some(format!(
+                "lower `batch_size`, use fewer units or a smaller data set, or free memory; `{}` sets what a run may use",
+                crate::memory_budget::LIMIT_VARIABLE
+            )),
             TrainError::Checkpoint { .. } => None,
         }
     }

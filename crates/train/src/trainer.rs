@@ -127,6 +127,7 @@ pub fn train_in(
     folder: &RunFolder,
     observer: &mut dyn Observer,
 ) -> Result<Trained, TrainError> {
+    crate::memory_budget::check(model, splits, backend)?;
     let (kind, _) = step::resolve(requested, model);
     let Started {
         mut stepper,

@@ -69,6 +69,10 @@ pub fn run(arguments: &RunArguments) -> Outcome {
     if let Err(error) = arguments.backend.device() {
         return report::failure(&error, error.hint());
     }
+    // Refused before the first line about training, with both figures.
+    if let Err(error) = mlpc_train::memory_budget::check(&model, &splits, arguments.backend) {
+        return report::failure(&error, error.hint());
+    }
     let json = arguments.json;
     let path = (!arguments.no_save).then(|| {
         arguments

@@ -1,0 +1,150 @@
+//! Before training: will the run fit in the memory it may use? The need is the checker's
+//! estimate for the network ([`MemoryEstimate`]: parameters, gradients, optimizer moments, one
+//! batch's activations) plus the data set kept resident on the device (every split's features
+//! and targets, as 32-bit values). What may be used is, in order: `MLPC_MEMORY_LIMIT` (bytes,
+//! or with a `K`, `M` or `G` suffix, powers of 1024), else on the CPU what the system says is
+//! available (`MemAvailable` in `/proc/meminfo`, lowered to what a cgroup limit leaves). A GPU's
+//! memory is not reported through wgpu, so on wgpu only `MLPC_MEMORY_LIMIT` is checked; running
+//! out there mid-run is reported as an error with a hint (the CLI's panic hook).
+
+use mlpc_data::Splits;
+use mlpc_ir::Model;
+use mlpc_ir::memory::MemoryEstimate;
+
+use crate::backend::Backend;
+use crate::error::TrainError;
+
+/// The variable that sets the memory a run may use.
+pub const LIMIT_VARIABLE: &str = "MLPC_MEMORY_LIMIT";
+
+/// What a run may use, and where that figure comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Available {
+    /// Bytes.
+    pub bytes: u64,
+    /// Where the figure comes from, in words.
+    pub source: String,
+}
+
+/// The bytes a run of `model` on `splits` needs, about.
+pub fn needed(model: &Model, splits: &Splits) -> u64 {
+    let network = MemoryEstimate::of(&model.network, &model.optimizer, model.training.batch_size);
+    let values = |dataset: &mlpc_data::Dataset| (dataset.features.len() + dataset.len()) as u64 * 4;
+    network
+        .bytes()
+        .saturating_add(values(&splits.train))
+        .saturating_add(values(&splits.test))
+}
+
+/// Refuses a run that will not fit, before it starts, with both figures.
+pub fn check(model: &Model, splits: &Splits, backend: Backend) -> Result<(), TrainError> {
+    let Some(available) = available(backend)? else {
+        return Ok(());
+    };
+    let needed = needed(model, splits);
+    if needed <= available.bytes {
+        return Ok(());
+    }
+    Err(TrainError::TooLarge {
+        needed,
+        available: available.bytes,
+        origin: available.source,
+    })
+}
+
+/// The memory a run on `backend` may use, where it is known.
+pub fn available(backend: Backend) -> Result<Option<Available>, TrainError> {
+    if let Ok(text) = std::env::var(LIMIT_VARIABLE) {
+        let bytes = parse_bytes(&text).ok_or_else(|| TrainError::Backend {
+            message: format!("{LIMIT_VARIABLE}=`{text}` is not an amount of memory"),
+            hint: format!("write bytes, or a number with K, M or G: `{LIMIT_VARIABLE}=8G`"),
+        })?;
+        return Ok(Some(Available {
+            bytes,
+            source: LIMIT_VARIABLE.into(),
+        }));
+    }
+    Ok(match backend {
+        Backend::Ndarray | Backend::Flex => system_available(),
+        Backend::Wgpu => None,
+    })
+}
+
+/// `1048576`, `512K`, `64M`, `8G` (powers of 1024; a trailing `B` or `iB` is allowed).
+pub fn parse_bytes(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let text = text
+        .strip_suffix("iB")
+        .or_else(|| text.strip_suffix('B'))
+        .unwrap_or(text);
+    let (number, shift) = match text.chars().last()? {
+        'K' | 'k' => (&text[..text.len() - 1], 10),
+        'M' | 'm' => (&text[..text.len() - 1], 20),
+        'G' | 'g' => (&text[..text.len() - 1], 30),
+        'T' | 't' => (&text[..text.len() - 1], 40),
+        _ => (text, 0),
+    };
+    let value: f64 = number.trim().parse().ok()?;
+    (value.is_finite() && value >= 0.0).then(|| (value * (1u64 << shift) as f64) as u64)
+}
+
+/// What the system says this process may still take: `MemAvailable`, lowered to a cgroup
+/// (v2) limit's headroom where one is set.
+fn system_available() -> Option<Available> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemAvailable:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    let mut available = Available {
+        bytes: kib * 1024,
+        source: "available memory (MemAvailable)".into(),
+    };
+    let read = |name: &str| -> Option<u64> {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{name}"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    if let (Some(limit), Some(used)) = (read("memory.max"), read("memory.current")) {
+        let headroom = limit.saturating_sub(used);
+        if headroom < available.bytes {
+            available = Available {
+                bytes: headroom,
+                source: "the cgroup's memory limit".into(),
+            };
+        }
+    }
+    Some(available)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_of_memory_read_as_people_write_them() {
+        assert_eq!(parse_bytes("1048576"), Some(1 << 20));
+        assert_eq!(parse_bytes("512K"), Some(512 << 10));
+        assert_eq!(parse_bytes("64M"), Some(64 << 20));
+        assert_eq!(parse_bytes("8G"), Some(8 << 30));
+        assert_eq!(parse_bytes("1.5GiB"), Some(3 << 29));
+        assert_eq!(parse_bytes("2 GB"), Some(2 << 30));
+        assert_eq!(parse_bytes("lots"), None);
+        assert_eq!(parse_bytes("-1G"), None);
+        assert_eq!(parse_bytes(""), None);
+    }
+
+    #[test]
+    fn this_system_reports_some_available_memory() {
+        if std::path::Path::new("/proc/meminfo").exists() {
+            let available = system_available().expect("MemAvailable");
+            assert!(available.bytes > 1 << 20, "{available:?}");
+        }
+    }
+}
