@@ -67,6 +67,8 @@ enum Command {
     Run(commands::run::RunArguments),
     /// Evaluate the saved model of a run folder on its test split (or another data set).
     Eval(commands::eval::EvalArguments),
+    /// Predict with the saved model of a run folder: labels and class probabilities, or values.
+    Predict(commands::predict::PredictArguments),
     /// Train a model on several backends and compare their speeds.
     Bench(commands::bench::BenchArguments),
     /// List the backends of this build and the GPU adapters this machine offers.
@@ -92,6 +94,7 @@ fn main() -> ExitCode {
         Command::Fmt { files, check } => commands::format::run(&files, check),
         Command::Run(arguments) => commands::run::run(&arguments),
         Command::Eval(arguments) => commands::eval::run(&arguments),
+        Command::Predict(arguments) => commands::predict::run(&arguments),
         Command::Bench(arguments) => commands::bench::run(&arguments),
         Command::Backends { json } => commands::backends::run(json),
     })
@@ -125,6 +128,7 @@ fn opens_graphics_drivers(command: &Command) -> bool {
     match command {
         Command::Run(arguments) => arguments.backend == mlpc_train::Backend::Wgpu,
         Command::Eval(arguments) => arguments.backend == mlpc_train::Backend::Wgpu,
+        Command::Predict(arguments) => arguments.backend == mlpc_train::Backend::Wgpu,
         Command::Bench(arguments) => arguments.backends.contains(&mlpc_train::Backend::Wgpu),
         Command::Backends { .. } => true,
         Command::Check { .. } | Command::Summary { .. } | Command::Fmt { .. } => false,

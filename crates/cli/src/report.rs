@@ -241,6 +241,13 @@ mod tests {
         assert!(hint.contains("--resume"));
         let (problem, _) = device_failure("wgpu error: Device lost").expect("lost");
         assert!(problem.starts_with("the GPU was lost"));
+        // cubecl's own words for it.
+        for message in [
+            "An out-of-memory error happened during launch\nCaused by:\n  no page",
+            "out of device memory allocating 1073741824 bytes",
+        ] {
+            assert!(device_failure(message).is_some(), "{message}");
+        }
         assert_eq!(device_failure("index out of bounds: the len is 3"), None);
     }
 }

@@ -319,12 +319,20 @@ pub fn load(source: &Source) -> Result<Splits, DataError> {
             )
         }
     };
+    let feature_names = table
+        .header
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| *index != column)
+        .map(|(_, name)| name.clone())
+        .collect();
     let mut splits = Splits {
         train,
         test,
         class_names: labels,
         target_standardization: None,
         feature_standardization: None,
+        feature_names: Some(feature_names),
     };
     if *standardize {
         splits.standardize_features();

@@ -101,6 +101,8 @@ pub struct Splits {
     pub target_standardization: Option<Standardization>,
     /// How each feature was standardised, to apply to new inputs.
     pub feature_standardization: Option<Vec<Standardization>>,
+    /// The name of each feature, for sources that name them (a CSV file's header).
+    pub feature_names: Option<Vec<String>>,
 }
 
 impl Splits {

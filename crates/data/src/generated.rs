@@ -99,6 +99,7 @@ pub fn load(source: &Source) -> Splits {
         class_names: None,
         target_standardization: None,
         feature_standardization: None,
+        feature_names: None,
     }
 }
 

@@ -100,7 +100,16 @@ fn read_images(
     stem: &str,
     limit: Option<usize>,
 ) -> Result<(Vec<f32>, usize, usize), DataError> {
-    let path = find(directory, stem)?;
+    read_image_file(&find(directory, stem)?, limit)
+}
+
+/// The images of one IDX image file (gzipped or not), pixels scaled to [0, 1]: the values,
+/// the number of images and the pixels of each.
+pub fn read_image_file(
+    path: &Path,
+    limit: Option<usize>,
+) -> Result<(Vec<f32>, usize, usize), DataError> {
+    let path = path.to_path_buf();
     let mut reader = open(&path)?;
     let dimensions = header(&mut *reader, &path, IMAGES_MAGIC)?;
     let (count, width) = (
@@ -183,6 +192,7 @@ pub fn load(
         class_names: None,
         target_standardization: None,
         feature_standardization: None,
+        feature_names: None,
     })
 }
 

@@ -22,6 +22,7 @@ pub mod dataset;
 pub mod error;
 pub mod generated;
 pub mod idx;
+pub mod inputs;
 pub mod random;
 pub mod source;
 

@@ -41,6 +41,10 @@ pub struct RunState {
     pub target_standardization: Option<Standardization>,
     /// The label of each class index.
     pub class_names: Option<Vec<String>>,
+    /// The name of each feature, where the data named them (a CSV file's header): how
+    /// `mlpc predict` finds a new file's columns.
+    #[serde(default)]
+    pub feature_names: Option<Vec<String>>,
     /// One report per completed epoch.
     pub history: Vec<EpochReport>,
 }

@@ -40,6 +40,7 @@ pub mod memory_budget;
 pub mod names;
 pub mod network;
 pub mod objective;
+pub mod predict;
 pub mod step;
 pub mod trainer;
 

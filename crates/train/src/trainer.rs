@@ -216,6 +216,7 @@ pub fn start(
         feature_standardization: splits.feature_standardization.clone(),
         target_standardization: splits.target_standardization,
         class_names: splits.class_names.clone(),
+        feature_names: splits.feature_names.clone(),
         history: Vec::new(),
     };
     let mut checkpoint_files = None;

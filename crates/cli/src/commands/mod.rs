@@ -5,5 +5,6 @@ pub mod bench;
 pub mod check;
 pub mod eval;
 pub mod format;
+pub mod predict;
 pub mod run;
 pub mod summary;

@@ -1,0 +1,337 @@
+//! Inputs to predict on (`mlpc predict`): rows of features, read from a CSV text with the
+//! training features' columns (found by name where the training file named them; a target
+//! column is ignored), an IDX image file, or a PGM image (binary `P5` or text `P2`). Pixels are
+//! scaled to [0, 1] as training scaled them. Standardisation is the caller's: it has the
+//! training run's statistics.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::DataError;
+
+/// Rows of features, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inputs {
+    /// `rows * width` values.
+    pub features: Vec<f32>,
+    /// Values per row.
+    pub width: usize,
+}
+
+impl Inputs {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.features.len() / self.width.max(1)
+    }
+}
+
+/// What the trained model takes, to read inputs for it.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected<'a> {
+    /// Features per example.
+    pub width: usize,
+    /// The training file's feature columns, in order, where it named them.
+    pub feature_names: Option<&'a [String]>,
+    /// The training target's column, ignored when present.
+    pub target: Option<&'a str>,
+}
+
+/// Reads CSV `text` (from `path`, for messages: `-` for standard input).
+pub fn csv(path: &Path, text: &str, expected: Expected) -> Result<Inputs, DataError> {
+    let refuse = |line: u64, message: String| DataError::Csv {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|error| refuse(1, error.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    // Where each feature the model takes comes from in this file.
+    let columns: Vec<usize> = match expected.feature_names {
+        Some(names) => {
+            for (index, name) in header.iter().enumerate() {
+                if !names.contains(name) && Some(name.as_str()) != expected.target {
+                    return Err(refuse(
+                        1,
+                        format!(
+                            "column {} `{name}` is not one the model was trained on (its features: {})",
+                            index + 1,
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+            names
+                .iter()
+                .map(|name| {
+                    header
+                        .iter()
+                        .position(|column| column == name)
+                        .ok_or_else(|| {
+                            refuse(
+                                1,
+                                format!("the file has no column `{name}`, a feature of the model"),
+                            )
+                        })
+                })
+                .collect::<Result<_, _>>()?
+        }
+        None => {
+            let kept: Vec<usize> = (0..header.len())
+                .filter(|&index| Some(header[index].as_str()) != expected.target)
+                .collect();
+            if kept.len() != expected.width {
+                return Err(refuse(
+                    1,
+                    format!(
+                        "{} feature columns, but the model takes {}",
+                        kept.len(),
+                        expected.width
+                    ),
+                ));
+            }
+            kept
+        }
+    };
+    let mut features = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|error| {
+            let line = error.position().map_or(1, |position| position.line());
+            refuse(line, error.to_string())
+        })?;
+        let line = record.position().map_or(0, |position| position.line());
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        for &column in &columns {
+            let field = record.get(column).unwrap_or("");
+            let value = field.parse::<f32>().ok().filter(|value| value.is_finite());
+            features.push(value.ok_or_else(|| {
+                refuse(
+                    line,
+                    format!(
+                        "column `{}` holds `{field}`, which is not a finite number",
+                        header[column]
+                    ),
+                )
+            })?);
+        }
+    }
+    if features.is_empty() {
+        return Err(refuse(1, "no rows to predict on".into()));
+    }
+    Ok(Inputs {
+        features,
+        width: columns.len(),
+    })
+}
+
+/// Reads an IDX image file: every image, if each has the model's number of pixels.
+pub fn idx(path: &Path, expected: Expected) -> Result<Inputs, DataError> {
+    let (features, count, width) = crate::idx::read_image_file(path, None)?;
+    image_width(path, width, expected.width)?;
+    if count == 0 {
+        return Err(idx_error(path, "the file holds no image".into()));
+    }
+    Ok(Inputs { features, width })
+}
+
+/// Reads a PGM image (`P5` binary or `P2` text, any maximum value) as one row of pixels in
+/// [0, 1], if it has the model's number of pixels.
+pub fn pgm(path: &Path, expected: Expected) -> Result<Inputs, DataError> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let refuse = |message: &str| idx_error(path, message.to_string());
+    // The header: magic, width, height, maximum, separated by whitespace and `#` comments.
+    let mut position = 0;
+    let mut fields = Vec::new();
+    while fields.len() < 4 {
+        while position < bytes.len()
+            && (bytes[position].is_ascii_whitespace() || bytes[position] == b'#')
+        {
+            if bytes[position] == b'#' {
+                while position < bytes.len() && bytes[position] != b'\n' {
+                    position += 1;
+                }
+            } else {
+                position += 1;
+            }
+        }
+        let start = position;
+        while position < bytes.len() && !bytes[position].is_ascii_whitespace() {
+            position += 1;
+        }
+        if start == position {
+            return Err(refuse("the PGM header is cut short"));
+        }
+        fields.push(String::from_utf8_lossy(&bytes[start..position]).into_owned());
+    }
+    let magic = fields[0].as_str();
+    let number = |text: &str| {
+        text.parse::<usize>()
+            .map_err(|_| refuse("the PGM header is not three numbers after its magic"))
+    };
+    let (columns, rows, maximum) = (
+        number(&fields[1])?,
+        number(&fields[2])?,
+        number(&fields[3])?,
+    );
+    if maximum == 0 || maximum > 65_535 {
+        return Err(refuse(
+            "the PGM maximum grey value is not between 1 and 65535",
+        ));
+    }
+    let pixels = columns
+        .checked_mul(rows)
+        .ok_or_else(|| refuse("the image is too large"))?;
+    image_width(path, pixels, expected.width)?;
+    let values: Vec<usize> = match magic {
+        "P5" => {
+            let body = &bytes[(position + 1).min(bytes.len())..];
+            let size = if maximum < 256 { 1 } else { 2 };
+            if body.len() < pixels * size {
+                return Err(refuse("the image data is cut short"));
+            }
+            (0..pixels)
+                .map(|index| match size {
+                    1 => body[index] as usize,
+                    _ => (body[2 * index] as usize) << 8 | body[2 * index + 1] as usize,
+                })
+                .collect()
+        }
+        "P2" => {
+            let text = String::from_utf8_lossy(&bytes[position..]);
+            let values: Vec<usize> = text
+                .split_ascii_whitespace()
+                .take(pixels)
+                .map(|word| {
+                    word.parse::<usize>()
+                        .map_err(|_| refuse("a grey value is not a number"))
+                })
+                .collect::<Result<_, _>>()?;
+            if values.len() < pixels {
+                return Err(refuse("the image data is cut short"));
+            }
+            values
+        }
+        _ => return Err(refuse("not a grey PGM image (P2 or P5)")),
+    };
+    Ok(Inputs {
+        features: values
+            .iter()
+            .map(|&value| value.min(maximum) as f32 / maximum as f32)
+            .collect(),
+        width: pixels,
+    })
+}
+
+fn image_width(path: &Path, pixels: usize, width: usize) -> Result<(), DataError> {
+    if pixels == width {
+        return Ok(());
+    }
+    let side = (width as f64).sqrt() as usize;
+    let shape = if side * side == width {
+        format!("{side}x{side} = {width}")
+    } else {
+        width.to_string()
+    };
+    Err(idx_error(
+        path,
+        format!("an image has {pixels} pixels, but the model takes {shape}"),
+    ))
+}
+
+fn idx_error(path: &Path, message: String) -> DataError {
+    DataError::Idx {
+        path: PathBuf::from(path),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expected<'a>(names: Option<&'a [String]>, width: usize) -> Expected<'a> {
+        Expected {
+            width,
+            feature_names: names,
+            target: Some("label"),
+        }
+    }
+
+    #[test]
+    fn csv_columns_are_found_by_name_and_the_target_ignored() {
+        let names = vec!["a".to_string(), "b".to_string()];
+        let inputs = csv(
+            Path::new("x.csv"),
+            "label,b,a\nz,2,1\nz,4,3\n",
+            expected(Some(&names), 2),
+        )
+        .expect("reads");
+        assert_eq!(inputs.features, vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(inputs.rows(), 2);
+        let error = csv(
+            Path::new("x.csv"),
+            "a,b,c\n1,2,3\n",
+            expected(Some(&names), 2),
+        )
+        .expect_err("unknown column");
+        assert!(
+            error
+                .to_string()
+                .contains("x.csv:1: column 3 `c` is not one the model was trained on"),
+            "{error}"
+        );
+        let error =
+            csv(Path::new("x.csv"), "a\n1\n", expected(Some(&names), 2)).expect_err("missing");
+        assert!(error.to_string().contains("no column `b`"), "{error}");
+        let error =
+            csv(Path::new("x.csv"), "a,b\n1,x\n", expected(Some(&names), 2)).expect_err("word");
+        assert!(
+            error.to_string().contains("x.csv:2: column `b` holds `x`"),
+            "{error}"
+        );
+        let error =
+            csv(Path::new("x.csv"), "p,q,r\n1,2,3\n", expected(None, 2)).expect_err("width");
+        assert!(
+            error
+                .to_string()
+                .contains("3 feature columns, but the model takes 2"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn pgm_images_of_both_kinds_scale_to_one() {
+        let folder = std::env::temp_dir().join(format!("mlpc-pgm-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("folder");
+        let binary = folder.join("b.pgm");
+        let mut bytes = b"P5\n# a comment\n2 2\n255\n".to_vec();
+        bytes.extend([0, 51, 255, 102]);
+        std::fs::write(&binary, bytes).expect("write");
+        let inputs = pgm(&binary, expected(None, 4)).expect("reads");
+        assert_eq!(inputs.features, vec![0.0, 0.2, 1.0, 0.4]);
+        let text = folder.join("t.pgm");
+        std::fs::write(&text, "P2 2 2 10\n0 5\n10 2\n").expect("write");
+        assert_eq!(
+            pgm(&text, expected(None, 4)).expect("reads").features,
+            vec![0.0, 0.5, 1.0, 0.2]
+        );
+        let error = pgm(&text, expected(None, 784)).expect_err("size");
+        assert!(
+            error
+                .to_string()
+                .contains("an image has 4 pixels, but the model takes 28x28 = 784"),
+            "{error}"
+        );
+        let _ = std::fs::remove_dir_all(&folder);
+    }
+}

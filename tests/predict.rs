@@ -1,0 +1,238 @@
+//! `mlpc predict` through the binary: the saved model of a run on new CSV rows (a file or
+//! standard input, columns found by name, the target ignored), IDX images and PGM images, with
+//! the training run's label names and standardisation.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+fn folder(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("mlpc-predict-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&path);
+    path
+}
+
+fn mlpc(arguments: &[&str], input: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .args(arguments)
+        .current_dir(workspace())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mlpc");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(input.unwrap_or("").as_bytes())
+        .expect("write stdin");
+    drop(stdin);
+    child.wait_with_output().expect("wait")
+}
+
+fn train(model: &str, out: &Path, epochs: &str) {
+    let output = mlpc(
+        &[
+            "run",
+            model,
+            "--epochs",
+            epochs,
+            "--json",
+            "--out",
+            &out.to_string_lossy(),
+        ],
+        None,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn json_lines(output: &Output) -> Vec<Value> {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect()
+}
+
+#[test]
+fn iris_rows_get_their_species_and_probabilities() {
+    let out = folder("iris");
+    train("models/iris.mlp", &out, "40");
+    let run = out.to_string_lossy().into_owned();
+    let csv = std::fs::read_to_string(workspace().join("data/iris.csv")).expect("iris");
+    let truth: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|line| line.rsplit(',').next().unwrap())
+        .collect();
+    let predictions = json_lines(&mlpc(&["predict", &run, "-", "--json"], Some(&csv)));
+    assert_eq!(predictions.len(), truth.len());
+    let mut right = 0;
+    for (row, (prediction, label)) in predictions.iter().zip(&truth).enumerate() {
+        assert_eq!(prediction["row"], row);
+        let probabilities = prediction["probabilities"]
+            .as_object()
+            .expect("probabilities");
+        let names: Vec<&String> = probabilities.keys().collect();
+        assert_eq!(names, ["setosa", "versicolor", "virginica"]);
+        let total: f64 = probabilities.values().map(|p| p.as_f64().unwrap()).sum();
+        assert!((total - 1.0).abs() < 1e-4, "{total}");
+        right += usize::from(prediction["label"] == *label);
+    }
+    assert!(
+        right * 100 >= truth.len() * 93,
+        "{right} of {}",
+        truth.len()
+    );
+    // One row alone is standardised with the training statistics, not its own: the same
+    // probabilities as within the whole file. Columns are found by name; no target needed.
+    let mut lines = csv.lines();
+    let _header = lines.next();
+    let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let shuffled = format!(
+        "petal_width,sepal_length,petal_length,sepal_width\n{},{},{},{}\n",
+        first[3], first[0], first[2], first[1]
+    );
+    let alone = json_lines(&mlpc(&["predict", &run, "-", "--json"], Some(&shuffled)));
+    assert_eq!(alone[0]["probabilities"], predictions[0]["probabilities"]);
+    // --top 1: the best class only.
+    let top = json_lines(&mlpc(
+        &["predict", &run, "-", "--json", "--top", "1"],
+        Some(&shuffled),
+    ));
+    let only = top[0]["probabilities"].as_object().expect("probabilities");
+    assert_eq!(only.len(), 1);
+    assert!(only.contains_key(top[0]["label"].as_str().unwrap()));
+    // Text output: a line per row with the label and the percentages.
+    let text = mlpc(&["predict", &run, "-"], Some(&shuffled));
+    let line = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(line.starts_with("0: setosa  (setosa "), "{line}");
+    // An unknown column is an error naming the input, exit 2.
+    let output = mlpc(&["predict", &run, "-"], Some("sepal_length,colour\n1,2\n"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr
+            .contains("<standard input>:1: column 2 `colour` is not one the model was trained on"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn regression_values_come_in_the_targets_units() {
+    let out = folder("diabetes");
+    train("models/diabetes.mlp", &out, "60");
+    let csv = workspace().join("data/diabetes.csv");
+    let predictions = json_lines(&mlpc(
+        &[
+            "predict",
+            &out.to_string_lossy(),
+            &csv.to_string_lossy(),
+            "--json",
+        ],
+        None,
+    ));
+    let text = std::fs::read_to_string(&csv).expect("diabetes");
+    let truth: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .map(|line| line.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(predictions.len(), truth.len());
+    let error: f64 = predictions
+        .iter()
+        .zip(&truth)
+        .map(|(prediction, truth)| (prediction["value"].as_f64().unwrap() - truth).abs())
+        .sum::<f64>()
+        / truth.len() as f64;
+    // The target's deviation is about 77: standardised outputs would be off by ~150.
+    assert!(error < 60.0, "mean absolute error {error}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// The first `count` bytes of the images (after the 16-byte header) and labels of MNIST's
+/// test set.
+fn mnist_test(count: usize) -> (Vec<u8>, Vec<u8>) {
+    let read = |name: &str| {
+        let file = std::fs::File::open(workspace().join("data/mnist").join(name)).expect("file");
+        let mut bytes = Vec::new();
+        flate2::read::GzDecoder::new(file)
+            .read_to_end(&mut bytes)
+            .expect("gzip");
+        bytes
+    };
+    let images = read("t10k-images-idx3-ubyte.gz");
+    let labels = read("t10k-labels-idx1-ubyte.gz");
+    (
+        images[16..16 + count * 784].to_vec(),
+        labels[8..8 + count].to_vec(),
+    )
+}
+
+#[test]
+fn mnist_images_from_idx_and_pgm_files() {
+    let out = folder("mnist");
+    train("models/mnist.mlp", &out, "1");
+    let run = out.to_string_lossy().into_owned();
+    let images = workspace().join("data/mnist/t10k-images-idx3-ubyte.gz");
+    let predictions = json_lines(&mlpc(
+        &[
+            "predict",
+            &run,
+            &images.to_string_lossy(),
+            "--json",
+            "--top",
+            "1",
+        ],
+        None,
+    ));
+    assert_eq!(predictions.len(), 10_000);
+    let (pixels, labels) = mnist_test(10_000);
+    let right = predictions
+        .iter()
+        .zip(&labels)
+        .filter(|(prediction, label)| prediction["label"] == label.to_string())
+        .count();
+    assert!(right >= 9_400, "{right} of 10000 after one epoch");
+    // The first test image as a PGM file: the same prediction.
+    let pgm = out.join("seven.pgm");
+    let mut bytes = b"P5\n28 28\n255\n".to_vec();
+    bytes.extend(&pixels[..784]);
+    std::fs::write(&pgm, bytes).expect("pgm");
+    let one = json_lines(&mlpc(
+        &["predict", &run, &pgm.to_string_lossy(), "--json"],
+        None,
+    ));
+    assert_eq!(one[0]["label"], predictions[0]["label"]);
+    assert_eq!(one[0]["label"], "7");
+    // An image of another size: an error naming the file and both shapes, exit 2.
+    let small = out.join("small.pgm");
+    std::fs::write(&small, format!("P2 14 14 255\n{}", "0 ".repeat(196))).expect("pgm");
+    let output = mlpc(&["predict", &run, &small.to_string_lossy()], None);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("small.pgm")
+            && stderr.contains("an image has 196 pixels, but the model takes 28x28 = 784"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
