@@ -69,6 +69,8 @@ enum Command {
     Eval(commands::eval::EvalArguments),
     /// Predict with the saved model of a run folder: labels and class probabilities, or values.
     Predict(commands::predict::PredictArguments),
+    /// Export the trained weights of a run folder (safetensors, PyTorch's names and layouts).
+    Export(commands::export::ExportArguments),
     /// Train a model on several backends and compare their speeds.
     Bench(commands::bench::BenchArguments),
     /// List the backends of this build and the GPU adapters this machine offers.
@@ -95,6 +97,7 @@ fn main() -> ExitCode {
         Command::Run(arguments) => commands::run::run(&arguments),
         Command::Eval(arguments) => commands::eval::run(&arguments),
         Command::Predict(arguments) => commands::predict::run(&arguments),
+        Command::Export(arguments) => commands::export::run(&arguments),
         Command::Bench(arguments) => commands::bench::run(&arguments),
         Command::Backends { json } => commands::backends::run(json),
     })
@@ -131,7 +134,10 @@ fn opens_graphics_drivers(command: &Command) -> bool {
         Command::Predict(arguments) => arguments.backend == mlpc_train::Backend::Wgpu,
         Command::Bench(arguments) => arguments.backends.contains(&mlpc_train::Backend::Wgpu),
         Command::Backends { .. } => true,
-        Command::Check { .. } | Command::Summary { .. } | Command::Fmt { .. } => false,
+        Command::Check { .. }
+        | Command::Summary { .. }
+        | Command::Fmt { .. }
+        | Command::Export(_) => false,
     }
 }
 

@@ -36,6 +36,7 @@ pub mod device_data;
 pub mod epoch_report;
 pub mod error;
 pub mod evaluate;
+pub mod export;
 pub mod memory_budget;
 pub mod names;
 pub mod network;

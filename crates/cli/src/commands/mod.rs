@@ -4,6 +4,7 @@ pub mod backends;
 pub mod bench;
 pub mod check;
 pub mod eval;
+pub mod export;
 pub mod format;
 pub mod predict;
 pub mod run;

@@ -1,0 +1,178 @@
+//! `mlpc export`: the safetensors file read back with the `safetensors` crate has PyTorch's
+//! `nn.Sequential` names and layouts, and a forward pass written here from its tensors and
+//! metadata alone predicts exactly what `mlpc predict` does.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use safetensors::SafeTensors;
+use serde_json::Value;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+fn mlpc(arguments: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .args(arguments)
+        .current_dir(workspace())
+        .output()
+        .expect("run mlpc");
+    assert!(
+        output.status.success(),
+        "{arguments:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn folder(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("mlpc-export-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&path);
+    path
+}
+
+fn floats(tensors: &SafeTensors, name: &str) -> (Vec<usize>, Vec<f32>) {
+    let view = tensors
+        .tensor(name)
+        .unwrap_or_else(|_| panic!("no tensor {name}"));
+    assert_eq!(view.dtype(), safetensors::Dtype::F32);
+    let values = view
+        .data()
+        .chunks(4)
+        .map(|bytes| f32::from_le_bytes(bytes.try_into().expect("4 bytes")))
+        .collect();
+    (view.shape().to_vec(), values)
+}
+
+/// `x Wᵀ + b` with PyTorch's `[out, in]` weight.
+fn linear(input: &[f32], (shape, weight): &(Vec<usize>, Vec<f32>), bias: &[f32]) -> Vec<f32> {
+    let (outputs, inputs) = (shape[0], shape[1]);
+    (0..outputs)
+        .map(|unit| {
+            bias[unit]
+                + (0..inputs)
+                    .map(|index| weight[unit * inputs + index] * input[index])
+                    .sum::<f32>()
+        })
+        .collect()
+}
+
+#[test]
+fn iris_exported_weights_predict_as_mlpc_does() {
+    let out = folder("iris");
+    let run = out.to_string_lossy().into_owned();
+    mlpc(&[
+        "run",
+        "models/iris.mlp",
+        "--epochs",
+        "40",
+        "--json",
+        "--out",
+        &run,
+    ]);
+    mlpc(&["export", &run, "--format", "safetensors"]);
+    let bytes = std::fs::read(out.join("model.safetensors")).expect("the file");
+    let tensors = SafeTensors::deserialize(&bytes).expect("safetensors");
+    let mut names: Vec<String> = tensors.names().into_iter().map(str::to_string).collect();
+    names.sort();
+    assert_eq!(names, ["0.bias", "0.weight", "2.bias", "2.weight"]);
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).expect("header");
+    let metadata = metadata.metadata().clone().expect("metadata");
+    assert_eq!(
+        metadata["mlpc_sequential"],
+        "Sequential(Linear(4, 16, bias=True), Tanh(), Linear(16, 3, bias=True))"
+    );
+    let ir: Value = serde_json::from_str(&metadata["mlpc_ir"]).expect("the IR");
+    assert_eq!(ir["name"], "iris");
+    let classes: Vec<String> = serde_json::from_str(&metadata["mlpc_class_names"]).expect("names");
+    let scales: Vec<Value> =
+        serde_json::from_str(&metadata["mlpc_feature_standardization"]).expect("statistics");
+    let first = floats(&tensors, "0.weight");
+    assert_eq!(first.0, [16, 4], "PyTorch's [out, in]");
+    let (_, first_bias) = floats(&tensors, "0.bias");
+    let second = floats(&tensors, "2.weight");
+    let (_, second_bias) = floats(&tensors, "2.bias");
+    // Every iris row through the exported network, against `mlpc predict`.
+    let csv = std::fs::read_to_string(workspace().join("data/iris.csv")).expect("iris");
+    let predicted = mlpc(&["predict", &run, "data/iris.csv", "--json"]);
+    let predicted: Vec<Value> = String::from_utf8_lossy(&predicted.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON"))
+        .collect();
+    let mut right = 0;
+    for (line, expected) in csv.lines().skip(1).zip(&predicted) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let input: Vec<f32> = fields[..4]
+            .iter()
+            .zip(&scales)
+            .map(|(field, scale)| {
+                let value: f64 = field.parse().expect("number");
+                ((value - scale["mean"].as_f64().unwrap()) / scale["deviation"].as_f64().unwrap())
+                    as f32
+            })
+            .collect();
+        let hidden: Vec<f32> = linear(&input, &first, &first_bias)
+            .into_iter()
+            .map(f32::tanh)
+            .collect();
+        let logits = linear(&hidden, &second, &second_bias);
+        let best = (0..logits.len())
+            .max_by(|&left, &right| logits[left].total_cmp(&logits[right]))
+            .expect("classes");
+        assert_eq!(expected["label"], classes[best], "{line}");
+        right += usize::from(classes[best] == fields[4]);
+    }
+    assert!(right >= 140, "{right} of 150");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn batch_norm_and_dropout_take_their_places_in_the_sequence() {
+    let out = folder("norm");
+    std::fs::create_dir_all(&out).expect("folder");
+    let model = out.join("normed.mlp");
+    std::fs::write(
+        &model,
+        "model normed\ndata moons(n = 200, noise = 0.1, seed = 1)\n\
+         network {\n  dense 8 relu\n  batchnorm\n  dropout 0.1\n  dense 2\n}\n\
+         loss cross_entropy\noptimizer adam(lr = 0.01)\ntrain { epochs = 2 }\n",
+    )
+    .expect("model");
+    let run = out.join("run").to_string_lossy().into_owned();
+    mlpc(&["run", &model.to_string_lossy(), "--json", "--out", &run]);
+    let file = out.join("normed.safetensors");
+    mlpc(&["export", &run, "--out", &file.to_string_lossy()]);
+    let bytes = std::fs::read(&file).expect("the file");
+    let tensors = SafeTensors::deserialize(&bytes).expect("safetensors");
+    let mut names: Vec<String> = tensors.names().into_iter().map(str::to_string).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "0.bias",
+            "0.weight",
+            "2.bias",
+            "2.num_batches_tracked",
+            "2.running_mean",
+            "2.running_var",
+            "2.weight",
+            "4.bias",
+            "4.weight"
+        ]
+    );
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).expect("header");
+    assert_eq!(
+        metadata.metadata().clone().expect("metadata")["mlpc_sequential"],
+        "Sequential(Linear(2, 8, bias=True), ReLU(), BatchNorm1d(8, eps=0.00001, momentum=0.1), Dropout(p=0.1), Linear(8, 2, bias=True))"
+    );
+    let (_, variance) = floats(&tensors, "2.running_var");
+    assert!(
+        variance.iter().any(|value| (value - 1.0).abs() > 1e-3),
+        "trained statistics"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
