@@ -41,7 +41,7 @@ fn completed_epochs(folder: &Path) -> Option<u64> {
 
 /// Starts a long run, sends `signal` once its second epoch is reported, and returns the exit
 /// status, standard error and the epochs reported.
-fn signal_after_two_epochs(signal: &str, out: &Path) -> (Option<i32>, String, usize) {
+fn signal_after_two_epochs(signal: libc::c_int, out: &Path) -> (Option<i32>, String, usize) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mlpc"))
         .args([
             "run",
@@ -63,11 +63,9 @@ fn signal_after_two_epochs(signal: &str, out: &Path) -> (Option<i32>, String, us
         let report: Value = serde_json::from_str(&line.expect("a line")).expect("JSON");
         epochs += 1;
         if report["epoch"] == 2 {
-            let sent = Command::new("kill")
-                .args([signal, &child.id().to_string()])
-                .status()
-                .expect("kill");
-            assert!(sent.success());
+            // SAFETY: sends a signal to the child this test started, which is still running.
+            let sent = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+            assert_eq!(sent, 0, "kill");
         }
     }
     let output = child.wait_with_output().expect("wait");
@@ -81,7 +79,7 @@ fn signal_after_two_epochs(signal: &str, out: &Path) -> (Option<i32>, String, us
 #[test]
 fn ctrl_c_keeps_the_last_whole_epoch_and_exits_130() {
     let out = folder("sigint");
-    let (status, stderr, epochs) = signal_after_two_epochs("-INT", &out);
+    let (status, stderr, epochs) = signal_after_two_epochs(libc::SIGINT, &out);
     assert_eq!(status, Some(130), "{stderr}");
     let kept = completed_epochs(&out).expect("a checkpoint");
     assert!(kept >= 2 && kept as usize == epochs, "{kept} {epochs}");
@@ -112,7 +110,7 @@ fn ctrl_c_keeps_the_last_whole_epoch_and_exits_130() {
 #[test]
 fn sigterm_keeps_the_last_whole_epoch_and_exits_143() {
     let out = folder("sigterm");
-    let (status, stderr, epochs) = signal_after_two_epochs("-TERM", &out);
+    let (status, stderr, epochs) = signal_after_two_epochs(libc::SIGTERM, &out);
     assert_eq!(status, Some(143), "{stderr}");
     assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
     assert_eq!(completed_epochs(&out), Some(epochs as u64));

@@ -8,6 +8,7 @@
 
 mod commands;
 mod interrupt;
+mod plots;
 mod progress;
 mod report;
 
@@ -69,6 +70,11 @@ enum Command {
     Eval(commands::eval::EvalArguments),
     /// Predict with the saved model of a run folder: labels and class probabilities, or values.
     Predict(commands::predict::PredictArguments),
+    /// Draw a run's pictures again: loss curves, decision boundary, confusion matrix.
+    Plot {
+        /// A run folder written by `mlpc run`.
+        folder: std::path::PathBuf,
+    },
     /// Export the trained weights of a run folder (safetensors, PyTorch's names and layouts).
     Export(commands::export::ExportArguments),
     /// Train a model on several backends and compare their speeds.
@@ -98,6 +104,7 @@ fn main() -> ExitCode {
         Command::Eval(arguments) => commands::eval::run(&arguments),
         Command::Predict(arguments) => commands::predict::run(&arguments),
         Command::Export(arguments) => commands::export::run(&arguments),
+        Command::Plot { folder } => commands::plot::run(&folder),
         Command::Bench(arguments) => commands::bench::run(&arguments),
         Command::Backends { json } => commands::backends::run(json),
     })
@@ -137,7 +144,8 @@ fn opens_graphics_drivers(command: &Command) -> bool {
         Command::Check { .. }
         | Command::Summary { .. }
         | Command::Fmt { .. }
-        | Command::Export(_) => false,
+        | Command::Export(_)
+        | Command::Plot { .. } => false,
     }
 }
 

@@ -170,6 +170,8 @@ fn device_failure(message: &str) -> Option<(&'static str, &'static str)> {
     let lower = message.to_lowercase();
     if [
         "out of memory",
+        "out-of-memory",
+        "out of device memory",
         "outofmemory",
         "out_of_memory",
         "allocation failed",

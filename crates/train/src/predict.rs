@@ -37,18 +37,33 @@ pub fn predict(
     inputs: &Inputs,
     backend: crate::Backend,
 ) -> Result<Vec<Prediction>, TrainError> {
-    let device = backend.plain_device()?;
-    let model = &state.model;
-    let network = load_network(model, &device, &files(folder, state).0)?;
-    let width = inputs.width;
     let mut features = inputs.features.clone();
     if let Some(statistics) = &state.feature_standardization {
-        for row in features.chunks_mut(width.max(1)) {
+        for row in features.chunks_mut(inputs.width.max(1)) {
             for (value, statistic) in row.iter_mut().zip(statistics) {
                 *value = statistic.apply(*value as f64) as f32;
             }
         }
     }
+    let prepared = Inputs {
+        features,
+        width: inputs.width,
+    };
+    predict_prepared(folder, state, &prepared, backend)
+}
+
+/// [`predict`] on inputs already standardised as training's were (a loaded data set's).
+pub fn predict_prepared(
+    folder: &Path,
+    state: &RunState,
+    inputs: &Inputs,
+    backend: crate::Backend,
+) -> Result<Vec<Prediction>, TrainError> {
+    let device = backend.plain_device()?;
+    let model = &state.model;
+    let network = load_network(model, &device, &files(folder, state).0)?;
+    let width = inputs.width;
+    let features = &inputs.features;
     let labels: Vec<String> = match &state.class_names {
         Some(names) => names.clone(),
         None => (0..model.network.outputs.max(2))

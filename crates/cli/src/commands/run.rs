@@ -140,9 +140,12 @@ pub fn run(arguments: &RunArguments) -> Outcome {
     printer.clear();
     match trained {
         Ok(_) => {
+            if let Some(path) = &folder.path {
+                draw(path, &splits, json);
+            }
             if let (Some(path), false) = (&folder.path, json) {
                 println!(
-                    "saved the model and its last checkpoint in {}",
+                    "saved the model, its last checkpoint and its pictures in {}",
                     path.display()
                 );
             }
@@ -158,6 +161,16 @@ pub fn run(arguments: &RunArguments) -> Outcome {
         }
         Err(error @ TrainError::Data(_)) => report::invalid(&error, error.hint()),
         Err(error) => report::failure(&error, error.hint()),
+    }
+}
+
+/// Draws the run's pictures into its folder; a failure there is a warning, not the run's.
+fn draw(folder: &Path, splits: &mlpc_data::Splits, json: bool) {
+    let drawn = mlpc_train::checkpoint::read_state(folder)
+        .map_err(|error| error.to_string())
+        .and_then(|state| crate::plots::write_all(folder, &state, splits));
+    if let (Err(message), false) = (drawn, json) {
+        eprintln!("warning: the pictures could not be drawn: {message}");
     }
 }
 

@@ -1,0 +1,85 @@
+//! The pictures of a run (`mlpc run` writes them; `mlpc plot` draws them again): each PNG is
+//! decoded and checked for its size and content, not only for existing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+fn mlpc(arguments: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .args(arguments)
+        .current_dir(workspace())
+        .output()
+        .expect("run mlpc");
+    assert!(
+        output.status.success(),
+        "{arguments:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Width, height and the number of distinct colours of a PNG file.
+fn picture(path: &Path) -> (u32, u32, usize) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(path).unwrap_or_else(|_| panic!("{} is missing", path.display())),
+    ));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("a size")];
+    let frame = reader.next_frame(&mut pixels).expect("a frame");
+    let channels = frame.color_type.samples();
+    let mut colours: Vec<&[u8]> = pixels[..frame.buffer_size()].chunks(channels).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    (frame.width, frame.height, colours.len())
+}
+
+fn folder(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("mlpc-plots-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&path);
+    path
+}
+
+#[test]
+fn a_two_dimensional_classifier_gets_curves_a_boundary_and_a_confusion_matrix() {
+    let out = folder("xor");
+    let run = out.to_string_lossy().into_owned();
+    mlpc(&["run", "models/xor.mlp", "--epochs", "20", "--out", &run]);
+    for name in ["curves.png", "decision_boundary.png", "confusion.png"] {
+        let (width, height, colours) = picture(&out.join(name));
+        assert_eq!((width, height), (800, 600), "{name}");
+        assert!(colours > 2, "{name}: {colours} colours");
+    }
+    // The boundary shows at least two classes' regions and the points on top.
+    let (_, _, colours) = picture(&out.join("decision_boundary.png"));
+    assert!(colours >= 4, "{colours}");
+    // `mlpc plot` draws them again.
+    for name in ["curves.png", "decision_boundary.png", "confusion.png"] {
+        std::fs::remove_file(out.join(name)).expect("remove");
+    }
+    let output = mlpc(&["plot", &run]);
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 3);
+    assert!(out.join("decision_boundary.png").exists());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_regression_gets_curves_and_predicted_against_true() {
+    let out = folder("diabetes");
+    let run = out.to_string_lossy().into_owned();
+    mlpc(&["run", "models/diabetes.mlp", "--epochs", "5", "--out", &run]);
+    for name in ["curves.png", "predictions.png"] {
+        let (width, height, colours) = picture(&out.join(name));
+        assert_eq!((width, height), (800, 600), "{name}");
+        assert!(colours > 2, "{name}: {colours} colours");
+    }
+    assert!(!out.join("decision_boundary.png").exists());
+    assert!(!out.join("confusion.png").exists());
+    let _ = std::fs::remove_dir_all(&out);
+}
