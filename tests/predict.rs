@@ -187,8 +187,17 @@ fn mnist_test(count: usize) -> (Vec<u8>, Vec<u8>) {
     )
 }
 
+/// The probabilities `mlpc predict` gives the PGM image at `pgm`.
+fn predictions_of_first(run: &str, pgm: &Path) -> Value {
+    json_lines(&mlpc(
+        &["predict", run, &pgm.to_string_lossy(), "--json"],
+        None,
+    ))[0]["probabilities"]
+        .clone()
+}
+
 #[test]
-fn mnist_images_from_idx_and_pgm_files() {
+fn mnist_images_from_idx_png_and_pgm_files() {
     let out = folder("mnist");
     train("models/mnist.mlp", &out, "1");
     let run = out.to_string_lossy().into_owned();
@@ -223,15 +232,49 @@ fn mnist_images_from_idx_and_pgm_files() {
     ));
     assert_eq!(one[0]["label"], predictions[0]["label"]);
     assert_eq!(one[0]["label"], "7");
-    // An image of another size: an error naming the file and both shapes, exit 2.
-    let small = out.join("small.pgm");
-    std::fs::write(&small, format!("P2 14 14 255\n{}", "0 ".repeat(196))).expect("pgm");
-    let output = mlpc(&["predict", &run, &small.to_string_lossy()], None);
+    // The same image as a PNG, and at twice the size (resized back to 28x28): the same label.
+    let write_png = |name: &str, side: u32, pixels: &[u8]| {
+        let path = out.join(name);
+        let file = std::fs::File::create(&path).expect("png");
+        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), side, side);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().expect("header");
+        writer.write_image_data(pixels).expect("pixels");
+        path
+    };
+    let seven = write_png("seven.png", 28, &pixels[..784]);
+    let doubled: Vec<u8> = (0..56 * 56)
+        .map(|index| pixels[(index / 56 / 2) * 28 + (index % 56) / 2])
+        .collect();
+    let large = write_png("seven-56.png", 56, &doubled);
+    let reference = predictions_of_first(&run, &pgm);
+    for image in [seven, large] {
+        let one = json_lines(&mlpc(
+            &["predict", &run, &image.to_string_lossy(), "--json"],
+            None,
+        ));
+        assert_eq!(one[0]["label"], "7");
+        for (class, probability) in reference.as_object().expect("classes") {
+            let gap = (one[0]["probabilities"][class].as_f64().unwrap()
+                - probability.as_f64().unwrap())
+            .abs();
+            assert!(
+                gap < 1e-5,
+                "{}: class {class} off by {gap}",
+                image.display()
+            );
+        }
+    }
+    // An image that is not square: an error naming the file and both shapes, exit 2.
+    let wide = out.join("wide.pgm");
+    std::fs::write(&wide, format!("P2 20 10 255\n{}", "0 ".repeat(200))).expect("pgm");
+    let output = mlpc(&["predict", &run, &wide.to_string_lossy()], None);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("small.pgm")
-            && stderr.contains("an image has 196 pixels, but the model takes 28x28 = 784"),
+        stderr.contains("wide.pgm")
+            && stderr.contains("an image of 20x10 = 200 pixels, but the model takes 28x28 = 784"),
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(&out);

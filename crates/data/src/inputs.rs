@@ -134,7 +134,15 @@ pub fn csv(path: &Path, text: &str, expected: Expected) -> Result<Inputs, DataEr
 /// Reads an IDX image file: every image, if each has the model's number of pixels.
 pub fn idx(path: &Path, expected: Expected) -> Result<Inputs, DataError> {
     let (features, count, width) = crate::idx::read_image_file(path, None)?;
-    image_width(path, width, expected.width)?;
+    if width != expected.width {
+        let side = (width as f64).sqrt().round() as usize;
+        let (columns, rows) = if side * side == width {
+            (side, side)
+        } else {
+            (width, 1)
+        };
+        return Err(wrong_shape(path, columns, rows, expected.width));
+    }
     if count == 0 {
         return Err(idx_error(path, "the file holds no image".into()));
     }
@@ -191,7 +199,6 @@ pub fn pgm(path: &Path, expected: Expected) -> Result<Inputs, DataError> {
     let pixels = columns
         .checked_mul(rows)
         .ok_or_else(|| refuse("the image is too large"))?;
-    image_width(path, pixels, expected.width)?;
     let values: Vec<usize> = match magic {
         "P5" => {
             let body = &bytes[(position + 1).min(bytes.len())..];
@@ -223,29 +230,111 @@ pub fn pgm(path: &Path, expected: Expected) -> Result<Inputs, DataError> {
         }
         _ => return Err(refuse("not a grey PGM image (P2 or P5)")),
     };
-    Ok(Inputs {
-        features: values
-            .iter()
-            .map(|&value| value.min(maximum) as f32 / maximum as f32)
-            .collect(),
-        width: pixels,
-    })
+    let grey = values
+        .iter()
+        .map(|&value| value.min(maximum) as f32 / maximum as f32)
+        .collect();
+    fit_image(path, columns, rows, grey, expected.width)
 }
 
-fn image_width(path: &Path, pixels: usize, width: usize) -> Result<(), DataError> {
-    if pixels == width {
-        return Ok(());
+/// Reads a PNG image (grey, grey with alpha, RGB, RGBA or a palette; 8 or 16 bits) as one row
+/// of grey pixels in [0, 1] (luma `0.299 R + 0.587 G + 0.114 B`; alpha is ignored), resized to
+/// the model's square input where its size differs.
+pub fn png(path: &Path, expected: Expected) -> Result<Inputs, DataError> {
+    let refuse = |message: String| idx_error(path, message);
+    let file = std::fs::File::open(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut decoder = ::png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(::png::Transformations::EXPAND | ::png::Transformations::STRIP_16);
+    let mut reader = decoder
+        .read_info()
+        .map_err(|error| refuse(format!("not a readable PNG image: {error}")))?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| refuse("the image is too large".into()))?;
+    let mut buffer = vec![0; size];
+    let frame = reader
+        .next_frame(&mut buffer)
+        .map_err(|error| refuse(format!("not a readable PNG image: {error}")))?;
+    let channels = frame.color_type.samples();
+    let grey: Vec<f32> = buffer[..frame.buffer_size()]
+        .chunks(channels)
+        .map(|pixel| {
+            let value = match pixel {
+                [red, green, blue, ..] if channels >= 3 => {
+                    0.299 * *red as f32 + 0.587 * *green as f32 + 0.114 * *blue as f32
+                }
+                [grey, ..] => *grey as f32,
+                [] => 0.0,
+            };
+            value / 255.0
+        })
+        .collect();
+    fit_image(
+        path,
+        frame.width as usize,
+        frame.height as usize,
+        grey,
+        expected.width,
+    )
+}
+
+/// An image as the model's input: as it is when it has the model's number of pixels, else
+/// resized (each target pixel the mean of the source pixels it covers) when both it and the
+/// model's input are square; any other shape is an error naming both.
+fn fit_image(
+    path: &Path,
+    columns: usize,
+    rows: usize,
+    grey: Vec<f32>,
+    width: usize,
+) -> Result<Inputs, DataError> {
+    if columns * rows == width {
+        return Ok(Inputs {
+            features: grey,
+            width,
+        });
     }
+    let side = (width as f64).sqrt().round() as usize;
+    if columns != rows || columns == 0 || side * side != width {
+        return Err(wrong_shape(path, columns, rows, width));
+    }
+    let span = |index: usize| {
+        let start = index * columns / side;
+        let end = ((index + 1) * columns / side).max(start + 1).min(columns);
+        start..end
+    };
+    let mut features = Vec::with_capacity(width);
+    for row in 0..side {
+        for column in 0..side {
+            let (mut total, mut count) = (0.0f32, 0usize);
+            for y in span(row) {
+                for x in span(column) {
+                    total += grey[y * columns + x];
+                    count += 1;
+                }
+            }
+            features.push(total / count.max(1) as f32);
+        }
+    }
+    Ok(Inputs { features, width })
+}
+
+/// The error for an image whose shape the model cannot take.
+fn wrong_shape(path: &Path, columns: usize, rows: usize, width: usize) -> DataError {
+    let pixels = columns * rows;
     let side = (width as f64).sqrt() as usize;
     let shape = if side * side == width {
         format!("{side}x{side} = {width}")
     } else {
         width.to_string()
     };
-    Err(idx_error(
+    idx_error(
         path,
-        format!("an image has {pixels} pixels, but the model takes {shape}"),
-    ))
+        format!("an image of {columns}x{rows} = {pixels} pixels, but the model takes {shape}"),
+    )
 }
 
 fn idx_error(path: &Path, message: String) -> DataError {
@@ -325,11 +414,18 @@ mod tests {
             pgm(&text, expected(None, 4)).expect("reads").features,
             vec![0.0, 0.5, 1.0, 0.2]
         );
-        let error = pgm(&text, expected(None, 784)).expect_err("size");
+        // A square image of another size is resized: each pixel the mean of those it covers.
+        let resized = pgm(&binary, expected(None, 1)).expect("resized");
+        assert_eq!(resized.features, vec![(0.0 + 0.2 + 1.0 + 0.4) / 4.0]);
+        let larger = pgm(&text, expected(None, 16)).expect("resized up");
+        assert_eq!(larger.features[..4], [0.0, 0.0, 0.5, 0.5]);
+        let wide = folder.join("w.pgm");
+        std::fs::write(&wide, "P2 4 2 10\n0 1 2 3\n4 5 6 7\n").expect("write");
+        let error = pgm(&wide, expected(None, 784)).expect_err("shape");
         assert!(
             error
                 .to_string()
-                .contains("an image has 4 pixels, but the model takes 28x28 = 784"),
+                .contains("an image of 4x2 = 8 pixels, but the model takes 28x28 = 784"),
             "{error}"
         );
         let _ = std::fs::remove_dir_all(&folder);

@@ -1,6 +1,7 @@
 //! `mlpc predict RUN_FOLDER INPUT [--json] [--top K] [--backend B]`: the saved model of a run
 //! on new inputs. INPUT is a CSV file with the training features' columns (`-` reads one from
-//! standard input; a target column is ignored), an IDX image file, or a PGM image. Per input
+//! standard input; a target column is ignored), an IDX image file, or a PNG or PGM image
+//! (grey, or converted to grey; resized to the model's square input where its size differs). Per input
 //! row: the predicted label by its original name and the probability of every class (or of the
 //! K most probable), or for regression the value in the target's units.
 
@@ -22,7 +23,7 @@ use crate::report::{self, Outcome};
 pub struct PredictArguments {
     /// A run folder written by `mlpc run` (`runs/NAME` by default).
     pub folder: PathBuf,
-    /// A CSV file (`-`: standard input), an IDX image file or a PGM image.
+    /// A CSV file (`-`: standard input), an IDX image file, or a PNG or PGM image.
     pub input: PathBuf,
     /// One JSON object per input row.
     #[arg(long)]
@@ -87,6 +88,7 @@ fn read_inputs(path: &Path, state: &RunState) -> Result<Inputs, Outcome> {
             }
         }
         Some("pgm") => inputs::pgm(path, expected),
+        Some("png") => inputs::png(path, expected),
         Some("csv") | Some("txt") => match std::fs::read_to_string(path) {
             Ok(text) => inputs::csv(path, &text, expected),
             Err(source) => Err(mlpc_data::DataError::Io {
