@@ -132,7 +132,10 @@ fn iris_exported_weights_predict_as_mlpc_does() {
     let scored: Value = serde_json::from_slice(&scored.stdout).expect("JSON");
     assert_eq!(scored["examples"], 150);
     let accuracy = scored["test_accuracy"].as_f64().expect("accuracy");
-    assert!((accuracy - right as f64 / 150.0).abs() < 1e-9, "{accuracy} against {right}/150");
+    assert!(
+        (accuracy - right as f64 / 150.0).abs() < 1e-9,
+        "{accuracy} against {right}/150"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }
 

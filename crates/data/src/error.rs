@@ -23,6 +23,14 @@ pub enum DataError {
         /// What is wrong.
         message: String,
     },
+    /// An image (PGM, PNG, or IDX images of the wrong shape) that cannot be used.
+    #[error("`{path}`: {message}")]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A CSV record that cannot be used.
     #[error("{path}:{line}: {message}")]
     Csv {
@@ -98,7 +106,10 @@ impl DataError {
                 test_fraction,
                 ..
             } => Some(empty_split_hint(*split, *examples, *test_fraction)),
-            DataError::Io { .. } | DataError::Idx { .. } | DataError::Csv { .. } => None,
+            DataError::Io { .. }
+            | DataError::Idx { .. }
+            | DataError::Image { .. }
+            | DataError::Csv { .. } => None,
         }
     }
 }

@@ -144,7 +144,7 @@ pub fn idx(path: &Path, expected: Expected) -> Result<Inputs, DataError> {
         return Err(wrong_shape(path, columns, rows, expected.width));
     }
     if count == 0 {
-        return Err(idx_error(path, "the file holds no image".into()));
+        return Err(image_error(path, "the file holds no image".into()));
     }
     Ok(Inputs { features, width })
 }
@@ -156,7 +156,7 @@ pub fn pgm(path: &Path, expected: Expected) -> Result<Inputs, DataError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let refuse = |message: &str| idx_error(path, message.to_string());
+    let refuse = |message: &str| image_error(path, message.to_string());
     // The header: magic, width, height, maximum, separated by whitespace and `#` comments.
     let mut position = 0;
     let mut fields = Vec::new();
@@ -203,7 +203,7 @@ pub fn pgm(path: &Path, expected: Expected) -> Result<Inputs, DataError> {
         "P5" => {
             let body = &bytes[(position + 1).min(bytes.len())..];
             let size = if maximum < 256 { 1 } else { 2 };
-            if body.len() < pixels * size {
+            if body.len() / size < pixels {
                 return Err(refuse("the image data is cut short"));
             }
             (0..pixels)
@@ -241,7 +241,7 @@ pub fn pgm(path: &Path, expected: Expected) -> Result<Inputs, DataError> {
 /// of grey pixels in [0, 1] (luma `0.299 R + 0.587 G + 0.114 B`; alpha is ignored), resized to
 /// the model's square input where its size differs.
 pub fn png(path: &Path, expected: Expected) -> Result<Inputs, DataError> {
-    let refuse = |message: String| idx_error(path, message);
+    let refuse = |message: String| image_error(path, message);
     let file = std::fs::File::open(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
@@ -331,14 +331,14 @@ fn wrong_shape(path: &Path, columns: usize, rows: usize, width: usize) -> DataEr
     } else {
         width.to_string()
     };
-    idx_error(
+    image_error(
         path,
         format!("an image of {columns}x{rows} = {pixels} pixels, but the model takes {shape}"),
     )
 }
 
-fn idx_error(path: &Path, message: String) -> DataError {
-    DataError::Idx {
+fn image_error(path: &Path, message: String) -> DataError {
+    DataError::Image {
         path: PathBuf::from(path),
         message,
     }

@@ -84,6 +84,10 @@ impl Kept {
     pub fn describe(&self) -> String {
         match &self.folder {
             None => "nothing was saved (the run keeps nothing on disk)".into(),
+            Some(folder) if self.epochs == 0 && folder.join("run.json").exists() => format!(
+                "no epoch of this run was completed; {} still holds an earlier run's checkpoint",
+                folder.display()
+            ),
             Some(folder) if self.epochs == 0 => format!(
                 "no epoch was completed, so {} holds no checkpoint yet",
                 folder.display()
@@ -108,18 +112,11 @@ impl TrainError {
         match self {
             TrainError::Data(error) => error.hint(),
             TrainError::Backend { hint, .. } => Some(hint.clone()),
-            TrainError::Diverged { rate, kept, .. } => {
-                let resume = if kept.resumable() {
-                    ", then `--resume` goes on from the last checkpoint"
-                } else {
-                    ""
-                };
-                Some(format!(
-                    "lower the learning rate (for example `--lr {}`), or use `adam`{resume}; {}",
-                    smaller_rate(*rate),
-                    kept.describe()
-                ))
-            }
+            TrainError::Diverged { rate, kept, .. } => Some(format!(
+                "lower the learning rate (for example `--lr {}`), or use `adam`, and train afresh (a run resumed as it was would diverge again at the same step); {}",
+                smaller_rate(*rate),
+                kept.describe()
+            )),
             TrainError::Interrupted { kept, .. } => Some(kept.describe()),
             TrainError::TooLarge { .. } => Some(format!(
                 "lower `batch_size`, use fewer units or a smaller data set, or free memory; `{}` sets what a run may use",

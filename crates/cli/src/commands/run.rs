@@ -176,19 +176,43 @@ fn draw(folder: &Path, splits: &mlpc_data::Splits, json: bool) {
 
 /// Says why a run stopped, what it keeps and how to go on.
 fn stopped(signal: Signal, kept: &Kept, arguments: &RunArguments) {
+    // The same command, with every option it was given: any other value is another model.
     let mut resume = format!("mlpc run {} --resume", arguments.file.display());
-    if let Some(out) = &arguments.out {
-        resume.push_str(&format!(" --out {}", out.display()));
-    }
-    if arguments.backend != Backend::Flex {
-        resume.push_str(&format!(" --backend {}", arguments.backend));
-    }
+    let mut option = |name: &str, value: Option<String>| {
+        if let Some(value) = value {
+            resume.push_str(&format!(" --{name} {value}"));
+        }
+    };
+    option(
+        "out",
+        arguments.out.as_ref().map(|out| out.display().to_string()),
+    );
+    option(
+        "backend",
+        (arguments.backend != Backend::Flex).then(|| arguments.backend.to_string()),
+    );
+    option(
+        "step",
+        (arguments.step != StepKind::Compiled).then(|| arguments.step.to_string()),
+    );
+    option("epochs", arguments.epochs.map(|epochs| epochs.to_string()));
+    option(
+        "batch-size",
+        arguments.batch_size.map(|size| size.to_string()),
+    );
+    option("lr", arguments.lr.map(|rate| rate.to_string()));
+    option("seed", arguments.seed.map(|seed| seed.to_string()));
+    option(
+        "data",
+        arguments
+            .data
+            .as_ref()
+            .map(|data| data.display().to_string()),
+    );
     let next = if kept.resumable() {
         format!("go on with `{resume}`")
-    } else if kept.folder.is_some() {
-        format!("`{resume}` starts it afresh")
     } else {
-        "run it again to train".to_string()
+        "run it again to train from the start".to_string()
     };
     eprintln!(
         "interrupted by {}: stopped after a whole step; {}; {next}",
