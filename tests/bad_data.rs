@@ -4,44 +4,23 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
+mod common;
+use common::{fresh_folder, mlpc, workspace};
 
-/// A fresh folder for one test's files.
-fn folder(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("mlpc-bad-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&path);
-    std::fs::create_dir_all(&path).expect("folder");
-    path
-}
-
-/// Runs `mlpc run MODEL --no-save --epochs 1` and returns its status and standard error.
-fn run(model: &Path) -> (Option<i32>, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
-        .args([
-            "run",
-            &model.to_string_lossy(),
-            "--no-save",
-            "--epochs",
-            "1",
-        ])
-        .current_dir(workspace())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run mlpc");
-    (
+/// Asserts that `mlpc run MODEL --no-save --epochs 1` gives one error (no panic, no internal
+/// error) containing each of `expected`, status 2.
+fn refused(model: &Path, expected: &[&str]) {
+    let output = mlpc(&[
+        "run",
+        &model.to_string_lossy(),
+        "--no-save",
+        "--epochs",
+        "1",
+    ]);
+    let (status, stderr) = (
         output.status.code(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-/// Asserts one error (no panic, no internal error) containing each of `expected`, status 2.
-fn refused(model: &Path, expected: &[&str]) {
-    let (status, stderr) = run(model);
+    );
     assert_eq!(status, Some(2), "{}: {stderr}", model.display());
     assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
     assert!(!stderr.contains("internal error") && !stderr.contains("panicked"));
@@ -78,7 +57,8 @@ fn csv_model(
 
 #[test]
 fn csv_files_that_cannot_be_read_name_their_line() {
-    let here = folder("csv");
+    let here = fresh_folder("bad-csv");
+    std::fs::create_dir_all(&here).expect("folder");
     let good = "a,b,y\n1,2,x\n3,4,z\n5,6,x\n7,8,z\n";
     let cases: [(&str, String, &str, &[&str]); 8] = [
         (
@@ -149,7 +129,8 @@ fn csv_files_that_cannot_be_read_name_their_line() {
 
 #[test]
 fn a_test_file_with_a_class_training_never_had_is_refused() {
-    let here = folder("labels");
+    let here = fresh_folder("bad-labels");
+    std::fs::create_dir_all(&here).expect("folder");
     std::fs::write(here.join("other.csv"), "a,b,y\n1,2,x\n3,4,w\n").expect("test file");
     let model = csv_model(
         &here,
@@ -219,7 +200,8 @@ fn idx_model(here: &Path, name: &str, train_images: Vec<u8>, train_labels: Vec<u
 
 #[test]
 fn idx_files_that_cannot_be_read_say_what_is_wrong() {
-    let here = folder("idx");
+    let here = fresh_folder("bad-idx");
+    std::fs::create_dir_all(&here).expect("folder");
     let file = "train-images-idx3-ubyte";
     let truncated = idx_model(
         &here,

@@ -1,24 +1,10 @@
 //! End-to-end tests of the `mlpc` binary's front-end commands: check, summary, fmt, backends,
 //! exit statuses and diagnostics on bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-fn mlpc(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlpc"))
-        .args(arguments)
-        .current_dir(workspace())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run mlpc")
-}
+mod common;
+use common::{mlpc, workspace};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -2,38 +2,11 @@
 //! `nn.Sequential` names and layouts, and a forward pass written here from its tensors and
 //! metadata alone predicts exactly what `mlpc predict` does.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
 use safetensors::SafeTensors;
 use serde_json::Value;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-fn mlpc(arguments: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
-        .args(arguments)
-        .current_dir(workspace())
-        .output()
-        .expect("run mlpc");
-    assert!(
-        output.status.success(),
-        "{arguments:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn folder(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("mlpc-export-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&path);
-    path
-}
+mod common;
+use common::{fresh_folder, mlpc_ok, workspace};
 
 fn floats(tensors: &SafeTensors, name: &str) -> (Vec<usize>, Vec<f32>) {
     let view = tensors
@@ -63,9 +36,9 @@ fn linear(input: &[f32], (shape, weight): &(Vec<usize>, Vec<f32>), bias: &[f32])
 
 #[test]
 fn iris_exported_weights_predict_as_mlpc_does() {
-    let out = folder("iris");
+    let out = fresh_folder("export-iris");
     let run = out.to_string_lossy().into_owned();
-    mlpc(&[
+    mlpc_ok(&[
         "run",
         "models/iris.mlp",
         "--epochs",
@@ -74,7 +47,7 @@ fn iris_exported_weights_predict_as_mlpc_does() {
         "--out",
         &run,
     ]);
-    mlpc(&["export", &run, "--format", "safetensors"]);
+    mlpc_ok(&["export", &run, "--format", "safetensors"]);
     let bytes = std::fs::read(out.join("model.safetensors")).expect("the file");
     let tensors = SafeTensors::deserialize(&bytes).expect("safetensors");
     let mut names: Vec<String> = tensors.names().into_iter().map(str::to_string).collect();
@@ -98,7 +71,7 @@ fn iris_exported_weights_predict_as_mlpc_does() {
     let (_, second_bias) = floats(&tensors, "2.bias");
     // Every iris row through the exported network, against `mlpc predict`.
     let csv = std::fs::read_to_string(workspace().join("data/iris.csv")).expect("iris");
-    let predicted = mlpc(&["predict", &run, "data/iris.csv", "--json"]);
+    let predicted = mlpc_ok(&["predict", &run, "data/iris.csv", "--json"]);
     let predicted: Vec<Value> = String::from_utf8_lossy(&predicted.stdout)
         .lines()
         .map(|line| serde_json::from_str(line).expect("JSON"))
@@ -128,7 +101,7 @@ fn iris_exported_weights_predict_as_mlpc_does() {
     }
     assert!(right >= 140, "{right} of 150");
     // The exported weights reproduce the run's own metric on the same rows.
-    let scored = mlpc(&["eval", &run, "--data", "data/iris.csv", "--json"]);
+    let scored = mlpc_ok(&["eval", &run, "--data", "data/iris.csv", "--json"]);
     let scored: Value = serde_json::from_slice(&scored.stdout).expect("JSON");
     assert_eq!(scored["examples"], 150);
     let accuracy = scored["test_accuracy"].as_f64().expect("accuracy");
@@ -141,7 +114,7 @@ fn iris_exported_weights_predict_as_mlpc_does() {
 
 #[test]
 fn batch_norm_and_dropout_take_their_places_in_the_sequence() {
-    let out = folder("norm");
+    let out = fresh_folder("export-norm");
     std::fs::create_dir_all(&out).expect("folder");
     let model = out.join("normed.mlp");
     std::fs::write(
@@ -152,9 +125,9 @@ fn batch_norm_and_dropout_take_their_places_in_the_sequence() {
     )
     .expect("model");
     let run = out.join("run").to_string_lossy().into_owned();
-    mlpc(&["run", &model.to_string_lossy(), "--json", "--out", &run]);
+    mlpc_ok(&["run", &model.to_string_lossy(), "--json", "--out", &run]);
     let file = out.join("normed.safetensors");
-    mlpc(&["export", &run, "--out", &file.to_string_lossy()]);
+    mlpc_ok(&["export", &run, "--out", &file.to_string_lossy()]);
     let bytes = std::fs::read(&file).expect("the file");
     let tensors = SafeTensors::deserialize(&bytes).expect("safetensors");
     let mut names: Vec<String> = tensors.names().into_iter().map(str::to_string).collect();

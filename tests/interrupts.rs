@@ -5,33 +5,14 @@
 //! last good checkpoint.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-fn folder(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("mlpc-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&path);
-    path
-}
-
-fn mlpc(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlpc"))
-        .args(arguments)
-        .current_dir(workspace())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run mlpc")
-}
+mod common;
+use common::{fresh_folder, mlpc, workspace};
 
 fn completed_epochs(folder: &Path) -> Option<u64> {
     let bytes = std::fs::read(folder.join("run.json")).ok()?;
@@ -78,7 +59,7 @@ fn signal_after_two_epochs(signal: libc::c_int, out: &Path) -> (Option<i32>, Str
 
 #[test]
 fn ctrl_c_keeps_the_last_whole_epoch_and_exits_130() {
-    let out = folder("sigint");
+    let out = fresh_folder("sigint");
     let (status, stderr, epochs) = signal_after_two_epochs(libc::SIGINT, &out);
     assert_eq!(status, Some(130), "{stderr}");
     let kept = completed_epochs(&out).expect("a checkpoint");
@@ -109,7 +90,7 @@ fn ctrl_c_keeps_the_last_whole_epoch_and_exits_130() {
 
 #[test]
 fn sigterm_keeps_the_last_whole_epoch_and_exits_143() {
-    let out = folder("sigterm");
+    let out = fresh_folder("sigterm");
     let (status, stderr, epochs) = signal_after_two_epochs(libc::SIGTERM, &out);
     assert_eq!(status, Some(143), "{stderr}");
     assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
@@ -136,7 +117,7 @@ fn last_epoch(folder: &Path) -> (Value, Value, Value) {
 #[test]
 fn kill_9_at_any_moment_then_resume_reaches_the_same_metrics() {
     let epochs = "300";
-    let whole = folder("kill-whole");
+    let whole = fresh_folder("kill-whole");
     let output = mlpc(&[
         "run",
         "models/spiral.mlp",
@@ -147,7 +128,7 @@ fn kill_9_at_any_moment_then_resume_reaches_the_same_metrics() {
         &whole.to_string_lossy(),
     ]);
     assert!(output.status.success());
-    let killed = folder("kill-9");
+    let killed = fresh_folder("kill-9");
     // Kill after pseudo-random delays (a fixed sequence: the test repeats), resuming each time.
     let mut delay: u64 = 97;
     let mut kills_mid_run = 0;
@@ -200,7 +181,7 @@ fn kill_9_at_any_moment_then_resume_reaches_the_same_metrics() {
 
 #[test]
 fn an_infinite_loss_stops_at_its_step_and_keeps_the_last_checkpoint() {
-    let out = folder("diverge");
+    let out = fresh_folder("diverge");
     std::fs::create_dir_all(&out).expect("folder");
     let model = out.join("diverging.mlp");
     let data = workspace().join("data/diabetes.csv");

@@ -1,52 +1,14 @@
 //! The pictures of a run (`mlpc run` writes them; `mlpc plot` draws them again): each PNG is
 //! decoded and checked for its size and content, not only for existing.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::collections::HashMap;
+use std::path::Path;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
+mod common;
+use common::{fresh_folder, mlpc_ok};
 
-fn mlpc(arguments: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
-        .args(arguments)
-        .current_dir(workspace())
-        .output()
-        .expect("run mlpc");
-    assert!(
-        output.status.success(),
-        "{arguments:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-/// How many colours other than white each cover at least a tenth of a PNG's pixels.
-fn large_regions(path: &Path) -> usize {
-    let decoder = png::Decoder::new(std::io::BufReader::new(
-        std::fs::File::open(path).expect("the picture"),
-    ));
-    let mut reader = decoder.read_info().expect("a PNG");
-    let mut pixels = vec![0; reader.output_buffer_size().expect("a size")];
-    let frame = reader.next_frame(&mut pixels).expect("a frame");
-    let channels = frame.color_type.samples();
-    let mut counts = std::collections::HashMap::new();
-    for pixel in pixels[..frame.buffer_size()].chunks(channels) {
-        *counts.entry(pixel.to_vec()).or_insert(0usize) += 1;
-    }
-    let total = (frame.width * frame.height) as usize;
-    counts
-        .iter()
-        .filter(|(colour, count)| colour.iter().any(|&value| value != 255) && **count * 10 >= total)
-        .count()
-}
-
-/// Width, height and the number of distinct colours of a PNG file.
-fn picture(path: &Path) -> (u32, u32, usize) {
+/// A PNG file decoded: its width, height, and how many pixels have each colour.
+fn decode(path: &Path) -> (u32, u32, HashMap<Vec<u8>, usize>) {
     let decoder = png::Decoder::new(std::io::BufReader::new(
         std::fs::File::open(path).unwrap_or_else(|_| panic!("{} is missing", path.display())),
     ));
@@ -54,23 +16,34 @@ fn picture(path: &Path) -> (u32, u32, usize) {
     let mut pixels = vec![0; reader.output_buffer_size().expect("a size")];
     let frame = reader.next_frame(&mut pixels).expect("a frame");
     let channels = frame.color_type.samples();
-    let mut colours: Vec<&[u8]> = pixels[..frame.buffer_size()].chunks(channels).collect();
-    colours.sort_unstable();
-    colours.dedup();
-    (frame.width, frame.height, colours.len())
+    let mut counts = HashMap::new();
+    for pixel in pixels[..frame.buffer_size()].chunks(channels) {
+        *counts.entry(pixel.to_vec()).or_insert(0usize) += 1;
+    }
+    (frame.width, frame.height, counts)
 }
 
-fn folder(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("mlpc-plots-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&path);
-    path
+/// Width, height and the number of distinct colours of a PNG file.
+fn picture(path: &Path) -> (u32, u32, usize) {
+    let (width, height, counts) = decode(path);
+    (width, height, counts.len())
+}
+
+/// How many colours other than white each cover at least a tenth of a PNG's pixels.
+fn large_regions(path: &Path) -> usize {
+    let (width, height, counts) = decode(path);
+    let total = (width * height) as usize;
+    counts
+        .iter()
+        .filter(|(colour, count)| colour.iter().any(|&value| value != 255) && **count * 10 >= total)
+        .count()
 }
 
 #[test]
 fn a_two_dimensional_classifier_gets_curves_a_boundary_and_a_confusion_matrix() {
-    let out = folder("xor");
+    let out = fresh_folder("plots-xor");
     let run = out.to_string_lossy().into_owned();
-    mlpc(&["run", "models/xor.mlp", "--epochs", "20", "--out", &run]);
+    mlpc_ok(&["run", "models/xor.mlp", "--epochs", "20", "--out", &run]);
     for name in ["curves.png", "decision_boundary.png", "confusion.png"] {
         let (width, height, colours) = picture(&out.join(name));
         assert_eq!((width, height), (800, 600), "{name}");
@@ -84,7 +57,7 @@ fn a_two_dimensional_classifier_gets_curves_a_boundary_and_a_confusion_matrix() 
     for name in ["curves.png", "decision_boundary.png", "confusion.png"] {
         std::fs::remove_file(out.join(name)).expect("remove");
     }
-    let output = mlpc(&["plot", &run]);
+    let output = mlpc_ok(&["plot", &run]);
     assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 3);
     assert!(out.join("decision_boundary.png").exists());
     let _ = std::fs::remove_dir_all(&out);
@@ -92,9 +65,9 @@ fn a_two_dimensional_classifier_gets_curves_a_boundary_and_a_confusion_matrix() 
 
 #[test]
 fn a_regression_gets_curves_and_predicted_against_true() {
-    let out = folder("diabetes");
+    let out = fresh_folder("plots-diabetes");
     let run = out.to_string_lossy().into_owned();
-    mlpc(&["run", "models/diabetes.mlp", "--epochs", "5", "--out", &run]);
+    mlpc_ok(&["run", "models/diabetes.mlp", "--epochs", "5", "--out", &run]);
     for name in ["curves.png", "predictions.png"] {
         let (width, height, colours) = picture(&out.join(name));
         assert_eq!((width, height), (800, 600), "{name}");

@@ -3,23 +3,13 @@
 //! the training run's label names and standardisation.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-fn folder(name: &str) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("mlpc-predict-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&path);
-    path
-}
+mod common;
+use common::{fresh_folder, workspace};
 
 fn mlpc(arguments: &[&str], input: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mlpc"))
@@ -73,7 +63,7 @@ fn json_lines(output: &Output) -> Vec<Value> {
 
 #[test]
 fn iris_rows_get_their_species_and_probabilities() {
-    let out = folder("iris");
+    let out = fresh_folder("predict-iris");
     train("models/iris.mlp", &out, "40");
     let run = out.to_string_lossy().into_owned();
     let csv = std::fs::read_to_string(workspace().join("data/iris.csv")).expect("iris");
@@ -138,7 +128,7 @@ fn iris_rows_get_their_species_and_probabilities() {
 
 #[test]
 fn regression_values_come_in_the_targets_units() {
-    let out = folder("diabetes");
+    let out = fresh_folder("predict-diabetes");
     train("models/diabetes.mlp", &out, "60");
     let csv = workspace().join("data/diabetes.csv");
     let predictions = json_lines(&mlpc(
@@ -198,7 +188,7 @@ fn predictions_of_first(run: &str, pgm: &Path) -> Value {
 
 #[test]
 fn mnist_images_from_idx_png_and_pgm_files() {
-    let out = folder("mnist");
+    let out = fresh_folder("predict-mnist");
     train("models/mnist.mlp", &out, "1");
     let run = out.to_string_lossy().into_owned();
     let images = workspace().join("data/mnist/t10k-images-idx3-ubyte.gz");

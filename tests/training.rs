@@ -5,17 +5,13 @@
 //! 784-800-10 bar (≥ 98.3%, a few minutes) is ignored by default; run it with
 //! `cargo test --release -p mlpc-cli --test training -- --ignored`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
+mod common;
+use common::workspace;
 
 /// Runs `mlpc run --json` and returns the per-epoch reports.
 fn run(arguments: &[&str]) -> Vec<Value> {

@@ -15,7 +15,7 @@ use std::sync::Once;
 use mlpc_data::inputs::Inputs;
 use mlpc_data::{Dataset, Splits, Targets};
 use mlpc_train::checkpoint::RunState;
-use mlpc_train::predict::{Prediction, predict_prepared};
+use mlpc_train::predict::{Prediction, load_saved, predict_with};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -72,30 +72,24 @@ fn failed(error: impl std::fmt::Display) -> String {
 /// Writes every picture that fits the run; returns the files written.
 pub fn write_all(folder: &Path, state: &RunState, splits: &Splits) -> Result<Vec<PathBuf>, String> {
     register_font();
+    // The saved network, loaded once for every picture that predicts.
+    let (network, device) = load_saved(folder, state, mlpc_train::Backend::Flex).map_err(failed)?;
+    let predict = |inputs: &Inputs| predict_with(&network, &device, state, inputs);
     let mut written = vec![curves(folder, state)?];
     let classification = matches!(splits.train.targets, Targets::Classes(_));
-    let test_predictions = predictions(folder, state, &splits.test)?;
+    let test_predictions = predict(&Inputs {
+        features: splits.test.features.clone(),
+        width: splits.test.feature_count,
+    });
     if classification {
         if splits.train.feature_count == 2 {
-            written.push(decision_boundary(folder, state, splits)?);
+            written.push(decision_boundary(folder, state, splits, &predict)?);
         }
         written.push(confusion(folder, state, &splits.test, &test_predictions)?);
     } else {
         written.push(regression(folder, state, &splits.test, &test_predictions)?);
     }
     Ok(written)
-}
-
-fn predictions(
-    folder: &Path,
-    state: &RunState,
-    dataset: &Dataset,
-) -> Result<Vec<Prediction>, String> {
-    let inputs = Inputs {
-        features: dataset.features.clone(),
-        width: dataset.feature_count,
-    };
-    predict_prepared(folder, state, &inputs, mlpc_train::Backend::Flex).map_err(failed)
 }
 
 /// The class index of a prediction.
@@ -214,7 +208,12 @@ fn curves(folder: &Path, state: &RunState) -> Result<PathBuf, String> {
     finish(&partial, path)
 }
 
-fn decision_boundary(folder: &Path, state: &RunState, splits: &Splits) -> Result<PathBuf, String> {
+fn decision_boundary(
+    folder: &Path,
+    state: &RunState,
+    splits: &Splits,
+    predict: &dyn Fn(&Inputs) -> Vec<Prediction>,
+) -> Result<PathBuf, String> {
     let path = folder.join("decision_boundary.png");
     let all = splits
         .train
@@ -236,8 +235,7 @@ fn decision_boundary(folder: &Path, state: &RunState, splits: &Splits) -> Result
         features: grid,
         width: 2,
     };
-    let classes =
-        predict_prepared(folder, state, &inputs, mlpc_train::Backend::Flex).map_err(failed)?;
+    let classes = predict(&inputs);
     let partial = partial(&path);
     let root = BitMapBackend::new(&partial, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(failed)?;

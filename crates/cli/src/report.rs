@@ -209,6 +209,22 @@ pub fn invalid(problem: &dyn std::fmt::Display, hint: Option<String>) -> Outcome
     Outcome::Invalid
 }
 
+/// Reads the run folder a command (`eval`, `predict`, `export`, `plot`) works on, or reports
+/// that it holds no run, with where runs are written (invalid usage: status 2).
+pub fn read_run(
+    folder: &std::path::Path,
+    command: &str,
+) -> Result<mlpc_train::checkpoint::RunState, Outcome> {
+    mlpc_train::checkpoint::read_state(folder).map_err(|error| {
+        invalid(
+            &error,
+            Some(format!(
+                "`mlpc {command}` reads the folder that `mlpc run` wrote (`--out DIR`, default runs/NAME)"
+            )),
+        )
+    })
+}
+
 /// Loads a checked model's data, or reports why it cannot be loaded (invalid input: status 2).
 pub fn load_data(model: &mlpc_ir::Model) -> Result<mlpc_data::Splits, Outcome> {
     mlpc_data::load(&model.data).map_err(|problem| invalid(&problem, problem.hint()))

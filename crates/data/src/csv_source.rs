@@ -56,7 +56,13 @@ fn read_table(path: &Path) -> Result<Table, DataError> {
 
 /// A cell read as a finite number, or an error naming its line and column: an empty cell, a
 /// word, NaN and infinity (written or overflowing `f32`) are refused.
-fn number(field: &str, path: &Path, line: u64, column: &str, what: &str) -> Result<f32, DataError> {
+pub(crate) fn number(
+    field: &str,
+    path: &Path,
+    line: u64,
+    column: &str,
+    what: &str,
+) -> Result<f32, DataError> {
     let refuse = |message: String| DataError::Csv {
         path: path.to_path_buf(),
         line,
@@ -112,6 +118,17 @@ fn target_column(table: &Table, path: &Path, target: &str) -> Result<usize, Data
         })
 }
 
+/// The header's names of the feature columns (every column but the target).
+fn feature_names(table: &Table, column: usize) -> Vec<String> {
+    table
+        .header
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| *index != column)
+        .map(|(_, name)| name.clone())
+        .collect()
+}
+
 /// Whether the target is read as classes.
 fn is_classification(task: CsvTask, table: &Table, column: usize) -> bool {
     match task {
@@ -158,13 +175,7 @@ pub fn inspect(source: &Source) -> Result<Schema, DataError> {
     let (path, target, task) = parts(source);
     let table = read_table(path)?;
     let column = target_column(&table, path, target)?;
-    let feature_names: Vec<String> = table
-        .header
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != column)
-        .map(|(_, n)| n.clone())
-        .collect();
+    let feature_names = feature_names(&table, column);
     let target = if is_classification(task, &table, column) {
         let names = class_labels(&table, column);
         TargetKind::Classes {
@@ -260,12 +271,7 @@ pub fn load_for_scoring(
     let column = target_column(&table, path, target)?;
     let mut dataset = to_dataset(&table, path, column, class_names)?;
     if let Some(statistics) = feature_standardization {
-        let width = dataset.feature_count;
-        for row in dataset.features.chunks_mut(width.max(1)) {
-            for (value, statistic) in row.iter_mut().zip(statistics) {
-                *value = statistic.apply(*value as f64) as f32;
-            }
-        }
+        Standardization::apply_to_rows(statistics, &mut dataset.features);
     }
     if let (Some(statistic), Targets::Values(values)) =
         (target_standardization, &mut dataset.targets)
@@ -319,13 +325,7 @@ pub fn load(source: &Source) -> Result<Splits, DataError> {
             )
         }
     };
-    let feature_names = table
-        .header
-        .iter()
-        .enumerate()
-        .filter(|(index, _)| *index != column)
-        .map(|(_, name)| name.clone())
-        .collect();
+    let feature_names = feature_names(&table, column);
     let mut splits = Splits {
         train,
         test,

@@ -86,6 +86,15 @@ impl Standardization {
     pub fn apply(&self, value: f64) -> f64 {
         (value - self.mean) / self.deviation
     }
+
+    /// Standardises row-major `features` in place, column `c` with `statistics[c]`.
+    pub fn apply_to_rows(statistics: &[Standardization], features: &mut [f32]) {
+        for row in features.chunks_mut(statistics.len().max(1)) {
+            for (value, statistic) in row.iter_mut().zip(statistics) {
+                *value = statistic.apply(*value as f64) as f32;
+            }
+        }
+    }
 }
 
 /// A source loaded: train and test examples, and what is needed to read predictions.

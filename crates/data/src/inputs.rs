@@ -110,16 +110,13 @@ pub fn csv(path: &Path, text: &str, expected: Expected) -> Result<Inputs, DataEr
         }
         for &column in &columns {
             let field = record.get(column).unwrap_or("");
-            let value = field.parse::<f32>().ok().filter(|value| value.is_finite());
-            features.push(value.ok_or_else(|| {
-                refuse(
-                    line,
-                    format!(
-                        "column `{}` holds `{field}`, which is not a finite number",
-                        header[column]
-                    ),
-                )
-            })?);
+            features.push(crate::csv_source::number(
+                field,
+                path,
+                line,
+                &header[column],
+                "column",
+            )?);
         }
     }
     if features.is_empty() {

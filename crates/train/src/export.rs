@@ -31,11 +31,7 @@ struct Named {
 
 fn floats<const D: usize>(tensor: Tensor<D>) -> (Vec<usize>, Vec<u8>) {
     let shape = tensor.dims().to_vec();
-    let values = tensor
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .expect("float values");
+    let values = crate::network::values(tensor);
     (
         shape,
         values

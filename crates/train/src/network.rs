@@ -203,8 +203,8 @@ pub enum Trainable {
     Vector(Tensor<1>),
 }
 
-/// A tensor's values, flattened.
-fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+/// A tensor's values, flattened, as f32.
+pub(crate) fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor
         .into_data()
         .convert::<f32>()

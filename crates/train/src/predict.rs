@@ -6,12 +6,13 @@
 
 use std::path::Path;
 
-use burn::tensor::{Tensor, TensorData, activation};
+use burn::tensor::{Device, Tensor, TensorData, activation};
 use mlpc_data::inputs::Inputs;
 use mlpc_ir::Loss;
 
 use crate::checkpoint::{RunState, files, load_network};
 use crate::error::TrainError;
+use crate::network::Network;
 
 /// Rows per forward pass.
 const BATCH: usize = 4096;
@@ -39,11 +40,7 @@ pub fn predict(
 ) -> Result<Vec<Prediction>, TrainError> {
     let mut features = inputs.features.clone();
     if let Some(statistics) = &state.feature_standardization {
-        for row in features.chunks_mut(inputs.width.max(1)) {
-            for (value, statistic) in row.iter_mut().zip(statistics) {
-                *value = statistic.apply(*value as f64) as f32;
-            }
-        }
+        mlpc_data::Standardization::apply_to_rows(statistics, &mut features);
     }
     let prepared = Inputs {
         features,
@@ -59,9 +56,30 @@ pub fn predict_prepared(
     inputs: &Inputs,
     backend: crate::Backend,
 ) -> Result<Vec<Prediction>, TrainError> {
+    let (network, device) = load_saved(folder, state, backend)?;
+    Ok(predict_with(&network, &device, state, inputs))
+}
+
+/// The network a run folder saved, on `backend`'s device without autodiff, and that device
+/// (to predict with it several times: [`predict_with`]).
+pub fn load_saved(
+    folder: &Path,
+    state: &RunState,
+    backend: crate::Backend,
+) -> Result<(Network, Device), TrainError> {
     let device = backend.plain_device()?;
+    let network = load_network(&state.model, &device, &files(folder, state).0)?;
+    Ok((network, device))
+}
+
+/// [`predict_prepared`] with a network already loaded ([`load_saved`]).
+pub fn predict_with(
+    network: &Network,
+    device: &Device,
+    state: &RunState,
+    inputs: &Inputs,
+) -> Vec<Prediction> {
     let model = &state.model;
-    let network = load_network(model, &device, &files(folder, state).0)?;
     let width = inputs.width;
     let features = &inputs.features;
     let labels: Vec<String> = match &state.class_names {
@@ -74,7 +92,7 @@ pub fn predict_prepared(
     for chunk in features.chunks(BATCH * width.max(1)) {
         let rows = chunk.len() / width.max(1);
         let batch: Tensor<2> =
-            Tensor::from_data(TensorData::new(chunk.to_vec(), [rows, width]), &device);
+            Tensor::from_data(TensorData::new(chunk.to_vec(), [rows, width]), device);
         let output = network.forward(batch);
         let [_, outputs] = output.dims();
         let values: Vec<f32> = match model.loss {
@@ -129,5 +147,5 @@ pub fn predict_prepared(
             });
         }
     }
-    Ok(predictions)
+    predictions
 }

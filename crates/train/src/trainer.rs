@@ -165,9 +165,9 @@ pub fn train_in(
             backend,
             epoch,
             &state,
+            &kept,
             observer,
-        )
-        .map_err(|stop| stop.into_error(kept))?;
+        )?;
         state
             .history
             .push(report_epoch(model, &stepper, &evaluation, epoch, trained));
@@ -258,61 +258,6 @@ pub struct EpochTrained {
     pub rows: usize,
 }
 
-/// Why an epoch stopped before its end.
-#[derive(Debug, Clone, PartialEq)]
-pub enum EpochStop {
-    /// A batch's loss was NaN or infinite.
-    Diverged {
-        /// The 1-based epoch.
-        epoch: usize,
-        /// The 1-based step.
-        step: usize,
-        /// Steps in the epoch.
-        steps: usize,
-        /// The batch's loss.
-        value: f64,
-        /// That step's learning rate.
-        rate: f64,
-    },
-    /// The observer asked to stop.
-    Interrupted {
-        /// The 1-based epoch.
-        epoch: usize,
-        /// Steps done.
-        step: usize,
-        /// Steps in the epoch.
-        steps: usize,
-    },
-}
-
-impl EpochStop {
-    /// The run's error, with what it leaves on disk.
-    pub fn into_error(self, kept: Kept) -> TrainError {
-        match self {
-            EpochStop::Diverged {
-                epoch,
-                step,
-                steps,
-                value,
-                rate,
-            } => TrainError::Diverged {
-                epoch,
-                step,
-                steps,
-                value,
-                rate,
-                kept,
-            },
-            EpochStop::Interrupted { epoch, step, steps } => TrainError::Interrupted {
-                epoch,
-                step,
-                steps,
-                kept,
-            },
-        }
-    }
-}
-
 /// The losses of the steps since the last divergence check, kept on the device and read
 /// only when their running sum is not finite, to name the first bad step.
 struct DivergenceWatch {
@@ -322,6 +267,9 @@ struct DivergenceWatch {
     first: usize,
     /// The batch losses since `first`, with their learning rates.
     losses: Vec<(Tensor<1>, f64)>,
+    /// The 0-based epoch, and the checkpoint on disk, for the error.
+    epoch: usize,
+    kept: Kept,
 }
 
 impl DivergenceWatch {
@@ -334,8 +282,7 @@ impl DivergenceWatch {
         loss: &Tensor<1>,
         rate: f64,
         sum: &Tensor<1>,
-        epoch: usize,
-    ) -> Result<(), EpochStop> {
+    ) -> Result<(), TrainError> {
         self.losses.push((loss.clone(), rate));
         if self.losses.len() < self.interval && step + 1 < steps {
             return Ok(());
@@ -348,22 +295,24 @@ impl DivergenceWatch {
         for (offset, (loss, rate)) in losses.into_iter().enumerate() {
             let value = loss.into_scalar::<f64>();
             if !value.is_finite() {
-                return Err(EpochStop::Diverged {
-                    epoch: epoch + 1,
+                return Err(TrainError::Diverged {
+                    epoch: self.epoch + 1,
                     step: first + offset + 1,
                     steps,
                     value,
                     rate,
+                    kept: self.kept.clone(),
                 });
             }
         }
         // The sum overflowed though every batch's loss is finite.
-        Err(EpochStop::Diverged {
-            epoch: epoch + 1,
+        Err(TrainError::Diverged {
+            epoch: self.epoch + 1,
             step: step + 1,
             steps,
             value: f64::INFINITY,
             rate,
+            kept: self.kept.clone(),
         })
     }
 }
@@ -371,7 +320,9 @@ impl DivergenceWatch {
 /// One pass over the training rows, in the epoch's order, one step per batch. Stops after
 /// the step whose loss is NaN or infinite (checked every step on the CPU, every
 /// [`Backend::divergence_interval`] steps elsewhere, naming the exact step), or after the
-/// step during which the observer asked to stop.
+/// step during which the observer asked to stop; either error names `kept`, the checkpoint
+/// left on disk.
+#[allow(clippy::too_many_arguments)]
 pub fn train_epoch(
     model: &Model,
     stepper: &mut Stepper,
@@ -379,8 +330,9 @@ pub fn train_epoch(
     backend: Backend,
     epoch: usize,
     state: &RunState,
+    kept: &Kept,
     observer: &mut dyn Observer,
-) -> Result<EpochTrained, EpochStop> {
+) -> Result<EpochTrained, TrainError> {
     let training = &model.training;
     let started = Instant::now();
     let rows = train_set.len();
@@ -410,15 +362,18 @@ pub fn train_epoch(
         interval: backend.divergence_interval(),
         first: 0,
         losses: Vec::new(),
+        epoch,
+        kept: kept.clone(),
     };
     for step in 0..steps {
         // Asked before each step: a stop asked during an epoch's last step lets that epoch
         // finish, be evaluated and be saved.
         if observer.interrupted() {
-            return Err(EpochStop::Interrupted {
+            return Err(TrainError::Interrupted {
                 epoch: epoch + 1,
                 step,
                 steps,
+                kept: kept.clone(),
             });
         }
         let start = step * batch_size;
@@ -437,7 +392,7 @@ pub fn train_epoch(
             Some(sum) => sum + batch_loss.clone(),
             None => batch_loss.clone(),
         };
-        watch.check(step, steps, &batch_loss, rate, &sum, epoch)?;
+        watch.check(step, steps, &batch_loss, rate, &sum)?;
         if let Some(interval) = observer.step_interval() {
             let done = start + length;
             let running_loss = ((step + 1) % interval.max(1) == 0)

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::Args;
 use mlpc_data::Source;
 use mlpc_train::Backend;
-use mlpc_train::checkpoint::{evaluate_saved, read_state};
+use mlpc_train::checkpoint::evaluate_saved;
 
 use crate::commands::run::redirect_data;
 use crate::report::{self, Outcome};
@@ -53,17 +53,9 @@ struct EvalReport {
 
 /// Loads the saved network and reports its metrics on the data asked for.
 pub fn run(arguments: &EvalArguments) -> Outcome {
-    let mut state = match read_state(&arguments.folder) {
+    let mut state = match report::read_run(&arguments.folder, "eval") {
         Ok(state) => state,
-        Err(error) => {
-            report::error(
-                &error.to_string(),
-                Some(
-                    "`mlpc eval` reads the folder that `mlpc run` wrote (`--out DIR`, default runs/NAME)",
-                ),
-            );
-            return Outcome::Invalid;
-        }
+        Err(outcome) => return outcome,
     };
     if let Some(path) = &arguments.data
         && let Err(outcome) = redirect_data(&mut state.model, path, true)

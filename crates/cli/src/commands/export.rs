@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use mlpc_train::Backend;
-use mlpc_train::checkpoint::{files, load_network, read_state, write_atomically};
+use mlpc_train::checkpoint::{files, load_network, write_atomically};
 
 use crate::report::{self, Outcome};
 
@@ -32,14 +32,9 @@ pub struct ExportArguments {
 
 /// Writes the export and says where.
 pub fn run(arguments: &ExportArguments) -> Outcome {
-    let state = match read_state(&arguments.folder) {
+    let state = match report::read_run(&arguments.folder, "export") {
         Ok(state) => state,
-        Err(error) => {
-            return report::invalid(
-                &error,
-                Some("`mlpc export` reads the folder that `mlpc run` wrote (`--out DIR`, default runs/NAME)".into()),
-            );
-        }
+        Err(outcome) => return outcome,
     };
     let device = match Backend::Flex.plain_device() {
         Ok(device) => device,

@@ -4,20 +4,13 @@
 
 use std::path::Path;
 
-use mlpc_train::checkpoint::read_state;
-
 use crate::report::{self, Outcome};
 
 /// Draws the pictures of the run in `folder` and says where they are.
 pub fn run(folder: &Path) -> Outcome {
-    let state = match read_state(folder) {
+    let state = match report::read_run(folder, "plot") {
         Ok(state) => state,
-        Err(error) => {
-            return report::invalid(
-                &error,
-                Some("`mlpc plot` reads the folder that `mlpc run` wrote (`--out DIR`, default runs/NAME)".into()),
-            );
-        }
+        Err(outcome) => return outcome,
     };
     let splits = match report::load_data(&state.model) {
         Ok(splits) => splits,

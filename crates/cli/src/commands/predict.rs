@@ -13,7 +13,7 @@ use mlpc_data::Source;
 use mlpc_data::inputs::{self, Expected, Inputs};
 use mlpc_ir::Task;
 use mlpc_train::Backend;
-use mlpc_train::checkpoint::{RunState, read_state};
+use mlpc_train::checkpoint::RunState;
 use mlpc_train::predict::{Prediction, predict};
 
 use crate::report::{self, Outcome};
@@ -38,14 +38,9 @@ pub struct PredictArguments {
 
 /// Predicts every input row and prints the predictions.
 pub fn run(arguments: &PredictArguments) -> Outcome {
-    let state = match read_state(&arguments.folder) {
+    let state = match report::read_run(&arguments.folder, "predict") {
         Ok(state) => state,
-        Err(error) => {
-            return report::invalid(
-                &error,
-                Some("`mlpc predict` reads the folder that `mlpc run` wrote (`--out DIR`, default runs/NAME)".into()),
-            );
-        }
+        Err(outcome) => return outcome,
     };
     let inputs = match read_inputs(&arguments.input, &state) {
         Ok(inputs) => inputs,

@@ -1,0 +1,44 @@
+//! What the end-to-end tests share: where the workspace is, a fresh temporary folder, and
+//! running the `mlpc` binary from the workspace root.
+
+// Each test file is its own crate and uses only some of these.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root (shipped models and data are found from there).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// `$TMPDIR/mlpc-NAME-PID`, emptied (not created): each test process its own.
+pub fn fresh_folder(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("mlpc-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&path);
+    path
+}
+
+/// Runs `mlpc` with `arguments` in the workspace root, without colours.
+pub fn mlpc(arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .args(arguments)
+        .current_dir(workspace())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run mlpc")
+}
+
+/// [`mlpc`], asserting that it succeeds.
+pub fn mlpc_ok(arguments: &[&str]) -> Output {
+    let output = mlpc(arguments);
+    assert!(
+        output.status.success(),
+        "{arguments:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
