@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 mod common;
-use common::{fresh_folder, workspace};
+use common::{fresh_folder, json_lines, workspace};
 
 fn mlpc(arguments: &[&str], input: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mlpc"))
@@ -47,18 +47,6 @@ fn train(model: &str, out: &Path, epochs: &str) {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-fn json_lines(output: &Output) -> Vec<Value> {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
-        .collect()
 }
 
 #[test]

@@ -11,26 +11,14 @@ use std::process::Command;
 use serde_json::Value;
 
 mod common;
-use common::workspace;
+use common::{json_lines, mlpc, workspace};
 
 /// Runs `mlpc run --json` and returns the per-epoch reports.
 fn run(arguments: &[&str]) -> Vec<Value> {
-    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
-        .arg("run")
-        .args(arguments)
-        .args(["--json", "--no-save"])
-        .current_dir(workspace())
-        .output()
-        .expect("run mlpc");
-    assert!(
-        output.status.success(),
-        "mlpc run {arguments:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
-        .collect()
+    let mut all = vec!["run"];
+    all.extend(arguments);
+    all.extend(["--json", "--no-save"]);
+    json_lines(&mlpc(&all))
 }
 
 fn last(reports: &[Value], key: &str) -> f64 {
@@ -228,25 +216,11 @@ fn mnist_800_reaches_98_3_percent() {
 
 /// Runs `mlpc run --json` with a run folder.
 fn run_in(folder: &Path, arguments: &[&str]) -> Vec<Value> {
-    let mut all = arguments.to_vec();
     let folder = folder.to_string_lossy().to_string();
-    all.extend(["--out", &folder]);
-    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
-        .arg("run")
-        .args(&all)
-        .arg("--json")
-        .current_dir(workspace())
-        .output()
-        .expect("run mlpc");
-    assert!(
-        output.status.success(),
-        "mlpc run {all:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("JSON"))
-        .collect()
+    let mut all = vec!["run"];
+    all.extend(arguments);
+    all.extend(["--out", &folder, "--json"]);
+    json_lines(&mlpc(&all))
 }
 
 #[test]

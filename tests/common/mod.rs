@@ -42,3 +42,16 @@ pub fn mlpc_ok(arguments: &[&str]) -> Output {
     );
     output
 }
+
+/// The JSON object of each line of a command's standard output, asserting that it succeeded.
+pub fn json_lines(output: &Output) -> Vec<serde_json::Value> {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect()
+}
