@@ -77,6 +77,8 @@ enum Command {
     },
     /// Export the trained weights of a run folder (safetensors, PyTorch's names and layouts).
     Export(commands::export::ExportArguments),
+    /// Check every gradient of a model against finite differences, for both training steps.
+    Gradcheck(commands::gradcheck::GradcheckArguments),
     /// Train a model on several backends and compare their speeds.
     Bench(commands::bench::BenchArguments),
     /// List the backends of this build and the GPU adapters this machine offers.
@@ -106,6 +108,7 @@ fn main() -> ExitCode {
         Command::Export(arguments) => commands::export::run(&arguments),
         Command::Plot { folder } => commands::plot::run(&folder),
         Command::Bench(arguments) => commands::bench::run(&arguments),
+        Command::Gradcheck(arguments) => commands::gradcheck::run(&arguments),
         Command::Backends { json } => commands::backends::run(json),
     })
     .unwrap_or(report::Outcome::Failure);
@@ -140,6 +143,7 @@ fn opens_graphics_drivers(command: &Command) -> bool {
         Command::Eval(arguments) => arguments.backend == mlpc_train::Backend::Wgpu,
         Command::Predict(arguments) => arguments.backend == mlpc_train::Backend::Wgpu,
         Command::Bench(arguments) => arguments.backends.contains(&mlpc_train::Backend::Wgpu),
+        Command::Gradcheck(arguments) => arguments.backend == mlpc_train::Backend::Wgpu,
         Command::Backends { .. } => true,
         Command::Check { .. }
         | Command::Summary { .. }

@@ -24,6 +24,8 @@
 //!   run repeats an uninterrupted one exactly).
 //! - [`backend`]: `flex` (default), `ndarray`, `wgpu`; adapter probing so that a machine
 //!   without a GPU driver gets one clear line, not a panic.
+//! - [`gradcheck`]: every trainable tensor's gradient, from both steps, against central finite
+//!   differences on a few batches of the model's data (`mlpc gradcheck`).
 //! - [`bench`](mod@bench): one model trained on several backends in one process, speeds as ratios.
 //!
 //! Errors are [`TrainError`], one enum for the stage.
@@ -37,6 +39,7 @@ pub mod epoch_report;
 pub mod error;
 pub mod evaluate;
 pub mod export;
+pub mod gradcheck;
 pub mod memory_budget;
 pub mod names;
 pub mod network;

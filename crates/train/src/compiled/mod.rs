@@ -240,6 +240,37 @@ impl CompiledStep {
     /// update. Returns the batch's summed loss `[1]`, left on the device.
     pub fn step(&mut self, features: Tensor<2>, targets: &BatchTargets, rate: f64) -> Tensor<1> {
         let scale = if self.update.folds_rate() { rate } else { 1.0 };
+        let (sum, gradients) = self.forward_backward(features, targets, scale);
+        let parameters = std::mem::take(&mut self.parameters);
+        self.parameters = parameters
+            .into_iter()
+            .zip(gradients)
+            .map(|(parameter, gradient)| self.update.apply(parameter, gradient, rate))
+            .collect();
+        sum
+    }
+
+    /// The gradient of the batch's mean loss with respect to every parameter, as the step
+    /// computes it, without updating anything (batch norm's running statistics do move, as
+    /// in any forward pass in training mode). Returns the batch's summed loss `[1]` and one
+    /// gradient per parameter, in [`parameters`](Self::parameters) order, shaped as the
+    /// parameter (vectors as rows `[1, n]`).
+    pub fn gradients(
+        &mut self,
+        features: Tensor<2>,
+        targets: &BatchTargets,
+    ) -> (Tensor<1>, Vec<Tensor<2>>) {
+        self.forward_backward(features, targets, 1.0)
+    }
+
+    /// Forward, loss and backward: the summed loss and `scale` times each parameter's
+    /// gradient, in parameter order.
+    fn forward_backward(
+        &mut self,
+        features: Tensor<2>,
+        targets: &BatchTargets,
+        scale: f64,
+    ) -> (Tensor<1>, Vec<Tensor<2>>) {
         let mut gradients: Gradients = Vec::with_capacity(self.parameters.len());
         let sum = {
             let values: Vec<&Tensor<2>> = self.parameters.iter().map(|p| &p.value).collect();
@@ -275,23 +306,18 @@ impl CompiledStep {
                 .enumerate()
                 .all(|(at, (index, _))| at == *index)
         );
-        let parameters = std::mem::take(&mut self.parameters);
-        self.parameters = parameters
+        let gradients = gradients
             .into_iter()
-            .zip(gradients)
-            .map(|(parameter, (index, gradient))| {
-                let gradient = match self.mutation {
-                    Some(Mutation::ParameterGradientScaled { parameter, factor })
-                        if parameter == index =>
-                    {
-                        gradient.mul_scalar(factor)
-                    }
-                    Some(_) | None => gradient,
-                };
-                self.update.apply(parameter, gradient, rate)
+            .map(|(index, gradient)| match self.mutation {
+                Some(Mutation::ParameterGradientScaled { parameter, factor })
+                    if parameter == index =>
+                {
+                    gradient.mul_scalar(factor)
+                }
+                Some(_) | None => gradient,
             })
             .collect();
-        sum
+        (sum, gradients)
     }
 
     /// Plants a deliberate mistake (see [`Mutation`]).
