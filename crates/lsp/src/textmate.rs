@@ -10,7 +10,8 @@
 //! keeps to what Oniguruma (TextMate's engine) and Rust's `regex` crate both read, so tests
 //! can run the committed grammar.
 //!
-//! `MLPC_BLESS=1 cargo test -p mlpc-lsp` rewrites the committed file after the tables change.
+//! `MLPC_BLESS=1 cargo test -p mlpc-lsp` rewrites the committed files ([`PATHS`]) after the
+//! tables change.
 
 use std::collections::BTreeSet;
 
@@ -21,8 +22,12 @@ use crate::words::{Names, Word, train_settings};
 /// The scope of the file type.
 pub const SCOPE: &str = "source.mlp";
 
-/// Where the generated grammar is committed, from the workspace root.
-pub const PATH: &str = "editors/mlp.tmLanguage.json";
+/// Where the generated grammar is committed, from the workspace root: for every editor, and
+/// the VS Code extension's copy (an extension may only read files in its own folder).
+pub const PATHS: [&str; 2] = [
+    "editors/mlp.tmLanguage.json",
+    "editors/vscode/syntaxes/mlp.tmLanguage.json",
+];
 
 /// The scope of each kind of name.
 pub fn scope(names: Names) -> &'static str {

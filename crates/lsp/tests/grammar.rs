@@ -1,23 +1,23 @@
-//! The TextMate grammar committed in `editors/`: it is the grammar the tables generate, and
-//! it highlights every name of every table, every parameter name, comments, strings, numbers
-//! and booleans. Its regular expressions are run with the `regex` crate (the grammar keeps to
-//! what both it and TextMate's Oniguruma read).
+//! The TextMate grammar committed in `editors/` (and its copy in the VS Code extension): it
+//! is the grammar the tables generate, and it highlights every name of every table, every
+//! parameter name, comments, strings, numbers and booleans. Its regular expressions are run
+//! with the `regex` crate (the grammar keeps to what both it and TextMate's Oniguruma read).
 //!
-//! After a table changes, `MLPC_BLESS=1 cargo test -p mlpc-lsp` rewrites the file; review
-//! it with `git diff`.
+//! After a table changes, `MLPC_BLESS=1 cargo test -p mlpc-lsp` rewrites the files; review
+//! them with `git diff`.
 
 use std::path::PathBuf;
 
 use regex::Regex;
 use serde_json::Value;
 
-use mlpc_lsp::textmate::{self, PARAMETER_SCOPE, grammar_text, scope};
+use mlpc_lsp::textmate::{PARAMETER_SCOPE, PATHS, grammar_text, scope};
 use mlpc_lsp::words::{Names, train_settings};
 
-fn committed_path() -> PathBuf {
+fn workspace_path(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
-        .join(textmate::PATH)
+        .join(path)
 }
 
 /// The committed grammar (while blessing, the one being written, so that one run passes).
@@ -25,26 +25,31 @@ fn committed() -> Value {
     let text = if std::env::var_os("MLPC_BLESS").is_some() {
         grammar_text()
     } else {
-        std::fs::read_to_string(committed_path()).unwrap_or_default()
+        std::fs::read_to_string(workspace_path(PATHS[0])).unwrap_or_default()
     };
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
 #[test]
-fn the_committed_grammar_is_the_generated_one() {
+fn the_committed_grammars_are_the_generated_one() {
     let generated = grammar_text();
-    if std::env::var_os("MLPC_BLESS").is_some() {
-        std::fs::write(committed_path(), &generated).expect("write the grammar");
-        return;
+    for path in PATHS {
+        if std::env::var_os("MLPC_BLESS").is_some() {
+            let file = workspace_path(path);
+            if let Some(folder) = file.parent() {
+                std::fs::create_dir_all(folder).expect("the grammar's folder");
+            }
+            std::fs::write(file, &generated).expect("write the grammar");
+            continue;
+        }
+        let committed = std::fs::read_to_string(workspace_path(path)).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{path} is not the grammar the tables give (a name was added, renamed or removed): \
+             regenerate it with `MLPC_BLESS=1 cargo test -p mlpc-lsp`, review it with `git diff` \
+             and commit it"
+        );
     }
-    let committed = std::fs::read_to_string(committed_path()).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "{} is not the grammar the tables give (a name was added, renamed or removed): \
-         regenerate it with `MLPC_BLESS=1 cargo test -p mlpc-lsp`, review it with `git diff` \
-         and commit it",
-        textmate::PATH
-    );
 }
 
 /// Every rule of the grammar's repository that matches with a regular expression: its scope
@@ -140,7 +145,7 @@ fn every_name_of_every_table_is_highlighted() {
     assert!(
         missing.is_empty(),
         "{} does not highlight {}: regenerate it with `MLPC_BLESS=1 cargo test -p mlpc-lsp`",
-        textmate::PATH,
+        PATHS[0],
         missing.join(", ")
     );
 }
