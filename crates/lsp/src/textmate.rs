@@ -10,8 +10,9 @@
 //! keeps to what Oniguruma (TextMate's engine) and Rust's `regex` crate both read, so tests
 //! can run the committed grammar.
 //!
-//! `MLPC_BLESS=1 cargo test -p mlpc-lsp` rewrites the committed files ([`PATHS`]) after the
-//! tables change.
+//! The same grammar is written as JSON ([`PATHS`]: VS Code, GitHub-style highlighters) and as
+//! an XML property list ([`PLIST_PATH`]: Sublime Text). `MLPC_BLESS=1 cargo test -p mlpc-lsp`
+//! rewrites the committed files after the tables change.
 
 use std::collections::BTreeSet;
 
@@ -22,12 +23,17 @@ use crate::words::{Names, Word, train_settings};
 /// The scope of the file type.
 pub const SCOPE: &str = "source.mlp";
 
-/// Where the generated grammar is committed, from the workspace root: for every editor, and
-/// the VS Code extension's copy (an extension may only read files in its own folder).
+/// Where the generated grammar is committed as JSON, from the workspace root: for every
+/// editor, and the VS Code extension's copy (an extension may only read files in its own
+/// folder).
 pub const PATHS: [&str; 2] = [
     "editors/mlp.tmLanguage.json",
     "editors/vscode/syntaxes/mlp.tmLanguage.json",
 ];
+
+/// Where the same grammar is committed as an XML property list, the format Sublime Text
+/// reads.
+pub const PLIST_PATH: &str = "editors/mlp.tmLanguage";
 
 /// The scope of each kind of name.
 pub fn scope(names: Names) -> &'static str {
@@ -168,6 +174,58 @@ pub fn grammar_text() -> String {
     text
 }
 
+/// The grammar as an XML property list (`.tmLanguage`), with a final newline.
+pub fn grammar_plist() -> String {
+    let mut text = String::from(concat!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n",
+        "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" ",
+        "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n",
+        "<plist version=\"1.0\">\n",
+    ));
+    plist_value(&grammar(), 0, &mut text);
+    text.push_str("</plist>\n");
+    text
+}
+
+/// One JSON value as a property list element, indented by `depth` tabs.
+fn plist_value(value: &Value, depth: usize, text: &mut String) {
+    let indent = "\t".repeat(depth);
+    match value {
+        Value::Object(map) => {
+            text.push_str(&format!("{indent}<dict>\n"));
+            for (key, item) in map {
+                text.push_str(&format!("{indent}\t<key>{}</key>\n", escape_xml(key)));
+                plist_value(item, depth + 1, text);
+            }
+            text.push_str(&format!("{indent}</dict>\n"));
+        }
+        Value::Array(items) => {
+            text.push_str(&format!("{indent}<array>\n"));
+            for item in items {
+                plist_value(item, depth + 1, text);
+            }
+            text.push_str(&format!("{indent}</array>\n"));
+        }
+        Value::String(string) => text.push_str(&format!(
+            "{indent}<string>{}</string>\n",
+            escape_xml(string)
+        )),
+        Value::Bool(flag) => text.push_str(&format!("{indent}<{flag}/>\n")),
+        Value::Number(number) if number.is_f64() => {
+            text.push_str(&format!("{indent}<real>{number}</real>\n"))
+        }
+        Value::Number(number) => text.push_str(&format!("{indent}<integer>{number}</integer>\n")),
+        // A property list has no null; the grammar holds none.
+        Value::Null => text.push_str(&format!("{indent}<string></string>\n")),
+    }
+}
+
+fn escape_xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +256,18 @@ mod tests {
             assert!(grammar["repository"][key(names)].is_object());
         }
         assert_eq!(included[0], "#comment");
+    }
+
+    #[test]
+    fn the_property_list_holds_the_same_grammar() {
+        let plist = grammar_plist();
+        assert!(plist.starts_with("<?xml"));
+        assert!(plist.contains("\t<key>scopeName</key>\n\t<string>source.mlp</string>\n"));
+        assert!(plist.contains("<string>#.*$</string>"));
+        assert_eq!(escape_xml("a<b & c>"), "a&lt;b &amp; c&gt;");
+        assert_eq!(
+            plist.matches("<dict>").count(),
+            plist.matches("</dict>").count()
+        );
     }
 }

@@ -1,7 +1,8 @@
-//! The TextMate grammar committed in `editors/` (and its copy in the VS Code extension): it
-//! is the grammar the tables generate, and it highlights every name of every table, every
-//! parameter name, comments, strings, numbers and booleans. Its regular expressions are run
-//! with the `regex` crate (the grammar keeps to what both it and TextMate's Oniguruma read).
+//! The TextMate grammar committed in `editors/` (as JSON, its copy in the VS Code extension,
+//! and as a property list for Sublime Text): it is the grammar the tables generate, and it
+//! highlights every name of every table, every parameter name, comments, strings, numbers
+//! and booleans. Its regular expressions are run with the `regex` crate (the grammar keeps to
+//! what both it and TextMate's Oniguruma read).
 //!
 //! After a table changes, `MLPC_BLESS=1 cargo test -p mlpc-lsp` rewrites the files; review
 //! them with `git diff`.
@@ -11,7 +12,7 @@ use std::path::PathBuf;
 use regex::Regex;
 use serde_json::Value;
 
-use mlpc_lsp::textmate::{PARAMETER_SCOPE, PATHS, grammar_text, scope};
+use mlpc_lsp::textmate::{PARAMETER_SCOPE, PATHS, PLIST_PATH, grammar_plist, grammar_text, scope};
 use mlpc_lsp::words::{Names, train_settings};
 
 fn workspace_path(path: &str) -> PathBuf {
@@ -32,19 +33,24 @@ fn committed() -> Value {
 
 #[test]
 fn the_committed_grammars_are_the_generated_one() {
-    let generated = grammar_text();
-    for path in PATHS {
+    let json = grammar_text();
+    let plist = grammar_plist();
+    let files = PATHS
+        .into_iter()
+        .map(|path| (path, &json))
+        .chain([(PLIST_PATH, &plist)]);
+    for (path, generated) in files {
         if std::env::var_os("MLPC_BLESS").is_some() {
             let file = workspace_path(path);
             if let Some(folder) = file.parent() {
                 std::fs::create_dir_all(folder).expect("the grammar's folder");
             }
-            std::fs::write(file, &generated).expect("write the grammar");
+            std::fs::write(file, generated).expect("write the grammar");
             continue;
         }
         let committed = std::fs::read_to_string(workspace_path(path)).unwrap_or_default();
         assert!(
-            committed == generated,
+            &committed == generated,
             "{path} is not the grammar the tables give (a name was added, renamed or removed): \
              regenerate it with `MLPC_BLESS=1 cargo test -p mlpc-lsp`, review it with `git diff` \
              and commit it"
