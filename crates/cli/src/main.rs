@@ -85,6 +85,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve editors: the language server of .mlp files, on standard input and output.
+    Lsp,
 }
 
 fn main() -> ExitCode {
@@ -107,6 +109,7 @@ fn main() -> ExitCode {
         Command::Plot { folder } => commands::plot::run(&folder),
         Command::Bench(arguments) => commands::bench::run(&arguments),
         Command::Backends { json } => commands::backends::run(json),
+        Command::Lsp => commands::lsp::run(),
     })
     .unwrap_or(report::Outcome::Failure);
     if let Some(folder) = runtime_folder {
@@ -145,7 +148,8 @@ fn opens_graphics_drivers(command: &Command) -> bool {
         | Command::Summary { .. }
         | Command::Fmt { .. }
         | Command::Export(_)
-        | Command::Plot { .. } => false,
+        | Command::Plot { .. }
+        | Command::Lsp => false,
     }
 }
 

@@ -6,6 +6,7 @@ pub mod check;
 pub mod eval;
 pub mod export;
 pub mod format;
+pub mod lsp;
 pub mod plot;
 pub mod predict;
 pub mod run;
