@@ -45,7 +45,9 @@ impl<'a> LineIndex<'a> {
         // The last line that starts at or before the offset.
         let line = self.starts.partition_point(|start| *start <= offset) - 1;
         let start = self.starts[line];
-        let character: usize = self.text[start..offset].chars().map(char::len_utf16).sum();
+        // An offset inside a line break (between `\r` and `\n`) is the end of the line.
+        let end = offset.min(start + self.line_content(line).len());
+        let character: usize = self.text[start..end].chars().map(char::len_utf16).sum();
         Position::new(to_u32(line), to_u32(character))
     }
 
@@ -56,12 +58,7 @@ impl<'a> LineIndex<'a> {
         let Some(&start) = self.starts.get(position.line as usize) else {
             return self.text.len();
         };
-        let end = self
-            .starts
-            .get(position.line as usize + 1)
-            .copied()
-            .unwrap_or(self.text.len());
-        let line = self.text[start..end].trim_end_matches(['\n', '\r']);
+        let line = self.line_content(position.line as usize);
         let mut units = 0usize;
         for (index, character) in line.char_indices() {
             units += character.len_utf16();
@@ -70,6 +67,17 @@ impl<'a> LineIndex<'a> {
             }
         }
         start + line.len()
+    }
+
+    /// The text of a line, without its line break.
+    fn line_content(&self, line: usize) -> &'a str {
+        let start = self.starts.get(line).copied().unwrap_or(self.text.len());
+        let end = self
+            .starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
     /// The range of a span.
@@ -147,6 +155,8 @@ mod tests {
             index.position(text.find('d').expect("d")),
             Position::new(3, 0)
         );
+        // Between `\r` and `\n`: the end of the first line.
+        assert_eq!(index.position(2), Position::new(0, 1));
         // Past the end of a line: its end, before the break.
         assert_eq!(index.offset(Position::new(0, 40)), 1);
         // Past the last line: the end of the text.
