@@ -16,7 +16,7 @@ use mlpc_ir::section::Section;
 use mlpc_ir::signature::Parameter;
 use mlpc_syntax::Span;
 
-use crate::scan::{Token, TokenKind, tokens};
+use crate::scan::{Mark, Token, TokenKind, tokens};
 use crate::words::{Names, Word, network_line, train_settings};
 
 /// What may be written at a place.
@@ -81,7 +81,8 @@ pub fn context_at(source: &str, offset: usize) -> Context {
             walker.slot()
         },
         word: word.map(|token| (token.text(source).to_string(), token.span)),
-        names_argument: following.is_some_and(|token| token.kind == TokenKind::Punctuation('=')),
+        names_argument: following
+            .is_some_and(|token| token.kind == TokenKind::Punctuation(Mark::Equals)),
     }
 }
 
@@ -292,9 +293,8 @@ impl Walker {
         if token.kind != TokenKind::Comment {
             self.previous_end = Some(token.span.end);
         }
-        let next_is = |character: char| {
-            next.is_some_and(|next| next.kind == TokenKind::Punctuation(character))
-        };
+        let next_is =
+            |mark: Mark| next.is_some_and(|next| next.kind == TokenKind::Punctuation(mark));
         match token.kind {
             TokenKind::Comment | TokenKind::Other => 1,
             TokenKind::Number | TokenKind::String => {
@@ -307,17 +307,17 @@ impl Walker {
                 }
                 1
             }
-            TokenKind::Punctuation(character) => {
-                self.punctuation(character, previous_end);
+            TokenKind::Punctuation(mark) => {
+                self.punctuation(mark, previous_end);
                 1
             }
             TokenKind::Identifier => {
                 let text = token.text(source);
-                if next_is('=') {
+                if next_is(Mark::Equals) {
                     self.previous_end = next.map(|next| next.span.end);
                     self.name(text, token.span.end);
                     2
-                } else if next_is('(') {
+                } else if next_is(Mark::OpenParenthesis) {
                     self.previous_end = next.map(|next| next.span.end);
                     self.call(text, token.span.end);
                     2
@@ -412,9 +412,9 @@ impl Walker {
         }
     }
 
-    fn punctuation(&mut self, character: char, previous_end: Option<usize>) {
-        match character {
-            '{' => {
+    fn punctuation(&mut self, mark: Mark, previous_end: Option<usize>) {
+        match mark {
+            Mark::OpenBrace => {
                 let level = match self.top() {
                     Frame::Lines {
                         line: Line::Statement { opens, .. },
@@ -427,7 +427,7 @@ impl Walker {
                     line: Line::Start,
                 });
             }
-            '}' => {
+            Mark::CloseBrace => {
                 // Close the innermost block, with any call or list left open in it.
                 if let Some(block) = self.frames.iter().rposition(
                     |frame| matches!(frame, Frame::Lines { level, .. } if *level != Level::File),
@@ -438,7 +438,7 @@ impl Walker {
                     }
                 }
             }
-            '(' => {
+            Mark::OpenParenthesis => {
                 // Parentheses right after a statement's keyword hold its own arguments.
                 let statement = match self.top() {
                     Frame::Lines {
@@ -457,7 +457,7 @@ impl Walker {
                     of_statement: statement.is_some(),
                 });
             }
-            ')' => {
+            Mark::CloseParenthesis => {
                 let Some(call) = self
                     .frames
                     .iter()
@@ -481,11 +481,11 @@ impl Walker {
                     }
                 }
             }
-            '[' => {
+            Mark::OpenBracket => {
                 let element = self.arguments().and_then(|arguments| arguments.parameter());
                 self.frames.push(Frame::List { element });
             }
-            ']' => {
+            Mark::CloseBracket => {
                 if let Some(list) = self
                     .frames
                     .iter()
@@ -495,7 +495,7 @@ impl Walker {
                     self.value_done();
                 }
             }
-            ',' => match self.top() {
+            Mark::Comma => match self.top() {
                 Frame::Lines {
                     level: Level::Network | Level::Train | Level::Other,
                     line,
@@ -503,7 +503,8 @@ impl Walker {
                 Frame::Call { arguments, .. } => arguments.next = Next::Positional,
                 Frame::Lines { .. } | Frame::List { .. } => {}
             },
-            _ => {}
+            // A stray `=` (a name's own is read with the name).
+            Mark::Equals => {}
         }
     }
 

@@ -22,9 +22,47 @@ pub enum TokenKind {
     /// `\n`, `\r\n` or `\r`.
     Newline,
     /// One of `( ) [ ] { } , =`.
-    Punctuation(char),
+    Punctuation(Mark),
     /// Any other character.
     Other,
+}
+
+/// A punctuation mark of the grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// `(`
+    OpenParenthesis,
+    /// `)`
+    CloseParenthesis,
+    /// `[`
+    OpenBracket,
+    /// `]`
+    CloseBracket,
+    /// `{`
+    OpenBrace,
+    /// `}`
+    CloseBrace,
+    /// `,`
+    Comma,
+    /// `=`
+    Equals,
+}
+
+impl Mark {
+    /// The mark a character is, if it is one.
+    pub fn of(character: char) -> Option<Mark> {
+        match character {
+            '(' => Some(Mark::OpenParenthesis),
+            ')' => Some(Mark::CloseParenthesis),
+            '[' => Some(Mark::OpenBracket),
+            ']' => Some(Mark::CloseBracket),
+            '{' => Some(Mark::OpenBrace),
+            '}' => Some(Mark::CloseBrace),
+            ',' => Some(Mark::Comma),
+            '=' => Some(Mark::Equals),
+            _ => None,
+        }
+    }
 }
 
 /// A token and where it is.
@@ -83,7 +121,7 @@ pub fn tokens(source: &str) -> Vec<Token> {
                 }
                 TokenKind::String
             }
-            '(' | ')' | '[' | ']' | '{' | '}' | ',' | '=' => TokenKind::Punctuation(character),
+            _ if let Some(mark) = Mark::of(character) => TokenKind::Punctuation(mark),
             _ if character.is_ascii_alphabetic() || character == '_' => {
                 take_while(&mut characters, &mut end, |next| {
                     next.is_ascii_alphanumeric() || next == '_'
@@ -132,6 +170,10 @@ fn take_while(
 mod tests {
     use super::*;
 
+    fn mark(character: char) -> TokenKind {
+        TokenKind::Punctuation(Mark::of(character).expect("a mark"))
+    }
+
     fn kinds_and_texts(source: &str) -> Vec<(TokenKind, &str)> {
         tokens(source)
             .into_iter()
@@ -147,15 +189,15 @@ mod tests {
             vec![
                 (Identifier, "optimizer"),
                 (Identifier, "sgd"),
-                (Punctuation('('), "("),
+                (mark('('), "("),
                 (Identifier, "lr"),
-                (Punctuation('='), "="),
+                (mark('='), "="),
                 (Number, "1e-3"),
-                (Punctuation(','), ","),
+                (mark(','), ","),
                 (Identifier, "nesterov"),
-                (Punctuation('='), "="),
+                (mark('='), "="),
                 (Identifier, "true"),
-                (Punctuation(')'), ")"),
+                (mark(')'), ")"),
                 (Comment, "# fast"),
                 (Newline, "\n"),
             ]
@@ -170,17 +212,17 @@ mod tests {
             vec![
                 (Identifier, "data"),
                 (Identifier, "csv"),
-                (Punctuation('('), "("),
+                (mark('('), "("),
                 (String, "\"a \\\" # b\""),
-                (Punctuation(','), ","),
+                (mark(','), ","),
                 (Number, "-.5"),
-                (Punctuation(')'), ")"),
+                (mark(')'), ")"),
                 (Newline, "\r\n"),
                 (String, "\"open"),
                 (Newline, "\n"),
                 (Other, "€"),
-                (Punctuation('{'), "{"),
-                (Punctuation('}'), "}"),
+                (mark('{'), "{"),
+                (mark('}'), "}"),
             ]
         );
         assert!(tokens("").is_empty());
