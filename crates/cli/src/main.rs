@@ -87,6 +87,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve editors: the language server of .mlp files, on standard input and output.
+    Lsp,
 }
 
 fn main() -> ExitCode {
@@ -110,6 +112,7 @@ fn main() -> ExitCode {
         Command::Bench(arguments) => commands::bench::run(&arguments),
         Command::Gradcheck(arguments) => commands::gradcheck::run(&arguments),
         Command::Backends { json } => commands::backends::run(json),
+        Command::Lsp => commands::lsp::run(),
     })
     .unwrap_or(report::Outcome::Failure);
     if let Some(folder) = runtime_folder {
@@ -149,7 +152,8 @@ fn opens_graphics_drivers(command: &Command) -> bool {
         | Command::Summary { .. }
         | Command::Fmt { .. }
         | Command::Export(_)
-        | Command::Plot { .. } => false,
+        | Command::Plot { .. }
+        | Command::Lsp => false,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod export;
 pub mod format;
 pub mod gradcheck;
+pub mod lsp;
 pub mod plot;
 pub mod predict;
 pub mod run;

@@ -1,0 +1,31 @@
+// The mlpc extension: starts `mlpc lsp` (the language server of .mlp files) over standard
+// input and output, for diagnostics, hover, completion and formatting. Highlighting comes
+// from the TextMate grammar in syntaxes/, which needs no server.
+
+const vscode = require("vscode");
+const { LanguageClient } = require("vscode-languageclient/node");
+
+let client;
+
+function activate() {
+  const command = vscode.workspace.getConfiguration("mlpc").get("path", "mlpc");
+  const server = { command, args: ["lsp"] };
+  client = new LanguageClient(
+    "mlpc",
+    "mlpc language server",
+    { run: server, debug: server },
+    {
+      documentSelector: [
+        { scheme: "file", language: "mlp" },
+        { scheme: "untitled", language: "mlp" },
+      ],
+    },
+  );
+  return client.start();
+}
+
+function deactivate() {
+  return client ? client.stop() : undefined;
+}
+
+module.exports = { activate, deactivate };
