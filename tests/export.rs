@@ -158,3 +158,40 @@ fn batch_norm_and_dropout_take_their_places_in_the_sequence() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn prelu_slopes_are_exported_as_pytorch_prelu_weights() {
+    let out = fresh_folder("export-prelu");
+    std::fs::create_dir_all(&out).expect("folder");
+    let model = out.join("slopes.mlp");
+    std::fs::write(
+        &model,
+        "model slopes\ndata moons(n = 200, noise = 0.1, seed = 1)\n\
+         network {\n  dense 8\n  prelu(slope = 0.1)\n  dense 2\n}\n\
+         loss cross_entropy\noptimizer adam(lr = 0.05)\ntrain { epochs = 3 }\n",
+    )
+    .expect("model");
+    let run = out.join("run").to_string_lossy().into_owned();
+    mlpc_ok(&["run", &model.to_string_lossy(), "--json", "--out", &run]);
+    let file = out.join("slopes.safetensors");
+    mlpc_ok(&["export", &run, "--out", &file.to_string_lossy()]);
+    let bytes = std::fs::read(&file).expect("the file");
+    let tensors = SafeTensors::deserialize(&bytes).expect("safetensors");
+    let (shape, slopes) = floats(&tensors, "1.weight");
+    assert_eq!(shape, [8]);
+    // Learned: the slopes left their starting value, each its own way.
+    assert!(
+        slopes.iter().any(|slope| (slope - 0.1).abs() > 1e-3),
+        "{slopes:?}"
+    );
+    assert!(
+        slopes.iter().any(|slope| (slope - slopes[0]).abs() > 1e-4),
+        "{slopes:?}"
+    );
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).expect("header");
+    assert_eq!(
+        metadata.metadata().clone().expect("metadata")["mlpc_sequential"],
+        "Sequential(Linear(2, 8, bias=True), PReLU(num_parameters=8, init=0.1), Linear(8, 2, bias=True))"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

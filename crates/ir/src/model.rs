@@ -108,6 +108,12 @@ pub enum LayerKind {
         /// Which one.
         activation: Activation,
     },
+    /// A leaky relu whose slope for negative inputs is learned, one per unit:
+    /// `max(0, x) + a · min(0, x)`.
+    Prelu {
+        /// Every unit's slope before training.
+        initial_slope: f64,
+    },
     /// Zeroes each value with probability `rate` in training, scaling the rest by `1/(1-rate)`.
     Dropout {
         /// Probability of dropping, in [0, 1).
@@ -137,6 +143,7 @@ impl LayerKind {
             } => "dense".to_string(),
             LayerKind::Dense { activation, .. } => format!("dense ({})", activation.name()),
             LayerKind::Activation { activation } => activation.name(),
+            LayerKind::Prelu { .. } => "prelu".to_string(),
             LayerKind::Dropout { rate } => format!("dropout ({rate})"),
             LayerKind::BatchNorm { .. } => "batchnorm".to_string(),
             LayerKind::LayerNorm { .. } => "layernorm".to_string(),

@@ -33,6 +33,7 @@ pub fn layer_shape(kind: &LayerKind, inputs: usize) -> Layer {
             inputs.saturating_mul(*units),
         ),
         LayerKind::Activation { .. } | LayerKind::Dropout { .. } => (inputs, 0, 0),
+        LayerKind::Prelu { .. } => (inputs, inputs, inputs),
         LayerKind::BatchNorm { .. } | LayerKind::LayerNorm { .. } => {
             (inputs, inputs.saturating_mul(2), inputs.saturating_mul(2))
         }

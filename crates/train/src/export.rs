@@ -7,7 +7,8 @@
 //! `dense 128 relu, dropout 0.2, dense 10` is `Sequential(Linear(784, 128), ReLU(),
 //! Dropout(p=0.2), Linear(128, 10))`, with tensors `0.weight` (`[out, in]`, PyTorch's layout;
 //! burn keeps `[in, out]`), `0.bias`, `3.weight`, `3.bias`. Batch norm gives `weight`, `bias`,
-//! `running_mean`, `running_var` and `num_batches_tracked`; layer norm `weight` and `bias`.
+//! `running_mean`, `running_var` and `num_batches_tracked`; layer norm `weight` and `bias`;
+//! `prelu` is `PReLU(num_parameters=n)` with its slopes as `weight`.
 //! The network outputs logits (the softmax or sigmoid is the loss's). The file's metadata holds
 //! the model's IR (`mlpc_ir`), the sequence in PyTorch's words (`mlpc_sequential`), the class
 //! names and the feature standardisation a caller must apply to inputs.
@@ -96,6 +97,13 @@ pub fn safetensors(network: &Network, state: &RunState) -> Result<Vec<u8>, Strin
                 // An identity layer still takes its place in the sequence.
                 modules.push(torch_activation(activation).unwrap_or_else(|| "Identity()".into()));
             }
+            (LayerKind::Prelu { initial_slope }, LayerModule::Prelu(prelu)) => {
+                tensors.push(float(name("weight"), floats(prelu.alpha.val())));
+                modules.push(format!(
+                    "PReLU(num_parameters={}, init={initial_slope})",
+                    layer.outputs
+                ));
+            }
             (LayerKind::Dropout { rate }, LayerModule::Dropout(_)) => {
                 modules.push(format!("Dropout(p={rate})"));
             }
@@ -128,6 +136,7 @@ pub fn safetensors(network: &Network, state: &RunState) -> Result<Vec<u8>, Strin
             (
                 LayerKind::Dense { .. }
                 | LayerKind::Activation { .. }
+                | LayerKind::Prelu { .. }
                 | LayerKind::Dropout { .. }
                 | LayerKind::BatchNorm { .. }
                 | LayerKind::LayerNorm { .. },

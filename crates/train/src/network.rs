@@ -8,7 +8,8 @@
 
 use burn::module::{Module, Param};
 use burn::nn::{
-    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear,
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, PRelu,
+    PReluConfig,
 };
 use burn::tensor::activation;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -40,6 +41,8 @@ pub enum LayerModule {
     Dense(DenseLayer),
     /// `relu`, `tanh`...
     Activation(ActivationLayer),
+    /// `prelu`: one learned slope per unit.
+    Prelu(PRelu),
     /// `dropout`
     Dropout(Dropout),
     /// `batchnorm`
@@ -78,6 +81,7 @@ impl LayerModule {
                 apply_activation(&dense.activation, dense.linear.forward(input))
             }
             LayerModule::Activation(layer) => apply_activation(&layer.activation, input),
+            LayerModule::Prelu(prelu) => prelu.forward(input),
             LayerModule::Dropout(dropout) => dropout.forward(input),
             LayerModule::BatchNorm(norm) => norm.forward(input),
             LayerModule::LayerNorm(norm) => norm.forward(input),
@@ -130,6 +134,7 @@ pub fn initial_weights(network: &mlpc_ir::Network, seed: u64) -> Vec<DenseWeight
                 Some(DenseWeights { weight, bias })
             }
             LayerKind::Activation { .. }
+            | LayerKind::Prelu { .. }
             | LayerKind::Dropout { .. }
             | LayerKind::BatchNorm { .. }
             | LayerKind::LayerNorm { .. } => None,
@@ -178,6 +183,12 @@ pub fn build(network: &mlpc_ir::Network, weights: &[DenseWeights], device: &Devi
             LayerKind::Activation { activation } => LayerModule::Activation(ActivationLayer {
                 activation: *activation,
             }),
+            LayerKind::Prelu { initial_slope } => LayerModule::Prelu(
+                PReluConfig::new()
+                    .with_num_parameters(layer.inputs)
+                    .with_alpha(*initial_slope)
+                    .init(device),
+            ),
             LayerKind::Dropout { rate } => LayerModule::Dropout(DropoutConfig::new(*rate).init()),
             LayerKind::BatchNorm { momentum, epsilon } => LayerModule::BatchNorm(
                 BatchNormConfig::new(layer.inputs)
@@ -241,6 +252,9 @@ pub fn trainable(network: &Network) -> Vec<(String, Trainable)> {
                 if let Some(bias) = &dense.linear.bias {
                     found.push((path("bias"), Trainable::Vector(bias.val())));
                 }
+            }
+            LayerModule::Prelu(prelu) => {
+                found.push((path("alpha"), Trainable::Vector(prelu.alpha.val())));
             }
             LayerModule::BatchNorm(norm) => {
                 found.push((path("gamma"), Trainable::Vector(norm.gamma.val())));

@@ -215,6 +215,21 @@ fn dropout_batchnorm_and_layernorm() {
 }
 
 #[test]
+fn prelu() {
+    both_cpu_backends(
+        "prelu, sgd",
+        &blobs("dense 16\nprelu\ndense 4", "sgd(lr = 0.1, momentum = 0.9)"),
+    );
+    both_cpu_backends(
+        "prelu with a negative slope, adam, first layer",
+        &blobs(
+            "prelu(slope = -0.3)\ndense 12\nprelu(slope = 0.5)\ndense 4",
+            "adam(lr = 0.01)",
+        ),
+    );
+}
+
+#[test]
 fn every_optimizer() {
     for optimizer in [
         "sgd(lr = 0.05, momentum = 0.9)",

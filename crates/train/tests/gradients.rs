@@ -127,6 +127,10 @@ fn with_values(mut network: NetworkModule, flat: &[f32], device: &Device) -> Net
                 norm.gamma = vector(take(count), device);
                 norm.beta = Some(vector(take(count), device));
             }
+            LayerModule::Prelu(prelu) => {
+                let [count] = prelu.alpha.val().dims();
+                prelu.alpha = vector(take(count), device);
+            }
             LayerModule::Activation(_) | LayerModule::Dropout(_) => {}
         }
     }
@@ -260,6 +264,7 @@ fn every_layer_kind_backpropagates_correctly() {
             }),
         ),
         ("dropout", hidden(LayerKind::Dropout { rate: 0.3 })),
+        ("prelu", hidden(LayerKind::Prelu { initial_slope: 0.2 })),
         (
             "batchnorm",
             hidden(LayerKind::BatchNorm {

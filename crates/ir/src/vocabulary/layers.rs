@@ -62,6 +62,20 @@ pub static LAYERS: Table<NetworkLine> = Table {
             build: dense,
         },
         Row {
+            name: "prelu",
+            parameters: &[with_default(
+                "slope",
+                Kind::Real(Range::ANY),
+                DefaultValue::Real(0.25),
+            )],
+            example: "prelu",
+            build: |bound| {
+                NetworkLine::Layer(LayerKind::Prelu {
+                    initial_slope: bound.real("slope"),
+                })
+            },
+        },
+        Row {
             name: "dropout",
             parameters: &[required("rate", Kind::Real(Range::UNIT_FROM_ZERO))],
             example: "dropout 0.2",

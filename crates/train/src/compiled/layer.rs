@@ -26,6 +26,11 @@ pub enum LayerRule {
     },
     /// `y = f(x)`.
     Activation(Activation),
+    /// `y = max(0, x) + a · min(0, x)`, with a learned slope `a` per unit.
+    Prelu {
+        /// The slopes `[1, n]`.
+        slope: usize,
+    },
     /// `y = x · mask / (1 - rate)`.
     Dropout {
         /// Probability of dropping.
@@ -73,6 +78,8 @@ pub enum Saved {
         /// The output.
         output: Tensor<2>,
     },
+    /// PReLU: the input.
+    Prelu(Tensor<2>),
     /// Dropout: the mask, already scaled by `1 / (1 - rate)`.
     Dropout(Option<Tensor<2>>),
     /// Normalisation: the normalised input and the inverse deviation (`[1, n]` for batch
@@ -135,6 +142,11 @@ impl LayerRule {
                         output,
                     },
                 )
+            }
+            LayerRule::Prelu { slope } => {
+                let negative = input.clone().clamp_max(0.0);
+                let output = input.clone().clamp_min(0.0) + negative * values[*slope].clone();
+                (output, Saved::Prelu(input))
             }
             LayerRule::Dropout { rate } => {
                 if *rate == 0.0 {
@@ -242,6 +254,19 @@ impl LayerRule {
             (LayerRule::Activation(function), Saved::Activation { input, output }) => Some(
                 activation::backward(function, upstream, input.as_ref(), &output),
             ),
+            (LayerRule::Prelu { slope }, Saved::Prelu(input)) => {
+                // dy/dx = 1 where x > 0, a elsewhere: a + (1 - a) · [x > 0], as a product
+                // (a masked fill is far slower on flex); dy/da = min(0, x).
+                let positive = input.clone().greater_elem(0.0).float();
+                let slope_value = values[*slope].clone();
+                let input_gradient = wants_input.then(|| {
+                    let derivative =
+                        positive * slope_value.clone().neg().add_scalar(1.0) + slope_value;
+                    upstream.clone() * derivative
+                });
+                gradients.push((*slope, (upstream * input.clamp_max(0.0)).sum_dim(0)));
+                input_gradient
+            }
             (LayerRule::Dropout { .. }, Saved::Dropout(mask)) => Some(match mask {
                 Some(mask) => upstream * mask,
                 None => upstream,
@@ -292,6 +317,7 @@ impl LayerRule {
             (
                 LayerRule::Dense { .. }
                 | LayerRule::Activation(_)
+                | LayerRule::Prelu { .. }
                 | LayerRule::Dropout { .. }
                 | LayerRule::BatchNorm { .. }
                 | LayerRule::LayerNorm { .. },

@@ -31,7 +31,7 @@ pub mod record;
 pub mod update;
 
 use burn::module::{Param, ParamId, RunningState};
-use burn::nn::{BatchNormConfig, DropoutConfig, LayerNormConfig, Linear};
+use burn::nn::{BatchNormConfig, DropoutConfig, LayerNormConfig, Linear, PReluConfig};
 use burn::tensor::{Device, Tensor};
 use mlpc_ir::{LayerKind, Loss, Model};
 
@@ -101,6 +101,7 @@ pub fn covers(model: &Model) -> Result<(), Uncovered> {
         match &layer.kind {
             LayerKind::Dense { .. }
             | LayerKind::Activation { .. }
+            | LayerKind::Prelu { .. }
             | LayerKind::Dropout { .. }
             | LayerKind::BatchNorm { .. }
             | LayerKind::LayerNorm { .. } => {}
@@ -177,6 +178,9 @@ impl CompiledStep {
                 (LayerKind::Activation { activation }, LayerModule::Activation(_)) => {
                     LayerRule::Activation(*activation)
                 }
+                (LayerKind::Prelu { .. }, LayerModule::Prelu(prelu)) => LayerRule::Prelu {
+                    slope: parameters.vector(path("Prelu.alpha"), prelu.alpha),
+                },
                 (LayerKind::Dropout { rate }, LayerModule::Dropout(_)) => {
                     LayerRule::Dropout { rate: *rate }
                 }
@@ -206,6 +210,7 @@ impl CompiledStep {
                 (
                     LayerKind::Dense { .. }
                     | LayerKind::Activation { .. }
+                    | LayerKind::Prelu { .. }
                     | LayerKind::Dropout { .. }
                     | LayerKind::BatchNorm { .. }
                     | LayerKind::LayerNorm { .. },
@@ -218,6 +223,7 @@ impl CompiledStep {
             .iter()
             .position(|rule| match rule {
                 LayerRule::Dense { .. }
+                | LayerRule::Prelu { .. }
                 | LayerRule::BatchNorm { .. }
                 | LayerRule::LayerNorm { .. } => true,
                 LayerRule::Activation(_) | LayerRule::Dropout { .. } => false,
@@ -360,6 +366,13 @@ impl CompiledStep {
                 LayerRule::Activation(activation) => LayerModule::Activation(ActivationLayer {
                     activation: *activation,
                 }),
+                LayerRule::Prelu { slope } => {
+                    let mut prelu = PReluConfig::new()
+                        .with_num_parameters(ir.inputs)
+                        .init(&self.device);
+                    prelu.alpha = parameter1(*slope);
+                    LayerModule::Prelu(prelu)
+                }
                 LayerRule::Dropout { rate } => {
                     LayerModule::Dropout(DropoutConfig::new(*rate).init())
                 }
