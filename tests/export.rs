@@ -195,3 +195,44 @@ fn prelu_slopes_are_exported_as_pytorch_prelu_weights() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn a_residual_block_is_one_module_with_its_own_sequence() {
+    let out = fresh_folder("export-residual");
+    std::fs::create_dir_all(&out).expect("folder");
+    let model = out.join("blocks.mlp");
+    std::fs::write(
+        &model,
+        "model blocks\ndata moons(n = 200, noise = 0.1, seed = 1)\n\
+         network {\n  dense 8\n  residual {\n    dense 8 relu\n    dense 8\n  }\n  dense 2\n}\n\
+         loss cross_entropy\noptimizer adam(lr = 0.05)\ntrain { epochs = 2 }\n",
+    )
+    .expect("model");
+    let run = out.join("run").to_string_lossy().into_owned();
+    mlpc_ok(&["run", &model.to_string_lossy(), "--json", "--out", &run]);
+    let file = out.join("blocks.safetensors");
+    mlpc_ok(&["export", &run, "--out", &file.to_string_lossy()]);
+    let bytes = std::fs::read(&file).expect("the file");
+    let tensors = SafeTensors::deserialize(&bytes).expect("safetensors");
+    let mut names: Vec<String> = tensors.names().into_iter().map(str::to_string).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "0.bias",
+            "0.weight",
+            "1.block.0.bias",
+            "1.block.0.weight",
+            "1.block.2.bias",
+            "1.block.2.weight",
+            "2.bias",
+            "2.weight"
+        ]
+    );
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).expect("header");
+    assert_eq!(
+        metadata.metadata().clone().expect("metadata")["mlpc_sequential"],
+        "Sequential(Linear(2, 8, bias=True), Residual(Sequential(Linear(8, 8, bias=True), ReLU(), Linear(8, 8, bias=True))), Linear(8, 2, bias=True))"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -101,6 +101,18 @@ impl CheckError {
             CheckError::LayerBlock { example, span } => error(*span)
                 .with_label("not allowed here")
                 .with_hint(format!("write it as `{example}`")),
+            CheckError::BlockOfLayersMissing { example, span, .. } => error(*span)
+                .with_label("no layers")
+                .with_hint(format!("write it as `{example}`")),
+            CheckError::ResidualWidth {
+                inputs,
+                outputs,
+                span,
+            } => error(*span)
+                .with_label(format!("{outputs} wide"))
+                .with_hint(format!(
+                    "the block's output is added to its input: make its last layer `dense {inputs}`"
+                )),
             CheckError::InputNotFirst { span } => error(*span)
                 .with_label("not allowed here")
                 .with_hint("move it to the top of `network { }`"),

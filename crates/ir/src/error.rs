@@ -172,6 +172,26 @@ pub enum CheckError {
         /// The block.
         span: Span,
     },
+    /// A layer that takes a block (`residual`) written without one, or with an empty one.
+    #[error("`{keyword}` needs a block of layers")]
+    BlockOfLayersMissing {
+        /// The layer's name.
+        keyword: String,
+        /// How it is written.
+        example: &'static str,
+        /// The line, or the empty block.
+        span: Span,
+    },
+    /// A residual block whose output width differs from its input width.
+    #[error("a residual block must keep its width: it takes {inputs} but gives {outputs}")]
+    ResidualWidth {
+        /// The block's input width.
+        inputs: usize,
+        /// Its output width.
+        outputs: usize,
+        /// The last line of the block that sets the width.
+        span: Span,
+    },
     /// `input N` after the first line of the network.
     #[error("`input` must be the first line of the network")]
     InputNotFirst {

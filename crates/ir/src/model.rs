@@ -114,6 +114,12 @@ pub enum LayerKind {
         /// Every unit's slope before training.
         initial_slope: f64,
     },
+    /// A block of layers whose output is added to its input: `y = x + f(x)`. The block's
+    /// output width equals its input width (the checker says so otherwise).
+    Residual {
+        /// The block's layers, with their shapes.
+        layers: Vec<Layer>,
+    },
     /// Zeroes each value with probability `rate` in training, scaling the rest by `1/(1-rate)`.
     Dropout {
         /// Probability of dropping, in [0, 1).
@@ -144,9 +150,29 @@ impl LayerKind {
             LayerKind::Dense { activation, .. } => format!("dense ({})", activation.name()),
             LayerKind::Activation { activation } => activation.name(),
             LayerKind::Prelu { .. } => "prelu".to_string(),
+            LayerKind::Residual { layers } => format!(
+                "residual ({} layer{})",
+                layers.len(),
+                if layers.len() == 1 { "" } else { "s" }
+            ),
             LayerKind::Dropout { rate } => format!("dropout ({rate})"),
             LayerKind::BatchNorm { .. } => "batchnorm".to_string(),
             LayerKind::LayerNorm { .. } => "layernorm".to_string(),
+        }
+    }
+}
+
+impl LayerKind {
+    /// Whether the kind is written with a block of layers (`residual { ... }`).
+    pub fn takes_block(&self) -> bool {
+        match self {
+            LayerKind::Residual { .. } => true,
+            LayerKind::Dense { .. }
+            | LayerKind::Activation { .. }
+            | LayerKind::Prelu { .. }
+            | LayerKind::Dropout { .. }
+            | LayerKind::BatchNorm { .. }
+            | LayerKind::LayerNorm { .. } => false,
         }
     }
 }

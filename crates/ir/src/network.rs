@@ -18,6 +18,8 @@ pub struct WrittenLayer {
     pub span: Span,
     /// Where a dense layer's width is written.
     pub units_span: Option<Span>,
+    /// The lines of its block, for a layer written with one (`residual { ... }`).
+    pub block: Option<WrittenNetwork>,
 }
 
 /// The layers of a network block, and whether every line could be bound (if not, widths
@@ -59,8 +61,15 @@ fn bind_line(statement: &Statement, binder: &mut Binder) -> Option<WrittenLayer>
     let keyword = &statement.keyword;
     let arguments = statement.all_arguments();
     let (line, units_span) = if let Some(row) = LAYERS.find(&keyword.name) {
+        let bound = binder.bind(row.signature(), arguments, statement.span);
+        if let Some(line) = bound.as_ref().map(|bound| (row.build)(bound))
+            && let NetworkLine::Layer(kind) = &line
+            && kind.takes_block()
+        {
+            return bind_block(statement, line, row.example, binder);
+        }
         refuse_block(statement, row.example, binder);
-        let bound = binder.bind(row.signature(), arguments, statement.span)?;
+        let bound = bound?;
         ((row.build)(&bound), bound.span_of("units"))
     } else if let Some(row) = ACTIVATIONS.find(&keyword.name) {
         refuse_block(statement, row.example, binder);
@@ -81,6 +90,39 @@ fn bind_line(statement: &Statement, binder: &mut Binder) -> Option<WrittenLayer>
         line,
         span: statement.span,
         units_span,
+        block: None,
+    })
+}
+
+/// Binds a layer written with a block of layers (`residual { dense 128 relu, dense 128 }`):
+/// each line of the block as a line of the network.
+fn bind_block(
+    statement: &Statement,
+    line: NetworkLine,
+    example: &'static str,
+    binder: &mut Binder,
+) -> Option<WrittenLayer> {
+    let empty = statement
+        .block
+        .as_ref()
+        .is_none_or(|block| block.entries.is_empty());
+    if empty {
+        binder.errors.push(CheckError::BlockOfLayersMissing {
+            keyword: statement.keyword.name.clone(),
+            example,
+            span: statement
+                .block
+                .as_ref()
+                .map_or(statement.span, |block| block.span),
+        });
+        return None;
+    }
+    let block = bind_layers(statement, binder);
+    Some(WrittenLayer {
+        line,
+        span: statement.span,
+        units_span: None,
+        block: Some(block),
     })
 }
 

@@ -6,7 +6,7 @@ use mlpc_syntax::ast::Statement;
 
 use crate::error::{CheckError, OutputRule};
 use crate::model::*;
-use crate::network::WrittenNetwork;
+use crate::network::{WrittenLayer, WrittenNetwork};
 use crate::vocabulary::NetworkLine;
 
 /// A network with the places in the text that its layers come from.
@@ -34,6 +34,17 @@ pub fn layer_shape(kind: &LayerKind, inputs: usize) -> Layer {
         ),
         LayerKind::Activation { .. } | LayerKind::Dropout { .. } => (inputs, 0, 0),
         LayerKind::Prelu { .. } => (inputs, inputs, inputs),
+        // The block's own layers carry their shapes; the sum adds one value per output.
+        LayerKind::Residual { layers } => layers.iter().fold(
+            (inputs, 0usize, inputs),
+            |(outputs, parameters, multiply_adds), layer| {
+                (
+                    outputs,
+                    parameters.saturating_add(layer.parameters),
+                    multiply_adds.saturating_add(layer.multiply_adds),
+                )
+            },
+        ),
         LayerKind::BatchNorm { .. } | LayerKind::LayerNorm { .. } => {
             (inputs, inputs.saturating_mul(2), inputs.saturating_mul(2))
         }
@@ -71,23 +82,9 @@ pub fn infer(
         }
     }
     let inputs = inputs.unwrap_or(0);
-    let mut width = inputs;
-    let mut layers = Vec::new();
-    let mut layer_spans = Vec::new();
     let mut output_span = None;
-    for layer in written.layers {
-        let kind = match layer.line {
-            NetworkLine::Input(_) => continue,
-            NetworkLine::Layer(kind) => kind,
-        };
-        if let LayerKind::Dense { .. } = kind {
-            output_span = Some(layer.units_span.unwrap_or(layer.span));
-        }
-        let shaped = layer_shape(&kind, width);
-        width = shaped.outputs;
-        layers.push(shaped);
-        layer_spans.push(layer.span);
-    }
+    let (layers, layer_spans, width) =
+        shape_lines(written.layers, inputs, true, &mut output_span, errors);
     Inferred {
         network: Network {
             inputs,
@@ -99,6 +96,52 @@ pub fn infer(
         layer_spans,
         complete: written.complete,
     }
+}
+
+/// Shapes lines from the width `inputs`: the layers, the line of each, and the output width.
+/// `input` lines were checked at the top level; inside a block they are out of place.
+fn shape_lines(
+    written: Vec<WrittenLayer>,
+    inputs: usize,
+    top_level: bool,
+    output_span: &mut Option<Span>,
+    errors: &mut Vec<CheckError>,
+) -> (Vec<Layer>, Vec<Span>, usize) {
+    let mut width = inputs;
+    let mut layers = Vec::new();
+    let mut layer_spans = Vec::new();
+    for layer in written {
+        let mut kind = match layer.line {
+            NetworkLine::Input(_) => {
+                if !top_level {
+                    errors.push(CheckError::InputNotFirst { span: layer.span });
+                }
+                continue;
+            }
+            NetworkLine::Layer(kind) => kind,
+        };
+        if let LayerKind::Dense { .. } = kind {
+            *output_span = Some(layer.units_span.unwrap_or(layer.span));
+        }
+        if let (LayerKind::Residual { layers: inner }, Some(block)) = (&mut kind, layer.block) {
+            let mut block_output_span = None;
+            let (shaped, _, outputs) =
+                shape_lines(block.layers, width, false, &mut block_output_span, errors);
+            if block.complete && outputs != width {
+                errors.push(CheckError::ResidualWidth {
+                    inputs: width,
+                    outputs,
+                    span: block_output_span.unwrap_or(layer.span),
+                });
+            }
+            *inner = shaped;
+        }
+        let shaped = layer_shape(&kind, width);
+        width = shaped.outputs;
+        layers.push(shaped);
+        layer_spans.push(layer.span);
+    }
+    (layers, layer_spans, width)
 }
 
 /// Checks the loss against the task and the output width, and moves a final softmax (or

@@ -8,7 +8,11 @@
 //! Dropout(p=0.2), Linear(128, 10))`, with tensors `0.weight` (`[out, in]`, PyTorch's layout;
 //! burn keeps `[in, out]`), `0.bias`, `3.weight`, `3.bias`. Batch norm gives `weight`, `bias`,
 //! `running_mean`, `running_var` and `num_batches_tracked`; layer norm `weight` and `bias`;
-//! `prelu` is `PReLU(num_parameters=n)` with its slopes as `weight`.
+//! `prelu` is `PReLU(num_parameters=n)` with its slopes as `weight`. A residual block is one
+//! module, `Residual(Sequential(...))`, its layers named `3.block.0.weight` and so on; PyTorch
+//! has no such module, and three lines define it:
+//! `class Residual(nn.Module): def __init__(self, block): super().__init__(); self.block = block`
+//! and `def forward(self, x): return x + self.block(x)`.
 //! The network outputs logits (the softmax or sigmoid is the loss's). The file's metadata holds
 //! the model's IR (`mlpc_ir`), the sequence in PyTorch's words (`mlpc_sequential`), the class
 //! names and the feature standardisation a caller must apply to inputs.
@@ -71,9 +75,54 @@ pub fn safetensors(network: &Network, state: &RunState) -> Result<Vec<u8>, Strin
     let model = &state.model;
     let mut tensors: Vec<Named> = Vec::new();
     let mut modules: Vec<String> = Vec::new();
-    for (layer, module) in model.network.layers.iter().zip(&network.layers) {
+    export_layers(
+        &model.network.layers,
+        &network.layers,
+        "",
+        &mut tensors,
+        &mut modules,
+    )?;
+    let mut metadata = HashMap::new();
+    metadata.insert("format".to_string(), "pt".to_string());
+    metadata.insert("mlpc_ir".to_string(), json(model));
+    metadata.insert(
+        "mlpc_sequential".to_string(),
+        format!("Sequential({})", modules.join(", ")),
+    );
+    metadata.insert("mlpc_class_names".to_string(), json(&state.class_names));
+    metadata.insert(
+        "mlpc_feature_standardization".to_string(),
+        json(&state.feature_standardization),
+    );
+    metadata.insert("mlpc_feature_names".to_string(), json(&state.feature_names));
+    let views: Vec<(String, TensorView)> = tensors
+        .iter()
+        .map(|tensor| {
+            TensorView::new(tensor.dtype, tensor.shape.clone(), &tensor.bytes)
+                .map(|view| (tensor.name.clone(), view))
+                .map_err(|error| error.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    safetensors::serialize(views, Some(metadata)).map_err(|error| error.to_string())
+}
+
+/// JSON text of a value the metadata holds.
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("metadata serialises")
+}
+
+/// The tensors and PyTorch modules of layers, named from `prefix` (`""`, or `3.block.` in a
+/// residual block) and the modules' indices in their sequence.
+fn export_layers(
+    layers: &[mlpc_ir::Layer],
+    network: &[LayerModule],
+    prefix: &str,
+    tensors: &mut Vec<Named>,
+    modules: &mut Vec<String>,
+) -> Result<(), String> {
+    for (layer, module) in layers.iter().zip(network) {
         let index = modules.len();
-        let name = |tensor: &str| format!("{index}.{tensor}");
+        let name = |tensor: &str| format!("{prefix}{index}.{tensor}");
         match (&layer.kind, module) {
             (LayerKind::Dense { activation, .. }, LayerModule::Dense(dense)) => {
                 let weight = dense.linear.weight.val().transpose();
@@ -96,6 +145,17 @@ pub fn safetensors(network: &Network, state: &RunState) -> Result<Vec<u8>, Strin
             (LayerKind::Activation { activation }, LayerModule::Activation(_)) => {
                 // An identity layer still takes its place in the sequence.
                 modules.push(torch_activation(activation).unwrap_or_else(|| "Identity()".into()));
+            }
+            (LayerKind::Residual { layers }, LayerModule::Residual(block)) => {
+                let mut inner = Vec::new();
+                export_layers(
+                    layers,
+                    &block.layers,
+                    &format!("{prefix}{index}.block."),
+                    tensors,
+                    &mut inner,
+                )?;
+                modules.push(format!("Residual(Sequential({}))", inner.join(", ")));
             }
             (LayerKind::Prelu { initial_slope }, LayerModule::Prelu(prelu)) => {
                 tensors.push(float(name("weight"), floats(prelu.alpha.val())));
@@ -137,6 +197,7 @@ pub fn safetensors(network: &Network, state: &RunState) -> Result<Vec<u8>, Strin
                 LayerKind::Dense { .. }
                 | LayerKind::Activation { .. }
                 | LayerKind::Prelu { .. }
+                | LayerKind::Residual { .. }
                 | LayerKind::Dropout { .. }
                 | LayerKind::BatchNorm { .. }
                 | LayerKind::LayerNorm { .. },
@@ -144,31 +205,5 @@ pub fn safetensors(network: &Network, state: &RunState) -> Result<Vec<u8>, Strin
             ) => return Err("the saved network does not match its model".into()),
         }
     }
-    let mut metadata = HashMap::new();
-    metadata.insert("format".to_string(), "pt".to_string());
-    metadata.insert("mlpc_ir".to_string(), json(model));
-    metadata.insert(
-        "mlpc_sequential".to_string(),
-        format!("Sequential({})", modules.join(", ")),
-    );
-    metadata.insert("mlpc_class_names".to_string(), json(&state.class_names));
-    metadata.insert(
-        "mlpc_feature_standardization".to_string(),
-        json(&state.feature_standardization),
-    );
-    metadata.insert("mlpc_feature_names".to_string(), json(&state.feature_names));
-    let views: Vec<(String, TensorView)> = tensors
-        .iter()
-        .map(|tensor| {
-            TensorView::new(tensor.dtype, tensor.shape.clone(), &tensor.bytes)
-                .map(|view| (tensor.name.clone(), view))
-                .map_err(|error| error.to_string())
-        })
-        .collect::<Result<_, _>>()?;
-    safetensors::serialize(views, Some(metadata)).map_err(|error| error.to_string())
-}
-
-/// JSON text of a value the metadata holds.
-fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("metadata serialises")
+    Ok(())
 }

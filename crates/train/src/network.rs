@@ -34,6 +34,13 @@ pub struct ActivationLayer {
     pub activation: Activation,
 }
 
+/// A residual block: its layers, whose output is added to the block's input.
+#[derive(Module, Debug)]
+pub struct ResidualBlock {
+    /// The block's layers, in order.
+    pub layers: Vec<LayerModule>,
+}
+
 /// One layer of a compiled network: one arm per IR layer kind.
 #[derive(Module, Debug)]
 pub enum LayerModule {
@@ -43,6 +50,8 @@ pub enum LayerModule {
     Activation(ActivationLayer),
     /// `prelu`: one learned slope per unit.
     Prelu(PRelu),
+    /// `residual { ... }`
+    Residual(ResidualBlock),
     /// `dropout`
     Dropout(Dropout),
     /// `batchnorm`
@@ -82,6 +91,13 @@ impl LayerModule {
             }
             LayerModule::Activation(layer) => apply_activation(&layer.activation, input),
             LayerModule::Prelu(prelu) => prelu.forward(input),
+            LayerModule::Residual(block) => {
+                let output = block
+                    .layers
+                    .iter()
+                    .fold(input.clone(), |hidden, layer| layer.forward(hidden));
+                input + output
+            }
             LayerModule::Dropout(dropout) => dropout.forward(input),
             LayerModule::BatchNorm(norm) => norm.forward(input),
             LayerModule::LayerNorm(norm) => norm.forward(input),
@@ -107,19 +123,24 @@ pub struct DenseWeights {
     pub bias: Option<Vec<f32>>,
 }
 
-/// Draws every dense layer's initial weights from the seed, in layer order.
+/// Draws every dense layer's initial weights from the seed, in layer order (a residual
+/// block's layers in their place).
 pub fn initial_weights(network: &mlpc_ir::Network, seed: u64) -> Vec<DenseWeights> {
     let mut random = Random::new(seed ^ 0x1417_5EED);
-    network
-        .layers
-        .iter()
-        .filter_map(|layer| match &layer.kind {
+    let mut weights = Vec::new();
+    draw_layers(&network.layers, &mut random, &mut weights);
+    weights
+}
+
+fn draw_layers(layers: &[mlpc_ir::Layer], random: &mut Random, weights: &mut Vec<DenseWeights>) {
+    for layer in layers {
+        match &layer.kind {
             LayerKind::Dense {
                 initializer, bias, ..
             } => {
                 let (fan_in, fan_out) = (layer.inputs, layer.outputs);
                 let weight = (0..fan_in * fan_out)
-                    .map(|_| draw(initializer, fan_in, fan_out, &mut random))
+                    .map(|_| draw(initializer, fan_in, fan_out, random))
                     .collect();
                 // Biases start as PyTorch's do for the default initializer, at zero otherwise.
                 let bias = bias.then(|| match initializer {
@@ -131,15 +152,16 @@ pub fn initial_weights(network: &mlpc_ir::Network, seed: u64) -> Vec<DenseWeight
                     }
                     _ => vec![0.0; fan_out],
                 });
-                Some(DenseWeights { weight, bias })
+                weights.push(DenseWeights { weight, bias });
             }
+            LayerKind::Residual { layers } => draw_layers(layers, random, weights),
             LayerKind::Activation { .. }
             | LayerKind::Prelu { .. }
             | LayerKind::Dropout { .. }
             | LayerKind::BatchNorm { .. }
-            | LayerKind::LayerNorm { .. } => None,
-        })
-        .collect()
+            | LayerKind::LayerNorm { .. } => {}
+        }
+    }
 }
 
 fn draw(initializer: &Initializer, fan_in: usize, fan_out: usize, random: &mut Random) -> f32 {
@@ -160,8 +182,17 @@ fn draw(initializer: &Initializer, fan_in: usize, fan_out: usize, random: &mut R
 /// Builds the burn network for an IR network with the given dense weights, on a device.
 pub fn build(network: &mlpc_ir::Network, weights: &[DenseWeights], device: &Device) -> Network {
     let mut dense_weights = weights.iter();
-    let layers = network
-        .layers
+    Network {
+        layers: build_layers(&network.layers, &mut dense_weights, device),
+    }
+}
+
+fn build_layers<'a>(
+    layers: &[mlpc_ir::Layer],
+    dense_weights: &mut impl Iterator<Item = &'a DenseWeights>,
+    device: &Device,
+) -> Vec<LayerModule> {
+    layers
         .iter()
         .map(|layer| match &layer.kind {
             LayerKind::Dense { activation, .. } => {
@@ -189,6 +220,9 @@ pub fn build(network: &mlpc_ir::Network, weights: &[DenseWeights], device: &Devi
                     .with_alpha(*initial_slope)
                     .init(device),
             ),
+            LayerKind::Residual { layers } => LayerModule::Residual(ResidualBlock {
+                layers: build_layers(layers, dense_weights, device),
+            }),
             LayerKind::Dropout { rate } => LayerModule::Dropout(DropoutConfig::new(*rate).init()),
             LayerKind::BatchNorm { momentum, epsilon } => LayerModule::BatchNorm(
                 BatchNormConfig::new(layer.inputs)
@@ -202,8 +236,7 @@ pub fn build(network: &mlpc_ir::Network, weights: &[DenseWeights], device: &Devi
                     .init(device),
             ),
         })
-        .collect();
-    Network { layers }
+        .collect()
 }
 
 /// A trainable tensor of a network: a weight matrix, or a vector (bias, norm scale or shift).
@@ -244,8 +277,13 @@ impl Trainable {
 /// Every trainable tensor of a network with its path, in layer order.
 pub fn trainable(network: &Network) -> Vec<(String, Trainable)> {
     let mut found = Vec::new();
-    for (index, layer) in network.layers.iter().enumerate() {
-        let path = |name: &str| format!("layers.{index}.{name}");
+    trainable_in(&network.layers, "layers", &mut found);
+    found
+}
+
+fn trainable_in(layers: &[LayerModule], prefix: &str, found: &mut Vec<(String, Trainable)>) {
+    for (index, layer) in layers.iter().enumerate() {
+        let path = |name: &str| format!("{prefix}.{index}.{name}");
         match layer {
             LayerModule::Dense(dense) => {
                 found.push((path("weight"), Trainable::Matrix(dense.linear.weight.val())));
@@ -256,6 +294,7 @@ pub fn trainable(network: &Network) -> Vec<(String, Trainable)> {
             LayerModule::Prelu(prelu) => {
                 found.push((path("alpha"), Trainable::Vector(prelu.alpha.val())));
             }
+            LayerModule::Residual(block) => trainable_in(&block.layers, &path("layers"), found),
             LayerModule::BatchNorm(norm) => {
                 found.push((path("gamma"), Trainable::Vector(norm.gamma.val())));
                 found.push((path("beta"), Trainable::Vector(norm.beta.val())));
@@ -269,7 +308,6 @@ pub fn trainable(network: &Network) -> Vec<(String, Trainable)> {
             LayerModule::Activation(_) | LayerModule::Dropout(_) => {}
         }
     }
-    found
 }
 
 /// Every trainable tensor and batch-norm running statistic of a network with its path and
@@ -279,17 +317,31 @@ pub fn named_values(network: &Network) -> Vec<(String, Vec<f32>)> {
         .into_iter()
         .map(|(path, tensor)| (path, tensor.values()))
         .collect();
-    for (index, layer) in network.layers.iter().enumerate() {
-        if let LayerModule::BatchNorm(norm) = layer {
-            named.push((
-                format!("layers.{index}.running_mean"),
-                values(norm.running_mean.value()),
-            ));
-            named.push((
-                format!("layers.{index}.running_var"),
-                values(norm.running_var.value()),
-            ));
+    running_statistics(&network.layers, "layers", &mut named);
+    named
+}
+
+fn running_statistics(layers: &[LayerModule], prefix: &str, named: &mut Vec<(String, Vec<f32>)>) {
+    for (index, layer) in layers.iter().enumerate() {
+        match layer {
+            LayerModule::BatchNorm(norm) => {
+                named.push((
+                    format!("{prefix}.{index}.running_mean"),
+                    values(norm.running_mean.value()),
+                ));
+                named.push((
+                    format!("{prefix}.{index}.running_var"),
+                    values(norm.running_var.value()),
+                ));
+            }
+            LayerModule::Residual(block) => {
+                running_statistics(&block.layers, &format!("{prefix}.{index}.layers"), named)
+            }
+            LayerModule::Dense(_)
+            | LayerModule::Activation(_)
+            | LayerModule::Prelu(_)
+            | LayerModule::Dropout(_)
+            | LayerModule::LayerNorm(_) => {}
         }
     }
-    named
 }

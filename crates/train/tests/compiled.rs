@@ -230,6 +230,24 @@ fn prelu() {
 }
 
 #[test]
+fn residual_blocks() {
+    both_cpu_backends(
+        "residual blocks with layer norm, prelu and dropout, adam",
+        &blobs(
+            "dense 12 tanh\nresidual {\n  layernorm\n  dense 8 relu\n  dropout 0.2\n  prelu\n  dense 12\n}\nresidual { dense 12 tanh }\ndense 4",
+            "adam(lr = 0.01)",
+        ),
+    );
+    both_cpu_backends(
+        "a residual block first, and one inside another",
+        &blobs(
+            "residual { dense 2 tanh }\ndense 10\nresidual {\n  residual { dense 10 relu }\n  batchnorm\n  dense 10\n}\ndense 4",
+            "sgd(lr = 0.1, momentum = 0.9)",
+        ),
+    );
+}
+
+#[test]
 fn every_optimizer() {
     for optimizer in [
         "sgd(lr = 0.05, momentum = 0.9)",

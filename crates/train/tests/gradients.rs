@@ -95,16 +95,24 @@ fn flatten(network: &NetworkModule) -> Vec<f32> {
 /// The network with every trainable tensor replaced, in [`flatten`]'s order, from `flat`.
 fn with_values(mut network: NetworkModule, flat: &[f32], device: &Device) -> NetworkModule {
     let mut offset = 0;
-    let mut take = |count: usize| {
-        let slice = flat[offset..offset + count].to_vec();
-        offset += count;
+    replace_values(&mut network.layers, flat, &mut offset, device);
+    network
+}
+
+/// Replaces the trainable values of `layers` (a residual block's in their place) from
+/// `flat[offset..]`, advancing `offset`.
+fn replace_values(layers: &mut [LayerModule], flat: &[f32], offset: &mut usize, device: &Device) {
+    fn next(flat: &[f32], offset: &mut usize, count: usize) -> Vec<f32> {
+        let slice = flat[*offset..*offset + count].to_vec();
+        *offset += count;
         slice
-    };
+    }
     let vector = |values: Vec<f32>, device: &Device| {
         let count = values.len();
         Param::from_data(TensorData::new(values, [count]), device)
     };
-    for layer in &mut network.layers {
+    for layer in layers {
+        let mut take = |count: usize| next(flat, offset, count);
         match layer {
             LayerModule::Dense(dense) => {
                 let [rows, columns] = dense.linear.weight.val().dims();
@@ -131,10 +139,10 @@ fn with_values(mut network: NetworkModule, flat: &[f32], device: &Device) -> Net
                 let [count] = prelu.alpha.val().dims();
                 prelu.alpha = vector(take(count), device);
             }
+            LayerModule::Residual(block) => replace_values(&mut block.layers, flat, offset, device),
             LayerModule::Activation(_) | LayerModule::Dropout(_) => {}
         }
     }
-    network
 }
 
 /// The gradient of every trainable tensor, in [`flatten`]'s order.
@@ -265,6 +273,16 @@ fn every_layer_kind_backpropagates_correctly() {
         ),
         ("dropout", hidden(LayerKind::Dropout { rate: 0.3 })),
         ("prelu", hidden(LayerKind::Prelu { initial_slope: 0.2 })),
+        (
+            "residual",
+            hidden(LayerKind::Residual {
+                layers: vec![
+                    layer_shape(&dense(4, Activation::Tanh), 6),
+                    layer_shape(&LayerKind::LayerNorm { epsilon: 1e-5 }, 4),
+                    layer_shape(&dense(6, Activation::Identity), 4),
+                ],
+            }),
+        ),
         (
             "batchnorm",
             hidden(LayerKind::BatchNorm {

@@ -76,6 +76,13 @@ pub static LAYERS: Table<NetworkLine> = Table {
             },
         },
         Row {
+            name: "residual",
+            parameters: &[],
+            example: "residual { dense 128 relu, dense 128 }",
+            // The block's layers are bound and shaped by the network's checker.
+            build: |_| NetworkLine::Layer(LayerKind::Residual { layers: Vec::new() }),
+        },
+        Row {
             name: "dropout",
             parameters: &[required("rate", Kind::Real(Range::UNIT_FROM_ZERO))],
             example: "dropout 0.2",

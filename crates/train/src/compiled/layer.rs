@@ -31,6 +31,11 @@ pub enum LayerRule {
         /// The slopes `[1, n]`.
         slope: usize,
     },
+    /// `y = x + f(x)`, `f` the block's layers.
+    Residual {
+        /// The block's rules.
+        rules: Vec<LayerRule>,
+    },
     /// `y = x · mask / (1 - rate)`.
     Dropout {
         /// Probability of dropping.
@@ -80,6 +85,8 @@ pub enum Saved {
     },
     /// PReLU: the input.
     Prelu(Tensor<2>),
+    /// Residual: what each of the block's layers kept.
+    Residual(Vec<Saved>),
     /// Dropout: the mask, already scaled by `1 / (1 - rate)`.
     Dropout(Option<Tensor<2>>),
     /// Normalisation: the normalised input and the inverse deviation (`[1, n]` for batch
@@ -104,6 +111,18 @@ pub struct Running {
 pub type Gradients = Vec<(usize, Tensor<2>)>;
 
 impl LayerRule {
+    /// Whether the rule (or a layer of its block) has parameters.
+    pub fn has_parameters(&self) -> bool {
+        match self {
+            LayerRule::Dense { .. }
+            | LayerRule::Prelu { .. }
+            | LayerRule::BatchNorm { .. }
+            | LayerRule::LayerNorm { .. } => true,
+            LayerRule::Residual { rules } => rules.iter().any(LayerRule::has_parameters),
+            LayerRule::Activation(_) | LayerRule::Dropout { .. } => false,
+        }
+    }
+
     /// Forward in training mode: the output and what the backward pass needs. `values` are
     /// the step's parameter values; `running` its batch-norm statistics, updated here.
     pub fn forward(
@@ -147,6 +166,16 @@ impl LayerRule {
                 let negative = input.clone().clamp_max(0.0);
                 let output = input.clone().clamp_min(0.0) + negative * values[*slope].clone();
                 (output, Saved::Prelu(input))
+            }
+            LayerRule::Residual { rules } => {
+                let mut saved = Vec::with_capacity(rules.len());
+                let mut hidden = input.clone();
+                for rule in rules {
+                    let (output, kept) = rule.forward(hidden, values, running);
+                    saved.push(kept);
+                    hidden = output;
+                }
+                (input + hidden, Saved::Residual(saved))
             }
             LayerRule::Dropout { rate } => {
                 if *rate == 0.0 {
@@ -267,6 +296,29 @@ impl LayerRule {
                 gradients.push((*slope, (upstream * input.clamp_max(0.0)).sum_dim(0)));
                 input_gradient
             }
+            (LayerRule::Residual { rules }, Saved::Residual(saved)) => {
+                // The sum passes the output's gradient to the input twice: directly, and
+                // through the block.
+                let mut through = Some(upstream.clone());
+                for (index, (rule, kept)) in rules.iter().zip(saved).enumerate().rev() {
+                    let Some(gradient) = through.take() else {
+                        break;
+                    };
+                    through = rule.backward(
+                        gradient,
+                        kept,
+                        values,
+                        index > 0 || wants_input,
+                        gradients,
+                        mutation,
+                    );
+                }
+                if wants_input {
+                    through.map(|through| upstream + through)
+                } else {
+                    None
+                }
+            }
             (LayerRule::Dropout { .. }, Saved::Dropout(mask)) => Some(match mask {
                 Some(mask) => upstream * mask,
                 None => upstream,
@@ -318,6 +370,7 @@ impl LayerRule {
                 LayerRule::Dense { .. }
                 | LayerRule::Activation(_)
                 | LayerRule::Prelu { .. }
+                | LayerRule::Residual { .. }
                 | LayerRule::Dropout { .. }
                 | LayerRule::BatchNorm { .. }
                 | LayerRule::LayerNorm { .. },

@@ -35,7 +35,7 @@ use burn::nn::{BatchNormConfig, DropoutConfig, LayerNormConfig, Linear, PReluCon
 use burn::tensor::{Device, Tensor};
 use mlpc_ir::{LayerKind, Loss, Model};
 
-use crate::network::{ActivationLayer, DenseLayer, LayerModule, Network};
+use crate::network::{ActivationLayer, DenseLayer, LayerModule, Network, ResidualBlock};
 use crate::objective::BatchTargets;
 use layer::{Gradients, LayerRule, Running, Saved};
 use update::{Parameter, State, UpdateRule};
@@ -97,16 +97,7 @@ fn vector(row: &Tensor<2>) -> Tensor<1> {
 /// layer kind gets its arm here: `Ok` once its forward and backward rules exist in [`layer`],
 /// else an [`Uncovered`] reason, and models using it train on autodiff.
 pub fn covers(model: &Model) -> Result<(), Uncovered> {
-    for layer in &model.network.layers {
-        match &layer.kind {
-            LayerKind::Dense { .. }
-            | LayerKind::Activation { .. }
-            | LayerKind::Prelu { .. }
-            | LayerKind::Dropout { .. }
-            | LayerKind::BatchNorm { .. }
-            | LayerKind::LayerNorm { .. } => {}
-        }
-    }
+    covers_layers(&model.network.layers)?;
     match model.loss {
         Loss::CrossEntropy
         | Loss::BinaryCrossEntropy
@@ -118,6 +109,100 @@ pub fn covers(model: &Model) -> Result<(), Uncovered> {
         mlpc_ir::Optimizer::Sgd { .. }
         | mlpc_ir::Optimizer::Adam { .. }
         | mlpc_ir::Optimizer::AdamW { .. } => {}
+    }
+    Ok(())
+}
+
+/// Compiles IR layers and their burn modules (built from the same IR) into layer rules,
+/// taking their parameters and running statistics out of the modules; `prefix` is the
+/// modules' path (`layers`).
+fn compile_layers(
+    irs: &[mlpc_ir::Layer],
+    modules: Vec<LayerModule>,
+    prefix: &str,
+    parameters: &mut Parameters,
+    running: &mut Vec<Running>,
+) -> Vec<LayerRule> {
+    let mut rules = Vec::with_capacity(irs.len());
+    for (index, (ir, module)) in irs.iter().zip(modules).enumerate() {
+        let path = |name: &str| format!("{prefix}.{index}.{name}");
+        let rule = match (&ir.kind, module) {
+            (LayerKind::Dense { activation, .. }, LayerModule::Dense(dense)) => LayerRule::Dense {
+                weight: parameters.matrix(path("Dense.linear.weight"), dense.linear.weight),
+                bias: dense
+                    .linear
+                    .bias
+                    .map(|bias| parameters.vector(path("Dense.linear.bias"), bias)),
+                activation: *activation,
+            },
+            (LayerKind::Activation { activation }, LayerModule::Activation(_)) => {
+                LayerRule::Activation(*activation)
+            }
+            (LayerKind::Residual { layers }, LayerModule::Residual(block)) => LayerRule::Residual {
+                rules: compile_layers(
+                    layers,
+                    block.layers,
+                    &path("Residual.layers"),
+                    parameters,
+                    running,
+                ),
+            },
+            (LayerKind::Prelu { .. }, LayerModule::Prelu(prelu)) => LayerRule::Prelu {
+                slope: parameters.vector(path("Prelu.alpha"), prelu.alpha),
+            },
+            (LayerKind::Dropout { rate }, LayerModule::Dropout(_)) => {
+                LayerRule::Dropout { rate: *rate }
+            }
+            (LayerKind::BatchNorm { momentum, epsilon }, LayerModule::BatchNorm(norm)) => {
+                running.push(Running {
+                    mean: row(norm.running_mean.value()),
+                    variance: row(norm.running_var.value()),
+                });
+                LayerRule::BatchNorm {
+                    gamma: parameters.vector(path("BatchNorm.gamma"), norm.gamma),
+                    beta: parameters.vector(path("BatchNorm.beta"), norm.beta),
+                    running: running.len() - 1,
+                    momentum: *momentum,
+                    epsilon: *epsilon,
+                }
+            }
+            (LayerKind::LayerNorm { epsilon }, LayerModule::LayerNorm(norm)) => {
+                LayerRule::LayerNorm {
+                    gamma: parameters.vector(path("LayerNorm.gamma"), norm.gamma),
+                    beta: parameters.vector(
+                        path("LayerNorm.beta"),
+                        norm.beta.expect("mlpc's layer norms have a shift"),
+                    ),
+                    epsilon: *epsilon,
+                }
+            }
+            (
+                LayerKind::Dense { .. }
+                | LayerKind::Activation { .. }
+                | LayerKind::Prelu { .. }
+                | LayerKind::Residual { .. }
+                | LayerKind::Dropout { .. }
+                | LayerKind::BatchNorm { .. }
+                | LayerKind::LayerNorm { .. },
+                _,
+            ) => unreachable!("the burn network is built from the same IR, layer by layer"),
+        };
+        rules.push(rule);
+    }
+    rules
+}
+
+fn covers_layers(layers: &[mlpc_ir::Layer]) -> Result<(), Uncovered> {
+    for layer in layers {
+        match &layer.kind {
+            LayerKind::Residual { layers } => covers_layers(layers)?,
+            LayerKind::Dense { .. }
+            | LayerKind::Activation { .. }
+            | LayerKind::Prelu { .. }
+            | LayerKind::Dropout { .. }
+            | LayerKind::BatchNorm { .. }
+            | LayerKind::LayerNorm { .. } => {}
+        }
     }
     Ok(())
 }
@@ -156,78 +241,21 @@ impl CompiledStep {
     /// Compiles `model`, starting from the values (and parameter ids) of `network`, a burn
     /// module of the same model on the plain device the step runs on.
     pub fn from_network(model: &Model, network: Network, device: &Device) -> Self {
-        let mut layers = Vec::new();
         let mut parameters = Parameters {
             optimizer: model.optimizer,
             list: Vec::new(),
         };
         let mut running = Vec::new();
-        for (index, (ir, module)) in model.network.layers.iter().zip(network.layers).enumerate() {
-            let path = |name: &str| format!("layers.{index}.{name}");
-            let rule = match (&ir.kind, module) {
-                (LayerKind::Dense { activation, .. }, LayerModule::Dense(dense)) => {
-                    LayerRule::Dense {
-                        weight: parameters.matrix(path("Dense.linear.weight"), dense.linear.weight),
-                        bias: dense
-                            .linear
-                            .bias
-                            .map(|bias| parameters.vector(path("Dense.linear.bias"), bias)),
-                        activation: *activation,
-                    }
-                }
-                (LayerKind::Activation { activation }, LayerModule::Activation(_)) => {
-                    LayerRule::Activation(*activation)
-                }
-                (LayerKind::Prelu { .. }, LayerModule::Prelu(prelu)) => LayerRule::Prelu {
-                    slope: parameters.vector(path("Prelu.alpha"), prelu.alpha),
-                },
-                (LayerKind::Dropout { rate }, LayerModule::Dropout(_)) => {
-                    LayerRule::Dropout { rate: *rate }
-                }
-                (LayerKind::BatchNorm { momentum, epsilon }, LayerModule::BatchNorm(norm)) => {
-                    running.push(Running {
-                        mean: row(norm.running_mean.value()),
-                        variance: row(norm.running_var.value()),
-                    });
-                    LayerRule::BatchNorm {
-                        gamma: parameters.vector(path("BatchNorm.gamma"), norm.gamma),
-                        beta: parameters.vector(path("BatchNorm.beta"), norm.beta),
-                        running: running.len() - 1,
-                        momentum: *momentum,
-                        epsilon: *epsilon,
-                    }
-                }
-                (LayerKind::LayerNorm { epsilon }, LayerModule::LayerNorm(norm)) => {
-                    LayerRule::LayerNorm {
-                        gamma: parameters.vector(path("LayerNorm.gamma"), norm.gamma),
-                        beta: parameters.vector(
-                            path("LayerNorm.beta"),
-                            norm.beta.expect("mlpc's layer norms have a shift"),
-                        ),
-                        epsilon: *epsilon,
-                    }
-                }
-                (
-                    LayerKind::Dense { .. }
-                    | LayerKind::Activation { .. }
-                    | LayerKind::Prelu { .. }
-                    | LayerKind::Dropout { .. }
-                    | LayerKind::BatchNorm { .. }
-                    | LayerKind::LayerNorm { .. },
-                    _,
-                ) => unreachable!("the burn network is built from the same IR, layer by layer"),
-            };
-            layers.push(rule);
-        }
+        let layers = compile_layers(
+            &model.network.layers,
+            network.layers,
+            "layers",
+            &mut parameters,
+            &mut running,
+        );
         let first_trained = layers
             .iter()
-            .position(|rule| match rule {
-                LayerRule::Dense { .. }
-                | LayerRule::Prelu { .. }
-                | LayerRule::BatchNorm { .. }
-                | LayerRule::LayerNorm { .. } => true,
-                LayerRule::Activation(_) | LayerRule::Dropout { .. } => false,
-            })
+            .position(LayerRule::has_parameters)
             .unwrap_or(layers.len());
         CompiledStep {
             mutation: None,
@@ -341,16 +369,20 @@ impl CompiledStep {
     /// (for evaluation and checkpoints). It shares the step's buffers: drop it before the next
     /// step, or that step copies them instead of updating them in place.
     pub fn network(&self) -> Network {
+        Network {
+            layers: self.modules(&self.network.layers, &self.layers),
+        }
+    }
+
+    /// The burn modules of IR layers and their rules, sharing the step's buffers.
+    fn modules(&self, irs: &[mlpc_ir::Layer], rules: &[LayerRule]) -> Vec<LayerModule> {
         let parameter = &|index: usize| &self.parameters[index];
         let parameter2 =
             |index: usize| Param::initialized(parameter(index).id, parameter(index).value.clone());
         let parameter1 =
             |index: usize| Param::initialized(parameter(index).id, vector(&parameter(index).value));
-        let layers = self
-            .network
-            .layers
-            .iter()
-            .zip(&self.layers)
+        irs.iter()
+            .zip(rules)
             .map(|(ir, rule)| match rule {
                 LayerRule::Dense {
                     weight,
@@ -366,6 +398,14 @@ impl CompiledStep {
                 LayerRule::Activation(activation) => LayerModule::Activation(ActivationLayer {
                     activation: *activation,
                 }),
+                LayerRule::Residual { rules } => {
+                    let LayerKind::Residual { layers } = &ir.kind else {
+                        unreachable!("a residual rule is compiled from a residual layer")
+                    };
+                    LayerModule::Residual(ResidualBlock {
+                        layers: self.modules(layers, rules),
+                    })
+                }
                 LayerRule::Prelu { slope } => {
                     let mut prelu = PReluConfig::new()
                         .with_num_parameters(ir.inputs)
@@ -407,8 +447,7 @@ impl CompiledStep {
                     LayerModule::LayerNorm(norm)
                 }
             })
-            .collect();
-        Network { layers }
+            .collect()
     }
 
     /// Writes the optimizer state to a burnpack file that burn's optimizer reads too.
