@@ -261,6 +261,15 @@ mod tests {
         assert_eq!(describe(&at("frobnicate |")), "nothing");
         assert_eq!(describe(&at("network { dense 1 } |")), "nothing");
         assert_eq!(describe(&at("network {\n  dense 8 { |")), "nothing");
+        // A residual block holds layers, as the network does.
+        assert_eq!(
+            describe(&at("network {\n  residual {\n    |\n  }\n}")),
+            "network line"
+        );
+        assert_eq!(
+            describe(&at("network {\n  residual { dense 8, |")),
+            "network line"
+        );
         // Stray closing brackets are read past.
         assert_eq!(describe(&at(") ] }\n|")), "section");
     }

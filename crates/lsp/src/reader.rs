@@ -293,7 +293,19 @@ impl Reader {
             } => {
                 let (callee, opens) = match level {
                     Level::File => (Names::Sections.find(word), block_of(word)),
-                    Level::Network => (network_line(word), Level::Other),
+                    // A layer written with a block (`residual { ... }`) holds layers: its
+                    // table row's example shows the block.
+                    Level::Network => {
+                        let holds_layers = mlpc_ir::vocabulary::LAYERS
+                            .find(word)
+                            .is_some_and(|row| row.example.contains('{'));
+                        let opens = if holds_layers {
+                            Level::Network
+                        } else {
+                            Level::Other
+                        };
+                        (network_line(word), opens)
+                    }
                     Level::Train | Level::Other => (None, Level::Other),
                 };
                 *line = Line::Statement {
