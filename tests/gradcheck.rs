@@ -122,7 +122,7 @@ fn every_layer_kind_activation_and_loss_passes() {
             .iter()
             .map(|tensor| tensor["path"].as_str().expect("path").to_string())
             .collect();
-        for kind in ["Dense", "BatchNorm", "LayerNorm"] {
+        for kind in ["Dense", "BatchNorm", "LayerNorm", "Prelu", "Residual"] {
             assert!(
                 paths.iter().any(|path| path.contains(kind)),
                 "{}: no {kind} tensor in {paths:?}",

@@ -35,7 +35,7 @@ impl MemoryEstimate {
             .layers
             .iter()
             .fold(network.inputs as u64, |total, layer| {
-                total.saturating_add(layer.outputs as u64)
+                total.saturating_add(layer.values_per_example() as u64)
             });
         MemoryEstimate {
             parameters: network.parameters() as u64,
@@ -98,7 +98,7 @@ pub fn heaviest_layer(network: &Network, estimate: &MemoryEstimate) -> Option<us
     };
     (0..network.layers.len()).max_by_key(|&index| {
         let layer = &network.layers[index];
-        cost(layer.parameters, layer.outputs)
+        cost(layer.parameters, layer.values_per_example())
     })
 }
 

@@ -162,6 +162,24 @@ impl LayerKind {
     }
 }
 
+impl Layer {
+    /// Values one example makes in a forward pass through the layer: its output, and a
+    /// residual block's layers' outputs too.
+    pub fn values_per_example(&self) -> usize {
+        match &self.kind {
+            LayerKind::Residual { layers } => layers.iter().fold(self.outputs, |total, layer| {
+                total.saturating_add(layer.values_per_example())
+            }),
+            LayerKind::Dense { .. }
+            | LayerKind::Activation { .. }
+            | LayerKind::Prelu { .. }
+            | LayerKind::Dropout { .. }
+            | LayerKind::BatchNorm { .. }
+            | LayerKind::LayerNorm { .. } => self.outputs,
+        }
+    }
+}
+
 impl LayerKind {
     /// Whether the kind is written with a block of layers (`residual { ... }`).
     pub fn takes_block(&self) -> bool {

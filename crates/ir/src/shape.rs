@@ -81,10 +81,18 @@ pub fn infer(
             Some(_) | None => inputs = Some(size),
         }
     }
+    // Widths are checked only from a known input width, and while every line before bound.
+    let checked = inputs.is_some() && written.complete;
     let inputs = inputs.unwrap_or(0);
     let mut output_span = None;
-    let (layers, layer_spans, width) =
-        shape_lines(written.layers, inputs, true, &mut output_span, errors);
+    let (layers, layer_spans, width) = shape_lines(
+        written.layers,
+        inputs,
+        checked,
+        true,
+        &mut output_span,
+        errors,
+    );
     Inferred {
         network: Network {
             inputs,
@@ -99,10 +107,12 @@ pub fn infer(
 }
 
 /// Shapes lines from the width `inputs`: the layers, the line of each, and the output width.
-/// `input` lines were checked at the top level; inside a block they are out of place.
+/// `input` lines were checked at the top level; inside a block they are out of place. A
+/// residual block's width is `checked` only from a known width with every line before bound.
 fn shape_lines(
     written: Vec<WrittenLayer>,
     inputs: usize,
+    checked: bool,
     top_level: bool,
     output_span: &mut Option<Span>,
     errors: &mut Vec<CheckError>,
@@ -125,9 +135,16 @@ fn shape_lines(
         }
         if let (LayerKind::Residual { layers: inner }, Some(block)) = (&mut kind, layer.block) {
             let mut block_output_span = None;
-            let (shaped, _, outputs) =
-                shape_lines(block.layers, width, false, &mut block_output_span, errors);
-            if block.complete && outputs != width {
+            let checked = checked && block.complete;
+            let (shaped, _, outputs) = shape_lines(
+                block.layers,
+                width,
+                checked,
+                false,
+                &mut block_output_span,
+                errors,
+            );
+            if checked && outputs != width {
                 errors.push(CheckError::ResidualWidth {
                     inputs: width,
                     outputs,

@@ -284,13 +284,14 @@ impl LayerRule {
                 activation::backward(function, upstream, input.as_ref(), &output),
             ),
             (LayerRule::Prelu { slope }, Saved::Prelu(input)) => {
-                // dy/dx = 1 where x > 0, a elsewhere: a + (1 - a) · [x > 0], as a product
-                // (a masked fill is far slower on flex); dy/da = min(0, x).
-                let positive = input.clone().greater_elem(0.0).float();
+                // dy/dx = a where x < 0, 1 elsewhere (at 0 too, as burn's): 1 - (1 - a) · [x < 0],
+                // as a product (a masked fill is far slower on flex); dy/da = min(0, x).
+                let negative = input.clone().lower_elem(0.0).float();
                 let slope_value = values[*slope].clone();
                 let input_gradient = wants_input.then(|| {
-                    let derivative =
-                        positive * slope_value.clone().neg().add_scalar(1.0) + slope_value;
+                    let derivative = (negative * slope_value.neg().add_scalar(1.0))
+                        .neg()
+                        .add_scalar(1.0);
                     upstream.clone() * derivative
                 });
                 gradients.push((*slope, (upstream * input.clamp_max(0.0)).sum_dim(0)));
