@@ -109,6 +109,32 @@ fn summary_table_and_json_agree() {
 }
 
 #[test]
+fn summary_shows_a_residual_blocks_layers_under_it() {
+    let table = text(&mlpc(&["summary", "models/digits-residual.mlp"]).stdout);
+    assert!(
+        table.contains("residual (4 layers)  [batch, 64]        8,512")
+            && table.contains("\n  layernorm          [batch, 64]          128"),
+        "{table}"
+    );
+    let json = mlpc(&["summary", "models/digits-residual.mlp", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let rows = json["layers"].as_array().expect("rows");
+    assert_eq!(
+        rows.len(),
+        1 + 5 + 8,
+        "input, five layers, two blocks of four"
+    );
+    // The block's rows are counted in the block's own: the top level sums to the total.
+    let top: u64 = rows
+        .iter()
+        .filter(|row| row["depth"] == 0)
+        .map(|row| row["parameters"].as_u64().expect("parameters"))
+        .sum();
+    assert_eq!(json["total_params"].as_u64(), Some(top));
+    assert_eq!(top, 21_898);
+}
+
+#[test]
 fn fmt_rewrites_atomically_and_check_reports() {
     let folder = std::env::temp_dir().join(format!("mlpc-fmt-{}", std::process::id()));
     std::fs::create_dir_all(&folder).expect("temp folder");

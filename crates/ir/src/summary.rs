@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::model::{Model, Task};
+use crate::model::{Layer, LayerKind, Model, Task};
 
 /// One row of the summary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -16,6 +16,9 @@ pub struct SummaryRow {
     pub parameters: usize,
     /// Multiply-adds per example.
     pub multiply_adds: usize,
+    /// 0 for the network's own layers, 1 for a residual block's layers (already counted in
+    /// the block's row), and so on.
+    pub depth: usize,
 }
 
 /// The whole summary.
@@ -35,6 +38,28 @@ pub struct Summary {
     pub output_activation: Option<String>,
 }
 
+/// A row per layer, a residual block's layers indented under it.
+fn add_rows(layers: &[Layer], depth: usize, rows: &mut Vec<SummaryRow>) {
+    for layer in layers {
+        rows.push(SummaryRow {
+            layer: format!("{}{}", "  ".repeat(depth), layer.kind.display_name()),
+            output_shape: [None, Some(layer.outputs)],
+            parameters: layer.parameters,
+            multiply_adds: layer.multiply_adds,
+            depth,
+        });
+        match &layer.kind {
+            LayerKind::Residual { layers } => add_rows(layers, depth + 1, rows),
+            LayerKind::Dense { .. }
+            | LayerKind::Activation { .. }
+            | LayerKind::Prelu { .. }
+            | LayerKind::Dropout { .. }
+            | LayerKind::BatchNorm { .. }
+            | LayerKind::LayerNorm { .. } => {}
+        }
+    }
+}
+
 impl Summary {
     /// The summary of a model.
     pub fn of(model: &Model) -> Summary {
@@ -44,13 +69,9 @@ impl Summary {
             output_shape: [None, Some(network.inputs)],
             parameters: 0,
             multiply_adds: 0,
+            depth: 0,
         }];
-        layers.extend(network.layers.iter().map(|layer| SummaryRow {
-            layer: layer.kind.display_name(),
-            output_shape: [None, Some(layer.outputs)],
-            parameters: layer.parameters,
-            multiply_adds: layer.multiply_adds,
-        }));
+        add_rows(&network.layers, 0, &mut layers);
         Summary {
             name: model.name.clone(),
             inputs: network.inputs,
