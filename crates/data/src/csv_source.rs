@@ -20,6 +20,15 @@ struct Table {
 }
 
 fn read_table(path: &Path) -> Result<Table, DataError> {
+    // A named pipe or a device would block the read (an editor's check) for ever.
+    if let Ok(metadata) = std::fs::metadata(path)
+        && !metadata.is_file()
+    {
+        return Err(DataError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+        });
+    }
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_path(path)
@@ -170,9 +179,67 @@ fn parts(source: &Source) -> (&Path, &str, CsvTask) {
     (path, target, *task)
 }
 
-/// Input width from the header; task and classes from the target column.
+/// A schema already read, and what it was read from: the file (by its size and modification
+/// time), the target column and the task.
+struct Inspected {
+    path: std::path::PathBuf,
+    target: String,
+    task: CsvTask,
+    length: u64,
+    modified: Option<std::time::SystemTime>,
+    schema: Schema,
+}
+
+/// Schemas already read, newest last. An editor checks a model at every keystroke, and
+/// finding a CSV file's classes reads the whole file: an unchanged file is not read again.
+static INSPECTED: std::sync::Mutex<Vec<Inspected>> = std::sync::Mutex::new(Vec::new());
+
+/// How many schemas are kept.
+const INSPECTED_KEPT: usize = 8;
+
+/// Input width from the header; task and classes from the target column (remembered while
+/// the file is unchanged).
 pub fn inspect(source: &Source) -> Result<Schema, DataError> {
     let (path, target, task) = parts(source);
+    let metadata = std::fs::metadata(path).ok();
+    let (length, modified) = metadata.as_ref().map_or((0, None), |metadata| {
+        (metadata.len(), metadata.modified().ok())
+    });
+    let same = |seen: &Inspected| {
+        seen.path == path
+            && seen.target == target
+            && seen.task == task
+            && seen.length == length
+            && seen.modified == modified
+            && modified.is_some()
+    };
+    let mut inspected = INSPECTED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(seen) = inspected.iter().find(|seen| same(seen)) {
+        return Ok(seen.schema.clone());
+    }
+    drop(inspected);
+    let schema = inspect_file(path, target, task)?;
+    inspected = INSPECTED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    inspected.retain(|seen| seen.path != path || seen.target != target || seen.task != task);
+    if inspected.len() >= INSPECTED_KEPT {
+        inspected.remove(0);
+    }
+    inspected.push(Inspected {
+        path: path.to_path_buf(),
+        target: target.to_string(),
+        task,
+        length,
+        modified,
+        schema: schema.clone(),
+    });
+    Ok(schema)
+}
+
+fn inspect_file(path: &Path, target: &str, task: CsvTask) -> Result<Schema, DataError> {
     let table = read_table(path)?;
     let column = target_column(&table, path, target)?;
     let feature_names = feature_names(&table, column);
@@ -357,6 +424,42 @@ mod tests {
             standardize_target: true,
             test,
         }
+    }
+
+    #[test]
+    fn a_schema_is_read_again_only_when_its_file_changes() {
+        let folder = std::env::temp_dir().join(format!("mlpc-csv-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("folder");
+        let file = folder.join("data.csv");
+        std::fs::write(&file, "x,label\n1,a\n2,b\n").expect("write");
+        let csv = source(
+            &file,
+            TestSplit::Fraction {
+                fraction: 0.5,
+                seed: 1,
+            },
+            CsvTask::Auto,
+        );
+        let classes = |schema: Schema| match schema.target {
+            TargetKind::Classes { count, .. } => count,
+            TargetKind::Regression { .. } => 0,
+        };
+        assert_eq!(classes(inspect(&csv).expect("schema")), 2);
+        assert_eq!(classes(inspect(&csv).expect("remembered")), 2);
+        std::fs::write(&file, "x,label\n1,a\n2,b\n3,c\n").expect("rewrite");
+        assert_eq!(classes(inspect(&csv).expect("read again")), 3);
+        // A folder (or a pipe) is no CSV file: an error, not a read that never ends.
+        let folder_source = source(
+            &folder,
+            TestSplit::Fraction {
+                fraction: 0.5,
+                seed: 1,
+            },
+            CsvTask::Auto,
+        );
+        let error = inspect(&folder_source).expect_err("a folder");
+        assert!(error.to_string().contains("not a regular file"), "{error}");
+        let _ = std::fs::remove_dir_all(&folder);
     }
 
     #[test]

@@ -218,7 +218,17 @@ impl Server<'_> {
         let found = catch_unwind(AssertUnwindSafe(|| {
             crate::diagnostics::diagnostics(uri, &document.text, &path)
         }))
-        .unwrap_or_default();
+        .unwrap_or_else(|_| {
+            // Not an empty list: that would say the file is fine.
+            vec![lsp_types::Diagnostic {
+                range: lsp_types::Range::default(),
+                severity: Some(lsp_types::DiagnosticSeverity::ERROR),
+                source: Some("mlpc".to_string()),
+                message: "internal error in mlpc's checker: this file could not be checked"
+                    .to_string(),
+                ..lsp_types::Diagnostic::default()
+            }]
+        });
         self.send_diagnostics(uri.clone(), found, Some(document.version))
     }
 
@@ -263,7 +273,9 @@ impl Server<'_> {
         self.at(&params.text_document.uri, Position::default(), |text, _| {
             match crate::formatting::formatting(text) {
                 Ok(edits) => to_json(edits),
-                Err(refused) => Err((ErrorCode::RequestFailed, refused.to_string())),
+                // The syntax errors are already in the editor's diagnostics: no edit, and no
+                // error popup at every format-on-save of a file being written.
+                Err(_) => Ok(serde_json::Value::Null),
             }
         })
     }
