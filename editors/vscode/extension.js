@@ -21,7 +21,12 @@ function activate() {
       ],
     },
   );
-  return client.start();
+  return client.start().catch((error) => {
+    vscode.window.showErrorMessage(
+      `mlpc: could not start \`${command} lsp\` (${error.message || error}). ` +
+        "Install mlpc (cargo build --release) and put it on PATH, or set `mlpc.path`.",
+    );
+  });
 }
 
 function deactivate() {
