@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument, Exit,
-    Notification as _, PublishDiagnostics,
+    LogMessage, Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{
     Completion, Formatting, HoverRequest, Initialize, Request as _, Shutdown,
@@ -21,9 +21,10 @@ use lsp_types::request::{
 use lsp_types::{
     CompletionOptions, CompletionParams, CompletionResponse, DidChangeTextDocumentParams,
     DidCloseTextDocumentParams, DidOpenTextDocumentParams, DidSaveTextDocumentParams,
-    DocumentFormattingParams, HoverParams, HoverProviderCapability, InitializeResult, OneOf,
-    Position, PublishDiagnosticsParams, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
-    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
+    DocumentFormattingParams, HoverParams, HoverProviderCapability, InitializeResult,
+    LogMessageParams, MessageType, OneOf, Position, PublishDiagnosticsParams, ServerCapabilities,
+    ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    TextDocumentSyncSaveOptions, Uri,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -168,7 +169,7 @@ impl Server<'_> {
         let Notification { method, params } = notification;
         match method.as_str() {
             DidOpenTextDocument::METHOD => {
-                if let Some(opened) = decode::<DidOpenTextDocumentParams>(params) {
+                if let Some(opened) = self.decoded::<DidOpenTextDocumentParams>(&method, params)? {
                     let document = opened.text_document;
                     self.documents
                         .open(document.uri.clone(), document.text, document.version);
@@ -176,7 +177,9 @@ impl Server<'_> {
                 }
             }
             DidChangeTextDocument::METHOD => {
-                if let Some(changed) = decode::<DidChangeTextDocumentParams>(params) {
+                if let Some(changed) =
+                    self.decoded::<DidChangeTextDocumentParams>(&method, params)?
+                {
                     let document = changed.text_document;
                     let changes = changed.content_changes;
                     let known = self
@@ -190,12 +193,12 @@ impl Server<'_> {
             }
             DidSaveTextDocument::METHOD => {
                 // The data files may have changed too: check again.
-                if let Some(saved) = decode::<DidSaveTextDocumentParams>(params) {
+                if let Some(saved) = self.decoded::<DidSaveTextDocumentParams>(&method, params)? {
                     self.publish(&saved.text_document.uri)?;
                 }
             }
             DidCloseTextDocument::METHOD => {
-                if let Some(closed) = decode::<DidCloseTextDocumentParams>(params) {
+                if let Some(closed) = self.decoded::<DidCloseTextDocumentParams>(&method, params)? {
                     let uri = closed.text_document.uri;
                     self.documents.close(&uri);
                     self.send_diagnostics(uri, Vec::new(), None)?;
@@ -206,6 +209,29 @@ impl Server<'_> {
             _ => {}
         }
         Ok(())
+    }
+
+    /// A notification's parameters, or `None` (said in the editor's log: a document that is
+    /// never opened would otherwise leave hover and completion silent with no reason given).
+    fn decoded<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<Option<T>, LspError> {
+        match serde_json::from_value(params) {
+            Ok(decoded) => Ok(Some(decoded)),
+            Err(error) => {
+                let params = LogMessageParams {
+                    typ: MessageType::WARNING,
+                    message: format!("mlpc: ignored a `{method}` notification: {error}"),
+                };
+                self.send(Notification {
+                    method: LogMessage::METHOD.to_string(),
+                    params: serde_json::to_value(params)?,
+                })?;
+                Ok(None)
+            }
+        }
     }
 
     /// Checks an open document and sends its diagnostics.
@@ -312,10 +338,4 @@ fn decode_request<T: DeserializeOwned>(
     params: serde_json::Value,
 ) -> Result<T, (ErrorCode, String)> {
     serde_json::from_value(params).map_err(|error| (ErrorCode::InvalidParams, error.to_string()))
-}
-
-/// A notification's parameters; one that does not decode is dropped (notifications have no
-/// answer to carry an error).
-fn decode<T: DeserializeOwned>(params: serde_json::Value) -> Option<T> {
-    serde_json::from_value(params).ok()
 }

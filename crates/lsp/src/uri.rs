@@ -9,11 +9,27 @@ use lsp_types::Uri;
 /// `None` for another scheme (an unsaved `untitled:` buffer) or a path that is not UTF-8.
 pub fn file_path(uri: &Uri) -> Option<PathBuf> {
     let rest = strip_prefix_ignoring_case(uri.as_str(), "file://")?;
-    // What follows `file://` is an authority (empty, or `localhost`), then the path.
-    let path = &rest[rest.find('/')?..];
+    // What follows `file://` is an authority (empty, `localhost`, or a host: a network
+    // share), then the path.
+    let slash = rest.find('/')?;
+    let host = percent_decode(&rest[..slash])?;
+    let path = &rest[slash..];
     let path = path.split(['?', '#']).next().unwrap_or(path);
     let decoded = percent_decode(path)?;
-    Some(PathBuf::from(windows_drive(&decoded)))
+    if host.is_empty() || host.eq_ignore_ascii_case("localhost") {
+        return Some(PathBuf::from(windows_drive(&decoded)));
+    }
+    Some(PathBuf::from(network_share(&host, &decoded)))
+}
+
+/// `file://server/share/m.mlp`: `\\server\share\m.mlp` on Windows; elsewhere the share is
+/// mounted by other means, and the path alone (`/share/m.mlp`) is the best guess.
+fn network_share(host: &str, path: &str) -> String {
+    if cfg!(windows) {
+        format!(r"\\{host}{}", path.replace('/', r"\"))
+    } else {
+        path.to_string()
+    }
 }
 
 fn strip_prefix_ignoring_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
@@ -86,6 +102,16 @@ mod tests {
             path_of("FILE:///tmp/b.mlp"),
             Some(PathBuf::from("/tmp/b.mlp"))
         );
+    }
+
+    #[test]
+    fn a_network_share_keeps_its_host_on_windows() {
+        let path = path_of("file://server/share/m%20x.mlp").expect("a path");
+        if cfg!(windows) {
+            assert_eq!(path, PathBuf::from(r"\\server\share\m x.mlp"));
+        } else {
+            assert_eq!(path, PathBuf::from("/share/m x.mlp"));
+        }
     }
 
     #[test]

@@ -353,6 +353,18 @@ fn bad_requests_get_error_answers_and_the_session_goes_on() {
     assert_eq!(unopened, Value::Null);
     // A notification that does not decode is dropped.
     client.notify("textDocument/didOpen", json!({ "textDocument": 3 }));
+    // Said in the editor's log, not dropped silently.
+    let logged = loop {
+        match client.receive() {
+            Message::Notification(notification) if notification.method == "window/logMessage" => {
+                break notification.params;
+            }
+            Message::Notification(other) => client.pending.push(other),
+            other => panic!("expected a notification, got {other:?}"),
+        }
+    };
+    let message = logged["message"].as_str().expect("a message");
+    assert!(message.contains("textDocument/didOpen"), "{message}");
 
     // A file that does not parse: diagnostics, no formatting, hover and completion still work.
     let broken = "network {\n  dense 8 relu (\n  drop\n";
