@@ -34,6 +34,28 @@ fn linear(input: &[f32], (shape, weight): &(Vec<usize>, Vec<f32>), bias: &[f32])
         .collect()
 }
 
+/// The names of a file's tensors, sorted.
+fn sorted_names(tensors: &SafeTensors) -> Vec<String> {
+    let mut names: Vec<String> = tensors.names().into_iter().map(str::to_string).collect();
+    names.sort();
+    names
+}
+
+/// Trains the model `text` (its folder named from `name`) and exports it: the file's bytes.
+fn trained_and_exported(name: &str, text: &str) -> Vec<u8> {
+    let out = fresh_folder(name);
+    std::fs::create_dir_all(&out).expect("folder");
+    let model = out.join("model.mlp");
+    std::fs::write(&model, text).expect("model");
+    let run = out.join("run").to_string_lossy().into_owned();
+    mlpc_ok(&["run", &model.to_string_lossy(), "--json", "--out", &run]);
+    let file = out.join("model.safetensors");
+    mlpc_ok(&["export", &run, "--out", &file.to_string_lossy()]);
+    let bytes = std::fs::read(&file).expect("the file");
+    let _ = std::fs::remove_dir_all(&out);
+    bytes
+}
+
 #[test]
 fn iris_exported_weights_predict_as_mlpc_does() {
     let out = fresh_folder("export-iris");
@@ -114,26 +136,15 @@ fn iris_exported_weights_predict_as_mlpc_does() {
 
 #[test]
 fn batch_norm_and_dropout_take_their_places_in_the_sequence() {
-    let out = fresh_folder("export-norm");
-    std::fs::create_dir_all(&out).expect("folder");
-    let model = out.join("normed.mlp");
-    std::fs::write(
-        &model,
+    let bytes = trained_and_exported(
+        "export-norm",
         "model normed\ndata moons(n = 200, noise = 0.1, seed = 1)\n\
          network {\n  dense 8 relu\n  batchnorm\n  dropout 0.1\n  dense 2\n}\n\
          loss cross_entropy\noptimizer adam(lr = 0.01)\ntrain { epochs = 2 }\n",
-    )
-    .expect("model");
-    let run = out.join("run").to_string_lossy().into_owned();
-    mlpc_ok(&["run", &model.to_string_lossy(), "--json", "--out", &run]);
-    let file = out.join("normed.safetensors");
-    mlpc_ok(&["export", &run, "--out", &file.to_string_lossy()]);
-    let bytes = std::fs::read(&file).expect("the file");
+    );
     let tensors = SafeTensors::deserialize(&bytes).expect("safetensors");
-    let mut names: Vec<String> = tensors.names().into_iter().map(str::to_string).collect();
-    names.sort();
     assert_eq!(
-        names,
+        sorted_names(&tensors),
         [
             "0.bias",
             "0.weight",
@@ -156,26 +167,16 @@ fn batch_norm_and_dropout_take_their_places_in_the_sequence() {
         variance.iter().any(|value| (value - 1.0).abs() > 1e-3),
         "trained statistics"
     );
-    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
 fn prelu_slopes_are_exported_as_pytorch_prelu_weights() {
-    let out = fresh_folder("export-prelu");
-    std::fs::create_dir_all(&out).expect("folder");
-    let model = out.join("slopes.mlp");
-    std::fs::write(
-        &model,
+    let bytes = trained_and_exported(
+        "export-prelu",
         "model slopes\ndata moons(n = 200, noise = 0.1, seed = 1)\n\
          network {\n  dense 8\n  prelu(slope = 0.1)\n  dense 2\n}\n\
          loss cross_entropy\noptimizer adam(lr = 0.05)\ntrain { epochs = 3 }\n",
-    )
-    .expect("model");
-    let run = out.join("run").to_string_lossy().into_owned();
-    mlpc_ok(&["run", &model.to_string_lossy(), "--json", "--out", &run]);
-    let file = out.join("slopes.safetensors");
-    mlpc_ok(&["export", &run, "--out", &file.to_string_lossy()]);
-    let bytes = std::fs::read(&file).expect("the file");
+    );
     let tensors = SafeTensors::deserialize(&bytes).expect("safetensors");
     let (shape, slopes) = floats(&tensors, "1.weight");
     assert_eq!(shape, [8]);
@@ -193,31 +194,19 @@ fn prelu_slopes_are_exported_as_pytorch_prelu_weights() {
         metadata.metadata().clone().expect("metadata")["mlpc_sequential"],
         "Sequential(Linear(2, 8, bias=True), PReLU(num_parameters=8, init=0.1), Linear(8, 2, bias=True))"
     );
-    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
 fn a_residual_block_is_one_module_with_its_own_sequence() {
-    let out = fresh_folder("export-residual");
-    std::fs::create_dir_all(&out).expect("folder");
-    let model = out.join("blocks.mlp");
-    std::fs::write(
-        &model,
+    let bytes = trained_and_exported(
+        "export-residual",
         "model blocks\ndata moons(n = 200, noise = 0.1, seed = 1)\n\
          network {\n  dense 8\n  residual {\n    dense 8 relu\n    dense 8\n  }\n  dense 2\n}\n\
          loss cross_entropy\noptimizer adam(lr = 0.05)\ntrain { epochs = 2 }\n",
-    )
-    .expect("model");
-    let run = out.join("run").to_string_lossy().into_owned();
-    mlpc_ok(&["run", &model.to_string_lossy(), "--json", "--out", &run]);
-    let file = out.join("blocks.safetensors");
-    mlpc_ok(&["export", &run, "--out", &file.to_string_lossy()]);
-    let bytes = std::fs::read(&file).expect("the file");
+    );
     let tensors = SafeTensors::deserialize(&bytes).expect("safetensors");
-    let mut names: Vec<String> = tensors.names().into_iter().map(str::to_string).collect();
-    names.sort();
     assert_eq!(
-        names,
+        sorted_names(&tensors),
         [
             "0.bias",
             "0.weight",
@@ -234,5 +223,4 @@ fn a_residual_block_is_one_module_with_its_own_sequence() {
         metadata.metadata().clone().expect("metadata")["mlpc_sequential"],
         "Sequential(Linear(2, 8, bias=True), Residual(Sequential(Linear(8, 8, bias=True), ReLU(), Linear(8, 8, bias=True))), Linear(8, 2, bias=True))"
     );
-    let _ = std::fs::remove_dir_all(&out);
 }

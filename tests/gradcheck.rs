@@ -6,15 +6,12 @@
 
 mod common;
 
-use common::{mlpc, workspace};
+use common::{mlpc, mlpc_command, workspace};
 use mlpc_ir::vocabulary::{ACTIVATIONS, LAYERS, LOSSES};
 
 /// The one JSON object `mlpc gradcheck --json FILE` prints, and whether it exited 0.
 fn gradcheck(file: &str, mistake: Option<&str>) -> (serde_json::Value, bool) {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mlpc"));
-    command
-        .args(["gradcheck", "--json", file])
-        .current_dir(workspace());
+    let mut command = mlpc_command(&["gradcheck", "--json", file]);
     if let Some(mistake) = mistake {
         command.env("MLPC_GRADCHECK_MISTAKE", mistake);
     }

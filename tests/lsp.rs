@@ -2,14 +2,14 @@
 //! messages with `Content-Length` headers on its standard input and output.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 mod common;
-use common::{fresh_folder, workspace};
+use common::{fresh_folder, mlpc_command};
 
 /// Long enough for a slow machine, short enough that a server that never answers fails.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -23,10 +23,7 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mlpc"))
-            .arg("lsp")
-            .current_dir(workspace())
-            .env("NO_COLOR", "1")
+        let mut child = mlpc_command(&["lsp"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

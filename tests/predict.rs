@@ -4,18 +4,15 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use serde_json::Value;
 
 mod common;
-use common::{fresh_folder, json_lines, workspace};
+use common::{fresh_folder, json_lines, mlpc_command, workspace};
 
 fn mlpc(arguments: &[&str], input: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mlpc"))
-        .args(arguments)
-        .current_dir(workspace())
-        .env("NO_COLOR", "1")
+    let mut child = mlpc_command(arguments)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -22,14 +22,19 @@ pub fn fresh_folder(name: &str) -> PathBuf {
     path
 }
 
-/// Runs `mlpc` with `arguments` in the workspace root, without colours.
-pub fn mlpc(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlpc"))
+/// The `mlpc` command with `arguments`, to run in the workspace root, without colours.
+pub fn mlpc_command(arguments: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mlpc"));
+    command
         .args(arguments)
         .current_dir(workspace())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run mlpc")
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// Runs `mlpc` with `arguments` in the workspace root, without colours.
+pub fn mlpc(arguments: &[&str]) -> Output {
+    mlpc_command(arguments).output().expect("run mlpc")
 }
 
 /// [`mlpc`], asserting that it succeeds.

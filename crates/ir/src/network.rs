@@ -7,7 +7,7 @@ use mlpc_syntax::ast::{Entry, Statement};
 use crate::bind::{Binder, unknown};
 use crate::error::CheckError;
 use crate::model::LayerKind;
-use crate::vocabulary::{ACTIVATIONS, LAYERS, NetworkLine};
+use crate::vocabulary::{ACTIVATIONS, LAYERS, NetworkLine, holds_layers};
 
 /// A line of the network as bound from the text, before shapes are known.
 #[derive(Debug, Clone)]
@@ -62,10 +62,8 @@ fn bind_line(statement: &Statement, binder: &mut Binder) -> Option<WrittenLayer>
     let arguments = statement.all_arguments();
     let (line, units_span) = if let Some(row) = LAYERS.find(&keyword.name) {
         let bound = binder.bind(row.signature(), arguments, statement.span);
-        // A layer that holds layers shows its block in its example (the vocabulary's tests
-        // keep that in step with `LayerKind::takes_block`): its block is bound even when its
-        // arguments are wrong.
-        if row.example.contains('{') {
+        // A layer that holds layers has its block bound even when its arguments are wrong.
+        if holds_layers(row) {
             let line = bound.as_ref().map(|bound| (row.build)(bound));
             return bind_block(statement, line, row.example, binder);
         }

@@ -293,12 +293,11 @@ impl Reader {
             } => {
                 let (callee, opens) = match level {
                     Level::File => (Names::Sections.find(word), block_of(word)),
-                    // A layer written with a block (`residual { ... }`) holds layers: its
-                    // table row's example shows the block.
+                    // A layer written with a block (`residual { ... }`) holds layers.
                     Level::Network => {
                         let holds_layers = mlpc_ir::vocabulary::LAYERS
                             .find(word)
-                            .is_some_and(|row| row.example.contains('{'));
+                            .is_some_and(mlpc_ir::vocabulary::holds_layers);
                         let opens = if holds_layers {
                             Level::Network
                         } else {

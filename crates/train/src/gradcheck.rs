@@ -259,17 +259,10 @@ pub fn check(
         .collect();
     let batches = options.batches.min(rows / batch_size).max(1);
     for batch in 0..batches {
-        let indices: Vec<usize> = order
-            .iter()
-            .cycle()
-            .skip(batch * batch_size)
-            .take(batch_size)
-            .copied()
-            .collect();
-        let subset = splits.train.select(&indices);
-        let everything: Vec<usize> = (0..subset.len()).collect();
-        let (features, targets) =
-            DeviceSet::upload(&subset, &autodiff, usize::MAX / 2).gather(&everything);
+        let subset = splits
+            .train
+            .select(&order[batch * batch_size..][..batch_size]);
+        let (features, targets) = on_device(&subset, &autodiff);
         let mask_seed = model.training.seed.wrapping_add(1 + batch as u64);
         let loss_at = |network: &Network| -> f64 {
             autodiff.seed(mask_seed);
@@ -282,14 +275,7 @@ pub fn check(
         autodiff.seed(mask_seed);
         let loss = objective.forward(network.forward(features.clone()), &targets);
         let base_loss = loss.clone().into_scalar::<f64>();
-        let gradients = loss.backward();
-        let autodiff_gradients: Vec<Vec<f64>> = tensors
-            .iter()
-            .map(|tensor| {
-                gradient_of(&network, tensor.id, &gradients)
-                    .unwrap_or_else(|| vec![0.0; tensor.values.len()])
-            })
-            .collect();
+        let autodiff_gradients = autodiff_gradients(&network, &tensors, &loss.backward());
 
         // The largest gradient of the whole network: the scale under which a tensor's
         // gradient is rounding (the two steps' zeros are not compared digit by digit).
@@ -306,7 +292,7 @@ pub fn check(
                 &network,
                 &tensors,
                 &plain,
-                (&subset, &everything),
+                &subset,
                 mask_seed,
                 options.mutation,
             )),
@@ -398,7 +384,7 @@ fn compiled_gradients(
     network: &Network,
     tensors: &[Trainable],
     plain: &Device,
-    (subset, everything): (&mlpc_data::Dataset, &[usize]),
+    subset: &mlpc_data::Dataset,
     mask_seed: u64,
     mutation: Option<Mutation>,
 ) -> Vec<Vec<f64>> {
@@ -406,8 +392,7 @@ fn compiled_gradients(
     if let Some(mutation) = mutation {
         step.mutate(mutation);
     }
-    let (features, targets): (Tensor<2>, BatchTargets) =
-        DeviceSet::upload(subset, plain, usize::MAX / 2).gather(everything);
+    let (features, targets) = on_device(subset, plain);
     plain.seed(mask_seed);
     let (_, gradients) = step.gradients(features, &targets);
     tensors
@@ -423,31 +408,47 @@ fn compiled_gradients(
         .collect()
 }
 
-/// The gradient of the tensor `id` of `network` in `gradients`, flattened.
-fn gradient_of(
+/// A few examples on a device, as one batch.
+fn on_device(examples: &mlpc_data::Dataset, device: &Device) -> (Tensor<2>, BatchTargets) {
+    DeviceSet::upload(examples, device, usize::MAX / 2).range(0, examples.len())
+}
+
+/// autodiff's gradient of each tensor, in `tensors`' order (zero where it has none), read in
+/// one walk through the network.
+fn autodiff_gradients(
     network: &Network,
-    id: ParamId,
+    tensors: &[Trainable],
     gradients: &burn::tensor::Gradients,
-) -> Option<Vec<f64>> {
-    struct Finder<'a> {
-        id: ParamId,
+) -> Vec<Vec<f64>> {
+    struct Reader<'a> {
         gradients: &'a burn::tensor::Gradients,
-        found: Option<Vec<f64>>,
+        found: Vec<(ParamId, Vec<f64>)>,
     }
-    impl ModuleVisitor for Finder<'_> {
+    impl ModuleVisitor for Reader<'_> {
         fn visit_float<const D: usize>(&mut self, parameter: &Param<Tensor<D>>) {
-            if parameter.id == self.id {
-                self.found = parameter.val().grad(self.gradients).map(values);
+            if let Some(gradient) = parameter.val().grad(self.gradients) {
+                self.found.push((parameter.id, values(gradient)));
             }
         }
     }
-    let mut finder = Finder {
-        id,
+    let mut reader = Reader {
         gradients,
-        found: None,
+        found: Vec::new(),
     };
-    network.visit(&mut finder);
-    finder.found
+    network.visit(&mut reader);
+    tensors
+        .iter()
+        .map(|tensor| {
+            reader
+                .found
+                .iter()
+                .find(|(id, _)| *id == tensor.id)
+                .map_or_else(
+                    || vec![0.0; tensor.values.len()],
+                    |(_, gradient)| gradient.clone(),
+                )
+        })
+        .collect()
 }
 
 /// The values moved by seeded noise of a tenth of their scale (root mean square, at least
@@ -506,11 +507,7 @@ fn dot(left: &[f64], right: &[f64]) -> f64 {
 
 /// A tensor's values, flattened, as f64.
 fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f64> {
-    tensor
-        .into_data()
-        .convert::<f64>()
-        .try_to_vec::<f64>()
-        .expect("float values")
+    network::values_as(tensor)
 }
 
 /// The backend's device with f64 as its float type: finite differences in f32 drown in

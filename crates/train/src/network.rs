@@ -12,7 +12,7 @@ use burn::nn::{
     PReluConfig,
 };
 use burn::tensor::activation;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Element, Tensor, TensorData};
 use mlpc_data::random::Random;
 use mlpc_ir::{Activation, Initializer, LayerKind};
 
@@ -249,10 +249,15 @@ pub enum Trainable {
 
 /// A tensor's values, flattened, as f32.
 pub(crate) fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    values_as(tensor)
+}
+
+/// A tensor's values, flattened, as `E` (f64 for the gradient check).
+pub(crate) fn values_as<E: Element, const D: usize>(tensor: Tensor<D>) -> Vec<E> {
     tensor
         .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
+        .convert::<E>()
+        .try_to_vec::<E>()
         .expect("float values")
 }
 

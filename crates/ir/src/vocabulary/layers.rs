@@ -39,6 +39,13 @@ fn dense(bound: &Bound) -> NetworkLine {
     })
 }
 
+/// Whether a layer row is written with a block of layers (`residual { ... }`): its example
+/// shows the block. The checker binds such a row's block, and editors offer layers inside it;
+/// the vocabulary's tests keep this in step with [`LayerKind::takes_block`].
+pub fn holds_layers(row: &Row<NetworkLine>) -> bool {
+    row.example.contains('{')
+}
+
 /// Every layer kind, and `input`.
 pub static LAYERS: Table<NetworkLine> = Table {
     noun: "layer",

@@ -17,7 +17,7 @@ mod training;
 
 pub use activations::ACTIVATIONS;
 pub use initializers::INITIALIZERS;
-pub use layers::{LAYERS, NetworkLine};
+pub use layers::{LAYERS, NetworkLine, holds_layers};
 pub use losses::LOSSES;
 pub use optimizers::OPTIMIZERS;
 pub use schedules::SCHEDULES;
