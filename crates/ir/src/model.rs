@@ -57,6 +57,20 @@ pub struct Network {
 }
 
 impl Network {
+    /// Every layer, depth first: a block's layers right after the block's own entry (the
+    /// order in which the file writes them).
+    pub fn every_layer(&self) -> Vec<&Layer> {
+        fn walk<'a>(layers: &'a [Layer], every: &mut Vec<&'a Layer>) {
+            for layer in layers {
+                every.push(layer);
+                walk(layer.block(), every);
+            }
+        }
+        let mut every = Vec::new();
+        walk(&self.layers, &mut every);
+        every
+    }
+
     /// Trainable parameters of the whole network.
     pub fn parameters(&self) -> usize {
         self.layers.iter().fold(0usize, |total, layer| {
@@ -163,20 +177,25 @@ impl LayerKind {
 }
 
 impl Layer {
-    /// Values one example makes in a forward pass through the layer: its output, and a
-    /// residual block's layers' outputs too.
-    pub fn values_per_example(&self) -> usize {
+    /// The layers of its block (a residual block's), none for other kinds.
+    pub fn block(&self) -> &[Layer] {
         match &self.kind {
-            LayerKind::Residual { layers } => layers.iter().fold(self.outputs, |total, layer| {
-                total.saturating_add(layer.values_per_example())
-            }),
+            LayerKind::Residual { layers } => layers,
             LayerKind::Dense { .. }
             | LayerKind::Activation { .. }
             | LayerKind::Prelu { .. }
             | LayerKind::Dropout { .. }
             | LayerKind::BatchNorm { .. }
-            | LayerKind::LayerNorm { .. } => self.outputs,
+            | LayerKind::LayerNorm { .. } => &[],
         }
+    }
+
+    /// Values one example makes in a forward pass through the layer: its output, and its
+    /// block's layers' outputs too.
+    pub fn values_per_example(&self) -> usize {
+        self.block().iter().fold(self.outputs, |total, layer| {
+            total.saturating_add(layer.values_per_example())
+        })
     }
 }
 

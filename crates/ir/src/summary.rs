@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::model::{Layer, LayerKind, Model, Task};
+use crate::model::{Layer, Model, Task};
 
 /// One row of the summary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,15 +48,7 @@ fn add_rows(layers: &[Layer], depth: usize, rows: &mut Vec<SummaryRow>) {
             multiply_adds: layer.multiply_adds,
             depth,
         });
-        match &layer.kind {
-            LayerKind::Residual { layers } => add_rows(layers, depth + 1, rows),
-            LayerKind::Dense { .. }
-            | LayerKind::Activation { .. }
-            | LayerKind::Prelu { .. }
-            | LayerKind::Dropout { .. }
-            | LayerKind::BatchNorm { .. }
-            | LayerKind::LayerNorm { .. } => {}
-        }
+        add_rows(layer.block(), depth + 1, rows);
     }
 }
 

@@ -127,13 +127,9 @@ pub struct DenseWeights {
 /// block's layers in their place).
 pub fn initial_weights(network: &mlpc_ir::Network, seed: u64) -> Vec<DenseWeights> {
     let mut random = Random::new(seed ^ 0x1417_5EED);
+    let random = &mut random;
     let mut weights = Vec::new();
-    draw_layers(&network.layers, &mut random, &mut weights);
-    weights
-}
-
-fn draw_layers(layers: &[mlpc_ir::Layer], random: &mut Random, weights: &mut Vec<DenseWeights>) {
-    for layer in layers {
+    for layer in network.every_layer() {
         match &layer.kind {
             LayerKind::Dense {
                 initializer, bias, ..
@@ -154,14 +150,16 @@ fn draw_layers(layers: &[mlpc_ir::Layer], random: &mut Random, weights: &mut Vec
                 });
                 weights.push(DenseWeights { weight, bias });
             }
-            LayerKind::Residual { layers } => draw_layers(layers, random, weights),
-            LayerKind::Activation { .. }
+            // A block's own layers come next in the walk.
+            LayerKind::Residual { .. }
+            | LayerKind::Activation { .. }
             | LayerKind::Prelu { .. }
             | LayerKind::Dropout { .. }
             | LayerKind::BatchNorm { .. }
             | LayerKind::LayerNorm { .. } => {}
         }
     }
+    weights
 }
 
 fn draw(initializer: &Initializer, fan_in: usize, fan_out: usize, random: &mut Random) -> f32 {
