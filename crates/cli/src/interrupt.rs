@@ -111,6 +111,10 @@ impl Observer for Watching<'_> {
         self.observer.step(progress);
     }
 
+    fn note(&mut self, text: &str) {
+        self.observer.note(text);
+    }
+
     fn interrupted(&self) -> bool {
         self.interrupts.received().is_some()
     }

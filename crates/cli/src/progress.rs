@@ -54,6 +54,13 @@ impl Observer for EpochPrinter {
         self.live.then_some(LOSS_EVERY)
     }
 
+    fn note(&mut self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("note: {text}")),
+            None => eprintln!("note: {text}"),
+        }
+    }
+
     fn step(&mut self, progress: &StepProgress) {
         let bar = self.bar.get_or_insert_with(|| {
             let bar = ProgressBar::with_draw_target(

@@ -159,6 +159,24 @@ impl DeviceSet {
         }
     }
 
+    /// Rows per chunk (every chunk but the last holds exactly this many).
+    pub fn chunk_rows(&self) -> usize {
+        self.chunk_rows
+    }
+
+    /// Number of chunks.
+    pub fn chunk_count(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// The first `length` rows of chunk `index`, as one tensor that stays put (a replayed
+    /// step gathers its batches from it).
+    pub fn chunk_head(&self, index: usize, length: usize) -> (Tensor<2>, BatchTargets) {
+        let features = self.chunks[index].clone().narrow(0, 0, length);
+        let targets = self.targets.narrow(index * self.chunk_rows, length);
+        (features, targets)
+    }
+
     /// Consecutive rows `start..start+length` (within one chunk or across two), in order.
     pub fn range(&self, start: usize, length: usize) -> (Tensor<2>, BatchTargets) {
         let mut parts = Vec::new();

@@ -16,8 +16,10 @@
 //! - [`compiled`]: the compiled training step, the default: the IR lowered a second time into
 //!   forward, backward (derived from each layer's rule) and in-place update, as tensor ops on
 //!   the plain device; tested against burn's autodiff to 1e-5 after 20 steps.
-//! - [`step`]: the choice of step (`compiled` or `autodiff`, burn's, the reference) behind one
-//!   interface; both share initial weights, batches, dropout masks and checkpoints.
+//! - [`compiled::replay`]: the compiled step recorded once per segment of batches and replayed
+//!   (the default on wgpu: a GPU's launches resolved once); [`replayed_epoch`] runs its epochs.
+//! - [`step`]: the choice of step (`compiled`, `replay` or `autodiff`, burn's, the reference)
+//!   behind one interface; all share initial weights, batches and checkpoints.
 //! - [`trainer`]: the loop; [`evaluate`]: metrics without autodiff, read back once per epoch.
 //! - [`checkpoint`]: run folders; a checkpoint after every epoch, written atomically, and
 //!   `--resume` from the last one (shuffles and dropout are seeded per epoch, so a resumed
@@ -45,6 +47,7 @@ pub mod names;
 pub mod network;
 pub mod objective;
 pub mod predict;
+pub mod replayed_epoch;
 pub mod step;
 pub mod trainer;
 

@@ -1,7 +1,8 @@
-//! The training step a run uses: the compiled step ([`crate::compiled`], the default) or
-//! burn's autodiff (the reference, and the fallback for a model the compiled step does not
-//! cover). Both start from the same weights, draw the same batches and dropout masks, and write
-//! checkpoints in the same format, so a run started with one resumes with the other.
+//! The training step a run uses: the compiled step ([`crate::compiled`], the default on the
+//! CPU), the same step recorded once and replayed ([`crate::compiled::replay`], the default on
+//! wgpu), or burn's autodiff (the reference, and the fallback for a model the compiled step
+//! does not cover). All start from the same weights, draw the same batches, and write
+//! checkpoints in the same format, so a run started with one resumes with another.
 
 use std::fmt;
 use std::path::Path;
@@ -25,19 +26,32 @@ pub enum StepKind {
     /// The compiled step: backward pass derived by mlpc, parameters updated in place.
     #[default]
     Compiled,
+    /// The compiled step recorded once per segment of batches and replayed (a GPU's kernel
+    /// launches resolved once instead of at every step).
+    Replay,
     /// burn's autodiff and optimizers.
     Autodiff,
 }
 
 impl StepKind {
     /// Every kind.
-    pub const ALL: [StepKind; 2] = [StepKind::Compiled, StepKind::Autodiff];
+    pub const ALL: [StepKind; 3] = [StepKind::Compiled, StepKind::Replay, StepKind::Autodiff];
 
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
         match self {
             StepKind::Compiled => "compiled",
+            StepKind::Replay => "replay",
             StepKind::Autodiff => "autodiff",
+        }
+    }
+
+    /// The step a backend trains with unless asked otherwise: replay on wgpu, where kernel
+    /// launches cost the most, the compiled step on the CPU.
+    pub fn default_for(backend: Backend) -> StepKind {
+        match backend {
+            Backend::Wgpu => StepKind::Replay,
+            Backend::Ndarray | Backend::Flex => StepKind::Compiled,
         }
     }
 }
@@ -56,12 +70,28 @@ impl FromStr for StepKind {
     }
 }
 
-/// The step a run asked for, resolved: the compiled step where it covers the model, else
-/// autodiff, with the reason to tell the user.
-pub fn resolve(requested: StepKind, model: &Model) -> (StepKind, Option<Uncovered>) {
+/// The step a run asked for, resolved: the compiled step (or its replay) where it covers the
+/// model, else autodiff; replay where the backend can record, else the compiled step; with a
+/// note to tell the user when the step is not the one asked for.
+pub fn resolve(requested: StepKind, model: &Model, backend: Backend) -> (StepKind, Option<String>) {
+    let uncovered = |Uncovered { reason }: Uncovered| {
+        (
+            StepKind::Autodiff,
+            Some(format!(
+                "the compiled step does not cover {reason}; training with autodiff"
+            )),
+        )
+    };
     match (requested, crate::compiled::covers(model)) {
-        (StepKind::Compiled, Err(uncovered)) => (StepKind::Autodiff, Some(uncovered)),
-        (kind, _) => (kind, None),
+        (StepKind::Compiled | StepKind::Replay, Err(reason)) => uncovered(reason),
+        (StepKind::Replay, Ok(())) => match crate::backend::replay_unavailable(backend) {
+            Some(reason) => (
+                StepKind::Compiled,
+                Some(format!("{reason}; training with the compiled step")),
+            ),
+            None => (StepKind::Replay, None),
+        },
+        (kind @ (StepKind::Compiled | StepKind::Autodiff), _) => (kind, None),
     }
 }
 
@@ -69,6 +99,8 @@ pub fn resolve(requested: StepKind, model: &Model) -> (StepKind, Option<Uncovere
 pub enum Stepper {
     /// The compiled step, on the plain device.
     Compiled(CompiledStep),
+    /// The compiled step, replayed from recordings (the trainer runs its segments).
+    Replay(CompiledStep),
     /// burn's autodiff, on the autodiff device.
     Autodiff {
         /// The network, with autodiff.
@@ -92,7 +124,7 @@ impl Stepper {
     ) -> Result<Stepper, TrainError> {
         let device = &backend.plain_device()?;
         let step_device = match kind {
-            StepKind::Compiled => device.clone(),
+            StepKind::Compiled | StepKind::Replay => device.clone(),
             StepKind::Autodiff => device.clone().autodiff(),
         };
         let network = match checkpoint {
@@ -105,13 +137,17 @@ impl Stepper {
         };
         let optimizer_file = checkpoint.map(|(_, optimizer_file)| optimizer_file);
         match kind {
-            StepKind::Compiled => {
+            StepKind::Compiled | StepKind::Replay => {
                 let mut step = CompiledStep::from_network(model, network, device);
                 if let Some(path) = optimizer_file {
                     step.load_optimizer(path)
                         .map_err(|error| checkpoint_error(path, error))?;
                 }
-                Ok(Stepper::Compiled(step))
+                Ok(if kind == StepKind::Replay {
+                    Stepper::Replay(step)
+                } else {
+                    Stepper::Compiled(step)
+                })
             }
             StepKind::Autodiff => {
                 let mut optimizer = objective::optimizer(&model.optimizer);
@@ -132,7 +168,7 @@ impl Stepper {
     /// The device batches must be on.
     pub fn device(&self) -> Device {
         match self {
-            Stepper::Compiled(step) => step.device().clone(),
+            Stepper::Compiled(step) | Stepper::Replay(step) => step.device().clone(),
             Stepper::Autodiff { network, .. } => network
                 .devices()
                 .into_iter()
@@ -144,7 +180,7 @@ impl Stepper {
     /// One step; returns the batch's summed loss `[1]`, on the device.
     pub fn step(&mut self, features: Tensor<2>, targets: &BatchTargets, rate: f64) -> Tensor<1> {
         match self {
-            Stepper::Compiled(step) => step.step(features, targets, rate),
+            Stepper::Compiled(step) | Stepper::Replay(step) => step.step(features, targets, rate),
             Stepper::Autodiff {
                 network,
                 optimizer,
@@ -166,7 +202,7 @@ impl Stepper {
     /// evaluation and checkpoints.
     pub fn network(&self) -> Network {
         match self {
-            Stepper::Compiled(step) => step.network(),
+            Stepper::Compiled(step) | Stepper::Replay(step) => step.network(),
             Stepper::Autodiff { network, .. } => network.valid(),
         }
     }
@@ -174,7 +210,7 @@ impl Stepper {
     /// Writes the optimizer state to `path` (burn's optimizer-record format, either step).
     pub fn save_optimizer(&self, path: &Path) -> Result<(), String> {
         match self {
-            Stepper::Compiled(step) => step.save_optimizer(path),
+            Stepper::Compiled(step) | Stepper::Replay(step) => step.save_optimizer(path),
             Stepper::Autodiff { optimizer, .. } => {
                 optimizer.save(path).map_err(|error| error.to_string())
             }

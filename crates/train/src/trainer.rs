@@ -66,6 +66,11 @@ pub trait Observer {
         let _ = progress;
     }
 
+    /// A note for the user, said once (the step chosen could not run as asked).
+    fn note(&mut self, text: &str) {
+        let _ = text;
+    }
+
     /// Whether training should stop now (asked after every step): it then ends with
     /// [`TrainError::Interrupted`], keeping the last whole epoch's checkpoint.
     fn interrupted(&self) -> bool {
@@ -98,7 +103,7 @@ pub struct StepProgress {
     pub running_loss: Option<f64>,
 }
 
-/// Trains a checked model on loaded data on a backend with the default step, calling
+/// Trains a checked model on loaded data on a backend with its default step, calling
 /// `on_epoch` after each epoch.
 pub fn train(
     model: &Model,
@@ -110,7 +115,7 @@ pub fn train(
         model,
         splits,
         backend,
-        StepKind::default(),
+        StepKind::default_for(backend),
         &RunFolder::default(),
         &mut on_epoch,
     )
@@ -128,7 +133,7 @@ pub fn train_in(
     observer: &mut dyn Observer,
 ) -> Result<Trained, TrainError> {
     crate::memory_budget::check(model, splits, backend)?;
-    let (kind, _) = step::resolve(requested, model);
+    let (kind, _) = step::resolve(requested, model, backend);
     let Started {
         mut stepper,
         mut state,
@@ -153,21 +158,44 @@ pub fn train_in(
         objective: Objective::new(model.loss, &device),
         target_scale: splits.target_standardization,
     };
+    let mut recorded = None;
+    let mut said_not_recorded = false;
     for epoch in state.completed_epochs..model.training.epochs {
         let kept = Kept {
             folder: folder.path.clone(),
             epochs: state.completed_epochs,
         };
-        let trained = train_epoch(
-            model,
-            &mut stepper,
-            &train_set,
-            backend,
-            epoch,
-            &state,
-            &kept,
-            observer,
-        )?;
+        let trained = match &mut stepper {
+            Stepper::Replay(step) => {
+                let trained = crate::replayed_epoch::train_epoch(
+                    model,
+                    step,
+                    &train_set,
+                    epoch,
+                    &state,
+                    &kept,
+                    observer,
+                    &mut recorded,
+                )?;
+                if recorded == Some(false) && !said_not_recorded {
+                    said_not_recorded = true;
+                    observer.note(
+                        "this device cannot record kernel launches: the replay step re-runs the compiled step at every batch",
+                    );
+                }
+                trained
+            }
+            Stepper::Compiled(_) | Stepper::Autodiff { .. } => train_epoch(
+                model,
+                &mut stepper,
+                &train_set,
+                backend,
+                epoch,
+                &state,
+                &kept,
+                observer,
+            )?,
+        };
         state
             .history
             .push(report_epoch(model, &stepper, &evaluation, epoch, trained));

@@ -19,10 +19,11 @@ pub struct RunArguments {
     /// Where to train: flex (CPU, default), ndarray (CPU) or wgpu (GPU).
     #[arg(long, default_value = "flex")]
     pub backend: Backend,
-    /// The training step: compiled (backward pass derived by mlpc, the default) or autodiff
+    /// The training step: compiled (backward pass derived by mlpc; the default on the CPU),
+    /// replay (the compiled step recorded once and replayed; the default on wgpu) or autodiff
     /// (burn's, the reference).
-    #[arg(long, default_value = "compiled")]
-    pub step: StepKind,
+    #[arg(long)]
+    pub step: Option<StepKind>,
     /// Number of epochs.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -109,12 +110,12 @@ pub fn run(arguments: &RunArguments) -> Outcome {
             }
         }
     }
-    let (step, uncovered) = mlpc_train::step::resolve(arguments.step, &model);
-    if let Some(uncovered) = uncovered {
-        eprintln!(
-            "note: the compiled step does not cover {}; training with autodiff",
-            uncovered.reason
-        );
+    let requested = arguments
+        .step
+        .unwrap_or(StepKind::default_for(arguments.backend));
+    let (step, note) = mlpc_train::step::resolve(requested, &model, arguments.backend);
+    if let Some(note) = note {
+        eprintln!("note: {note}");
     }
     if !arguments.json {
         println!(
@@ -191,10 +192,7 @@ fn stopped(signal: Signal, kept: &Kept, arguments: &RunArguments) {
         "backend",
         (arguments.backend != Backend::Flex).then(|| arguments.backend.to_string()),
     );
-    option(
-        "step",
-        (arguments.step != StepKind::Compiled).then(|| arguments.step.to_string()),
-    );
+    option("step", arguments.step.map(|step| step.to_string()));
     option("epochs", arguments.epochs.map(|epochs| epochs.to_string()));
     option(
         "batch-size",

@@ -99,6 +99,17 @@ pub enum Saved {
     },
 }
 
+/// Where dropout layers take their masks.
+pub enum Masks {
+    /// Drawn by each dropout layer from the device's random generator, as burn's dropout
+    /// draws them.
+    Drawn,
+    /// Given, already scaled by `1 / (1 - rate)`, one per dropout layer with a non-zero rate
+    /// in the order the forward pass meets them (a replayed step reads them from a pool drawn
+    /// ahead, as a recording cannot draw fresh numbers).
+    Given(std::vec::IntoIter<Tensor<2>>),
+}
+
 /// Batch norm's running mean and variance, `[1, n]` each.
 pub struct Running {
     /// Running mean.
@@ -130,6 +141,7 @@ impl LayerRule {
         input: Tensor<2>,
         values: &[&Tensor<2>],
         running: &mut [Running],
+        masks: &mut Masks,
     ) -> (Tensor<2>, Saved) {
         match self {
             LayerRule::Dense {
@@ -171,7 +183,7 @@ impl LayerRule {
                 let mut saved = Vec::with_capacity(rules.len());
                 let mut hidden = input.clone();
                 for rule in rules {
-                    let (output, kept) = rule.forward(hidden, values, running);
+                    let (output, kept) = rule.forward(hidden, values, running, masks);
                     saved.push(kept);
                     hidden = output;
                 }
@@ -181,12 +193,19 @@ impl LayerRule {
                 if *rate == 0.0 {
                     return (input, Saved::Dropout(None));
                 }
-                // burn's dropout: x · Bernoulli(1 - rate) · 1/(1 - rate), drawn the same way so
-                // that both steps use the same masks from the same seed.
-                let keep = 1.0 - rate;
-                let mask = input
-                    .random_like(Distribution::Bernoulli(keep))
-                    .mul_scalar(1.0 / keep);
+                let mask = match masks {
+                    // burn's dropout: x · Bernoulli(1 - rate) · 1/(1 - rate), drawn the same
+                    // way so that both steps use the same masks from the same seed.
+                    Masks::Drawn => {
+                        let keep = 1.0 - rate;
+                        input
+                            .random_like(Distribution::Bernoulli(keep))
+                            .mul_scalar(1.0 / keep)
+                    }
+                    Masks::Given(given) => given
+                        .next()
+                        .expect("one mask is given for each dropout layer"),
+                };
                 (input * mask.clone(), Saved::Dropout(Some(mask)))
             }
             LayerRule::BatchNorm {
@@ -264,9 +283,12 @@ impl LayerRule {
             ) => {
                 let affine_gradient = match mutation {
                     Some(Mutation::ActivationDerivativeDropped) => upstream,
-                    Some(Mutation::ParameterGradientScaled { .. }) | None => {
-                        activation::backward(activation, upstream, affine.as_ref(), &output)
-                    }
+                    Some(
+                        Mutation::ParameterGradientScaled { .. }
+                        | Mutation::UpdatesOutOfPlace
+                        | Mutation::HostWriteInStep,
+                    )
+                    | None => activation::backward(activation, upstream, affine.as_ref(), &output),
                 };
                 drop((affine, output));
                 let input_gradient = wants_input.then(|| {

@@ -12,6 +12,7 @@
 use burn::tensor::{IndexingUpdateOp, Int, Tensor, activation};
 use mlpc_ir::Loss;
 
+use super::scalar::Scalar;
 use crate::objective::BatchTargets;
 
 /// The loss of one batch: its sum over the batch, and the output's gradient.
@@ -27,12 +28,14 @@ pub fn loss_and_gradient(
     loss: Loss,
     output: Tensor<2>,
     targets: &BatchTargets,
-    scale: f64,
+    scale: &Scalar,
 ) -> LossOutcome {
     let [batch, width] = output.dims();
+    let per_batch = scale.scaled(1.0 / batch as f64);
+    let per_element = scale.scaled(1.0 / (batch * width) as f64);
     match (loss, targets) {
         (Loss::CrossEntropy, BatchTargets::Classes(classes)) => {
-            cross_entropy(output, classes, scale)
+            cross_entropy(output, classes, per_batch)
         }
         (Loss::BinaryCrossEntropy, BatchTargets::Classes(classes)) => {
             let targets = classes.clone().float().reshape([batch, 1]);
@@ -40,7 +43,7 @@ pub fn loss_and_gradient(
             let sum = ((targets.clone().neg().add_scalar(1.0) * output.clone())
                 - activation::log_sigmoid(output.clone()))
             .sum();
-            let gradient = (activation::sigmoid(output) - targets).mul_scalar(scale / batch as f64);
+            let gradient = per_batch.times(activation::sigmoid(output) - targets);
             LossOutcome { sum, gradient }
         }
         (Loss::Mse, BatchTargets::Values(values)) => {
@@ -48,14 +51,14 @@ pub fn loss_and_gradient(
             let per_example = 1.0 / width as f64;
             LossOutcome {
                 sum: residual.clone().square().sum().mul_scalar(per_example),
-                gradient: residual.mul_scalar(2.0 * scale / (batch * width) as f64),
+                gradient: per_element.scaled(2.0).times(residual),
             }
         }
         (Loss::Mae, BatchTargets::Values(values)) => {
             let residual = output - values.clone();
             LossOutcome {
                 sum: residual.clone().abs().sum().mul_scalar(1.0 / width as f64),
-                gradient: residual.sign().mul_scalar(scale / (batch * width) as f64),
+                gradient: per_element.times(residual.sign()),
             }
         }
         (Loss::Huber { delta }, BatchTargets::Values(values)) => {
@@ -68,9 +71,7 @@ pub fn loss_and_gradient(
                 .mul_scalar(1.0 / width as f64);
             LossOutcome {
                 sum,
-                gradient: residual
-                    .clamp(-delta, delta)
-                    .mul_scalar(scale / (batch * width) as f64),
+                gradient: per_element.times(residual.clamp(-delta, delta)),
             }
         }
         // The checker pairs classification losses with class targets and the others with values.
@@ -81,8 +82,9 @@ pub fn loss_and_gradient(
     }
 }
 
-/// Softmax cross-entropy on logits, `[B, C]`, with class indices `[B]`.
-fn cross_entropy(logits: Tensor<2>, classes: &Tensor<1, Int>, scale: f64) -> LossOutcome {
+/// Softmax cross-entropy on logits, `[B, C]`, with class indices `[B]`; the gradient is
+/// multiplied by `factor` (the scale over the batch size).
+fn cross_entropy(logits: Tensor<2>, classes: &Tensor<1, Int>, factor: Scalar) -> LossOutcome {
     let [batch, _] = logits.dims();
     let indices = classes.clone().reshape([batch, 1]);
     let shifted = logits.clone() - logits.max_dim(1);
@@ -92,10 +94,17 @@ fn cross_entropy(logits: Tensor<2>, classes: &Tensor<1, Int>, scale: f64) -> Los
     let totals = exponentials.clone().sum_dim(1);
     // -log p_y = log Σ e^s - s_y
     let sum = (totals.clone().log() - picked).sum();
-    let factor = scale / batch as f64;
-    let probabilities = exponentials / totals.mul_scalar(1.0 / factor);
+    let (probabilities, ones) = match factor {
+        Scalar::Host(factor) => (
+            exponentials / totals.mul_scalar(1.0 / factor),
+            Tensor::full([batch, 1], -factor, &classes.device()),
+        ),
+        Scalar::Device(factor) => (
+            exponentials / (totals / factor.clone()),
+            Tensor::zeros([batch, 1], &classes.device()) - factor,
+        ),
+    };
     // p - y: subtract the scaled one at each example's class.
-    let ones = Tensor::full([batch, 1], -factor, &classes.device());
     let gradient = probabilities.scatter(1, indices, ones, IndexingUpdateOp::Add);
     LossOutcome { sum, gradient }
 }

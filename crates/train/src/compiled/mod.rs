@@ -28,16 +28,19 @@ pub mod activation;
 pub mod layer;
 pub mod loss;
 pub mod record;
+pub mod replay;
+pub mod scalar;
 pub mod update;
 
 use burn::module::{Param, ParamId, RunningState};
 use burn::nn::{BatchNormConfig, DropoutConfig, LayerNormConfig, Linear, PReluConfig};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 use mlpc_ir::{LayerKind, Loss, Model};
 
 use crate::network::{ActivationLayer, DenseLayer, LayerModule, Network, ResidualBlock};
 use crate::objective::BatchTargets;
-use layer::{Gradients, LayerRule, Running, Saved};
+use layer::{Gradients, LayerRule, Masks, Running, Saved};
+use scalar::{Scalar, StepRow, StepScalars};
 use update::{Parameter, State, UpdateRule};
 
 /// Why a model cannot be trained with the compiled step (it then runs on autodiff).
@@ -217,6 +220,19 @@ pub enum Mutation {
         /// The factor.
         factor: f64,
     },
+    /// Updates are written to new buffers instead of in place (the step holds a second
+    /// handle on every parameter while it updates): an eager step computes the same numbers,
+    /// but a replay keeps reading the buffers it recorded, so its updates are lost.
+    UpdatesOutOfPlace,
+    /// The step sends a number from the host (a zero added to the batch): a recording cannot
+    /// hold a host write, so recording the step fails.
+    HostWriteInStep,
+}
+
+/// What a step writes, copied ([`CompiledStep::snapshot`]).
+struct Snapshot {
+    parameters: Vec<(Tensor<2>, State)>,
+    running: Vec<Running>,
 }
 
 /// A network, its loss and its optimizer compiled into one training step.
@@ -229,6 +245,7 @@ pub struct CompiledStep {
     first_trained: usize,
     network: mlpc_ir::Network,
     loss: Loss,
+    optimizer: mlpc_ir::Optimizer,
     update: UpdateRule,
     device: Device,
 }
@@ -261,6 +278,7 @@ impl CompiledStep {
             first_trained,
             network: model.network.clone(),
             loss: model.loss,
+            optimizer: model.optimizer,
             update: UpdateRule::new(model.optimizer),
             device: device.clone(),
         }
@@ -269,14 +287,60 @@ impl CompiledStep {
     /// One training step on a batch at learning rate `rate`: forward, loss, backward and
     /// update. Returns the batch's summed loss `[1]`, left on the device.
     pub fn step(&mut self, features: Tensor<2>, targets: &BatchTargets, rate: f64) -> Tensor<1> {
-        let scale = if self.update.folds_rate() { rate } else { 1.0 };
-        let (sum, gradients) = self.forward_backward(features, targets, scale);
+        let row = StepRow::new(
+            &self.optimizer,
+            rate,
+            UpdateRule::next_time(&self.parameters),
+        );
+        self.step_with(features, targets, &StepScalars::host(row), Masks::Drawn)
+    }
+
+    /// One training step with the step's factors and dropout masks given: the step a replay
+    /// records ([`replay`]), where they come from device buffers.
+    pub fn step_with(
+        &mut self,
+        features: Tensor<2>,
+        targets: &BatchTargets,
+        scalars: &StepScalars,
+        mut masks: Masks,
+    ) -> Tensor<1> {
+        let scale = if self.update.folds_rate() {
+            scalars.rate.clone()
+        } else {
+            Scalar::Host(1.0)
+        };
+        let features = match self.mutation {
+            Some(Mutation::HostWriteInStep) => {
+                features + Tensor::from_data(TensorData::new(vec![0f32], [1, 1]), &self.device)
+            }
+            Some(
+                Mutation::ActivationDerivativeDropped
+                | Mutation::ParameterGradientScaled { .. }
+                | Mutation::UpdatesOutOfPlace,
+            )
+            | None => features,
+        };
+        let (sum, gradients) = self.forward_backward(features, targets, &scale, &mut masks);
+        let held: Vec<Tensor<2>> = match self.mutation {
+            Some(Mutation::UpdatesOutOfPlace) => self
+                .parameters
+                .iter()
+                .map(|parameter| parameter.value.clone())
+                .collect(),
+            Some(
+                Mutation::ActivationDerivativeDropped
+                | Mutation::ParameterGradientScaled { .. }
+                | Mutation::HostWriteInStep,
+            )
+            | None => Vec::new(),
+        };
         let parameters = std::mem::take(&mut self.parameters);
         self.parameters = parameters
             .into_iter()
             .zip(gradients)
-            .map(|(parameter, gradient)| self.update.apply(parameter, gradient, rate))
+            .map(|(parameter, gradient)| self.update.apply(parameter, gradient, scalars))
             .collect();
+        drop(held);
         sum
     }
 
@@ -290,7 +354,7 @@ impl CompiledStep {
         features: Tensor<2>,
         targets: &BatchTargets,
     ) -> (Tensor<1>, Vec<Tensor<2>>) {
-        self.forward_backward(features, targets, 1.0)
+        self.forward_backward(features, targets, &Scalar::Host(1.0), &mut Masks::Drawn)
     }
 
     /// Forward, loss and backward: the summed loss and `scale` times each parameter's
@@ -299,7 +363,8 @@ impl CompiledStep {
         &mut self,
         features: Tensor<2>,
         targets: &BatchTargets,
-        scale: f64,
+        scale: &Scalar,
+        masks: &mut Masks,
     ) -> (Tensor<1>, Vec<Tensor<2>>) {
         let mut gradients: Gradients = Vec::with_capacity(self.parameters.len());
         let sum = {
@@ -307,7 +372,7 @@ impl CompiledStep {
             let mut saved: Vec<Saved> = Vec::with_capacity(self.layers.len());
             let mut hidden = features;
             for rule in &self.layers {
-                let (output, kept) = rule.forward(hidden, &values, &mut self.running);
+                let (output, kept) = rule.forward(hidden, &values, &mut self.running, masks);
                 saved.push(kept);
                 hidden = output;
             }
@@ -348,6 +413,69 @@ impl CompiledStep {
             })
             .collect();
         (sum, gradients)
+    }
+
+    /// The optimizer.
+    pub fn optimizer(&self) -> &mlpc_ir::Optimizer {
+        &self.optimizer
+    }
+
+    /// The rate and input width of each dropout layer with a non-zero rate, in the order the
+    /// forward pass meets them (the masks [`step_with`](Self::step_with) takes).
+    pub fn dropouts(&self) -> Vec<(f64, usize)> {
+        self.network
+            .every_layer()
+            .into_iter()
+            .filter_map(|layer| match layer.kind {
+                LayerKind::Dropout { rate } if rate > 0.0 => Some((rate, layer.inputs)),
+                LayerKind::Dropout { .. }
+                | LayerKind::Dense { .. }
+                | LayerKind::Activation { .. }
+                | LayerKind::Prelu { .. }
+                | LayerKind::Residual { .. }
+                | LayerKind::BatchNorm { .. }
+                | LayerKind::LayerNorm { .. } => None,
+            })
+            .collect()
+    }
+
+    /// A copy of everything a step writes (parameters, optimizer state, batch norm's running
+    /// statistics) in buffers of its own.
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            parameters: self
+                .parameters
+                .iter()
+                .map(|parameter| (update::copy(&parameter.value), parameter.state.copy()))
+                .collect(),
+            running: self
+                .running
+                .iter()
+                .map(|statistics| Running {
+                    mean: update::copy(&statistics.mean),
+                    variance: update::copy(&statistics.variance),
+                })
+                .collect(),
+        }
+    }
+
+    /// Sets the step back to a [`snapshot`](Self::snapshot).
+    fn restore(&mut self, snapshot: Snapshot) {
+        for (parameter, (value, state)) in self.parameters.iter_mut().zip(snapshot.parameters) {
+            parameter.value = value;
+            parameter.state = state;
+        }
+        self.running = snapshot.running;
+    }
+
+    /// Sets the optimizer's count of updates (Adam's `t`) after steps that did not count
+    /// them on the host (replayed steps).
+    fn set_time(&mut self, time: usize) {
+        for parameter in &mut self.parameters {
+            if let update::State::Moments(moments) = &mut parameter.state {
+                moments.time = time;
+            }
+        }
     }
 
     /// Plants a deliberate mistake (see [`Mutation`]).

@@ -13,6 +13,8 @@ use burn::module::ParamId;
 use burn::tensor::Tensor;
 use mlpc_ir::Optimizer;
 
+use super::scalar::{Scalar, StepScalars};
+
 /// A trainable tensor and its optimizer state.
 pub struct Parameter {
     /// burn's identity of the parameter: optimizer records are keyed by it.
@@ -60,29 +62,36 @@ impl Moments {
     }
 
     /// Adam's direction as burn's Adam computes it: the bias corrections folded into one
-    /// factor, ε scaled by `sqrt(1 - β₂ᵗ)`.
-    fn adam_direction(&self, beta1: f64, beta2: f64, epsilon: f64) -> Tensor<2> {
-        let (beta1, beta2, epsilon) = (beta1 as f32, beta2 as f32, epsilon as f32);
-        let power = self.time as i32;
-        let correction2 = (1.0 - beta2.powi(power)).sqrt();
-        let combined = correction2 / (1.0 - beta1.powi(power));
-        self.first
-            .clone()
-            .mul_scalar(combined)
-            .div(self.second.clone().sqrt().add_scalar(epsilon * correction2))
+    /// factor, ε scaled by `sqrt(1 - β₂ᵗ)` (`factors` from [`super::scalar::StepRow::new`]).
+    fn adam_direction(&self, factors: &[Scalar]) -> Tensor<2> {
+        factors[0]
+            .times(self.first.clone())
+            .div(factors[1].plus(self.second.clone().sqrt()))
     }
 
     /// The same direction as burn's AdamW computes it: each moment corrected on its own.
-    fn adamw_direction(&self, beta1: f64, beta2: f64, epsilon: f64) -> Tensor<2> {
-        let (beta1, beta2, epsilon) = (beta1 as f32, beta2 as f32, epsilon as f32);
-        let power = self.time as i32;
-        let first = self.first.clone().div_scalar(1.0 - beta1.powi(power));
-        let second = self.second.clone().div_scalar(1.0 - beta2.powi(power));
+    fn adamw_direction(&self, factors: &[Scalar], epsilon: f64) -> Tensor<2> {
+        let epsilon = epsilon as f32;
+        let first = factors[0].divides(self.first.clone());
+        let second = factors[1].divides(self.second.clone());
         first.div(second.sqrt().add_scalar(epsilon))
     }
 }
 
 impl State {
+    /// The same state in buffers of its own.
+    pub fn copy(&self) -> State {
+        match self {
+            State::None => State::None,
+            State::Velocity(velocity) => State::Velocity(copy(velocity)),
+            State::Moments(moments) => State::Moments(Moments {
+                first: copy(&moments.first),
+                second: copy(&moments.second),
+                time: moments.time,
+            }),
+        }
+    }
+
     /// The state an optimizer starts a parameter of this shape with: zeros, which give burn's
     /// first step exactly (`v = g`, `m = (1 - β₁) g`).
     pub fn initial(optimizer: &Optimizer, value: &Tensor<2>) -> State {
@@ -120,10 +129,30 @@ impl UpdateRule {
         )
     }
 
+    /// The optimizer's time (1-based) of the next update: one more than the steps its
+    /// parameters' state has taken (0 for optimizers that keep no count).
+    pub fn next_time(parameters: &[Parameter]) -> usize {
+        parameters
+            .iter()
+            .find_map(|parameter| match &parameter.state {
+                State::Moments(moments) => Some(moments.time),
+                State::None | State::Velocity(_) => None,
+            })
+            .unwrap_or(0)
+            + 1
+    }
+
     /// Updates `parameter` from its `gradient` (of the batch's mean loss, times the rate if
-    /// [`folds_rate`](Self::folds_rate)) at learning rate `rate`. The value and its state are
-    /// moved in and out, so each buffer has one owner and the backend can write in place.
-    pub fn apply(&self, parameter: Parameter, gradient: Tensor<2>, rate: f64) -> Parameter {
+    /// [`folds_rate`](Self::folds_rate)) with the step's learning rate and optimizer factors.
+    /// The value and its state are moved in and out, so each buffer has one owner and the
+    /// backend can write in place.
+    pub fn apply(
+        &self,
+        parameter: Parameter,
+        gradient: Tensor<2>,
+        scalars: &StepScalars,
+    ) -> Parameter {
+        let rate = &scalars.rate;
         let Parameter { value, state, .. } = parameter;
         let (value, state) = match (self.optimizer, state) {
             (_, state) if self.folds_rate() => (value - gradient, state),
@@ -151,13 +180,12 @@ impl UpdateRule {
                     }
                     state @ (State::None | State::Moments(_)) => (gradient, state),
                 };
-                (value - direction.mul_scalar(rate), state)
+                (value - rate.times(direction), state)
             }
             (
                 Optimizer::Adam {
                     beta1,
                     beta2,
-                    epsilon,
                     weight_decay,
                     ..
                 },
@@ -165,8 +193,8 @@ impl UpdateRule {
             ) => {
                 let gradient = with_penalty(gradient, &value, weight_decay);
                 let moments = moments.advance(beta1, beta2, gradient);
-                let direction = moments.adam_direction(beta1, beta2, epsilon);
-                (value - direction.mul_scalar(rate), State::Moments(moments))
+                let direction = moments.adam_direction(&scalars.factors);
+                (value - rate.times(direction), State::Moments(moments))
             }
             (
                 Optimizer::AdamW {
@@ -179,18 +207,14 @@ impl UpdateRule {
                 State::Moments(moments),
             ) => {
                 let moments = moments.advance(beta1, beta2, gradient);
-                let direction = moments.adamw_direction(beta1, beta2, epsilon);
-                // Decoupled decay, `w (1 - lr·λ)`, with λ in f32 as burn keeps it.
-                let decay = rate * (weight_decay as f32 as f64);
-                let decayed = if decay == 0.0 {
+                let direction = moments.adamw_direction(&scalars.factors, epsilon);
+                // Decoupled decay, `w (1 - lr·λ)`.
+                let decayed = if weight_decay == 0.0 {
                     value
                 } else {
-                    value.mul_scalar(1.0 - decay)
+                    scalars.factors[2].times(value)
                 };
-                (
-                    decayed - direction.mul_scalar(rate),
-                    State::Moments(moments),
-                )
+                (decayed - rate.times(direction), State::Moments(moments))
             }
             (
                 Optimizer::Adam { .. } | Optimizer::AdamW { .. },
@@ -205,6 +229,11 @@ impl UpdateRule {
             ..parameter
         }
     }
+}
+
+/// A tensor's values in a buffer of their own.
+pub fn copy(tensor: &Tensor<2>) -> Tensor<2> {
+    tensor.clone().mul_scalar(1.0)
 }
 
 /// The gradient with an L2 penalty `λ w` added, as burn's SGD and Adam add it (none for λ = 0).

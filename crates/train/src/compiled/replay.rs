@@ -1,0 +1,249 @@
+//! The compiled step recorded once and replayed: on a GPU a small network's step is a few
+//! dozen tiny kernels whose launches, not their arithmetic, set the speed; a recording
+//! (`burn::tensor::capture`) resolves every launch once and replays them together.
+//!
+//! # Design
+//! A replay dispatches exactly the kernels recorded, against exactly the buffers they touched,
+//! so everything a step reads or writes must live in a buffer that stays put, and nothing that
+//! changes from step to step may be baked into the recording:
+//! - The batch is gathered on the device from the epoch's permuted training rows (one chunk of
+//!   whole batches, [`crate::device_data::DeviceSet::permuted`]) at rows
+//!   `offsets + counter · batch`, where `counter` is a one-element integer buffer the step
+//!   itself advances.
+//! - The learning rate and Adam's bias corrections are read from a device table of one row per
+//!   step ([`super::scalar`]), selected by the same counter.
+//! - Dropout masks are gathered from a pool drawn ahead for the whole segment (a recorded
+//!   random kernel would repeat its seed on every replay), one fresh mask per step.
+//! - Parameters, optimizer state and batch-norm statistics are moved through each update with
+//!   one owner, so the backend writes them in place; burn-fusion's search for fused plans is
+//!   turned off on wgpu ([`crate::backend`]), as with it some fused updates were written to a
+//!   buffer the next replay does not read.
+//! - Each step adds its loss into its own slot of a per-segment loss vector, read once at the
+//!   segment's end (the epoch's loss, and the exact step of a divergence).
+//!
+//! A segment is the run of full batches in one chunk of the permuted set. `capture` runs the
+//! step three times (warm-ups, real steps that advance the counter) and records a fourth
+//! without running it on a recording backend; every replay then runs one step. The counter is
+//! read back at the segment's end: a step whose update went astray would leave it behind,
+//! and the run stops with an error instead of training on silently.
+//! Where nothing was recorded ([`Graph::is_hardware`] is false: the backend cannot record,
+//! or the recording failed, after which the buffers its kernels would have written cannot be
+//! read), the step goes back to a copy of its state taken before the warm-ups, and the
+//! segment runs step by step.
+//!
+//! [`Graph::is_hardware`]: burn::tensor::Graph::is_hardware
+
+use burn::tensor::{Distribution, IndexingUpdateOp, Int, Tensor, TensorData};
+
+use super::CompiledStep;
+use super::layer::Masks;
+use super::scalar::{self, StepRow, StepScalars};
+use crate::objective::BatchTargets;
+
+/// Runs of the step `burn::tensor::capture` makes before it records one.
+const WARM_UPS: usize = 3;
+
+/// Segments shorter than this are not recorded: their steps run as they are.
+pub const SHORTEST_RECORDED: usize = WARM_UPS + 2;
+
+/// What the recorded step reads: one chunk of batches and the per-step numbers.
+pub struct Segment {
+    /// Permuted training rows `[rows, features]`, batch `s` at rows `s·batch..(s+1)·batch`.
+    features: Tensor<2>,
+    /// Their targets.
+    targets: BatchTargets,
+    /// Examples per step.
+    batch: usize,
+    /// Steps in the segment.
+    steps: usize,
+    /// `0..batch`.
+    offsets: Tensor<1, Int>,
+    /// The step counter `[1]`, advanced by every step.
+    counter: Tensor<1, Int>,
+    /// One row of factors per step `[steps, COLUMNS]`.
+    table: Tensor<2>,
+    /// Each step's summed loss `[steps]`.
+    losses: Tensor<1>,
+    /// Dropout masks drawn ahead `[steps·batch, width]`, one pool per dropout layer.
+    pools: Vec<Tensor<2>>,
+}
+
+impl Segment {
+    /// A segment of `rows.len()` steps of `batch` examples over `features` and `targets`,
+    /// whose step `s` has the factors `rows[s]`; dropout pools are drawn for `dropouts`
+    /// (each layer's rate and width, in forward order) from the device's generator.
+    pub fn new(
+        features: Tensor<2>,
+        targets: BatchTargets,
+        batch: usize,
+        rows: &[StepRow],
+        dropouts: &[(f64, usize)],
+    ) -> Segment {
+        let device = features.device();
+        let steps = rows.len();
+        let range = |length: usize| {
+            let values: Vec<i64> = (0..length as i64).collect();
+            Tensor::<1, Int>::from_data(TensorData::new(values, [length]), &device)
+        };
+        let pools = dropouts
+            .iter()
+            .map(|&(rate, width)| {
+                let keep = 1.0 - rate;
+                Tensor::<2>::random(
+                    [steps * batch, width],
+                    Distribution::Bernoulli(keep),
+                    &device,
+                )
+                .mul_scalar(1.0 / keep)
+            })
+            .collect();
+        Segment {
+            features,
+            targets,
+            batch,
+            steps,
+            offsets: range(batch),
+            counter: Tensor::<1, Int>::zeros([1], &device),
+            table: scalar::table(rows, &device),
+            losses: Tensor::<1>::zeros([steps], &device),
+            pools,
+        }
+    }
+}
+
+/// How a segment ended.
+pub struct SegmentOutcome {
+    /// Each step's summed loss `[steps]` (zero for steps not run).
+    pub losses: Tensor<1>,
+    /// Steps run.
+    pub steps: usize,
+    /// Whether the steps after the warm-ups were replayed from a recording.
+    pub recorded: bool,
+}
+
+/// Replayed steps that did not all land: the counter the steps advance on the device says
+/// fewer ran than were dispatched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LostSteps {
+    /// Steps dispatched.
+    pub dispatched: usize,
+    /// Steps the device counted.
+    pub counted: i64,
+}
+
+/// One step of a segment, as it is recorded: everything it reads comes from the segment's
+/// buffers and the step's own parameters.
+fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
+    let counter = std::mem::replace(
+        &mut segment.counter,
+        Tensor::<1, Int>::empty([0], &segment.features.device()),
+    );
+    let batch = segment.batch;
+    let rows = segment.offsets.clone() + counter.clone().mul_scalar(batch as i64).expand([batch]);
+    let features = segment.features.clone().select(0, rows.clone());
+    let targets = segment.targets.select(rows.clone());
+    let scalars = StepScalars::device(segment.table.clone().select(0, counter.clone()));
+    let masks: Vec<Tensor<2>> = segment
+        .pools
+        .iter()
+        .map(|pool| pool.clone().select(0, rows.clone()))
+        .collect();
+    let sum = step.step_with(
+        features,
+        &targets,
+        &scalars,
+        Masks::Given(masks.into_iter()),
+    );
+    let losses = std::mem::replace(
+        &mut segment.losses,
+        Tensor::<1>::empty([0], &segment.features.device()),
+    );
+    segment.losses = losses.select_assign(0, counter.clone(), sum, IndexingUpdateOp::Add);
+    segment.counter = counter.add_scalar(1);
+}
+
+/// Runs every step of a segment as it is (no recording), asking `carry_on` after each.
+fn run_unrecorded(
+    step: &mut CompiledStep,
+    segment: &mut Segment,
+    carry_on: &mut dyn FnMut(usize) -> bool,
+) -> usize {
+    let mut ran = 0;
+    while ran < segment.steps {
+        segment_step(step, segment);
+        ran += 1;
+        if !carry_on(ran) {
+            break;
+        }
+    }
+    ran
+}
+
+/// Runs a segment's steps: the first [`WARM_UPS`] as they are, the rest replayed from one
+/// recording (with `record` false, or for a segment shorter than [`SHORTEST_RECORDED`],
+/// every step runs as it is: the same step without the recording, for comparison).
+/// `carry_on` is asked after each step after the warm-ups with the steps run so far; when it
+/// answers `false` the segment stops there.
+///
+/// Where the device records nothing (it cannot, or the recording failed: then the buffers
+/// the recorded kernels would have written cannot be read), the step is set back to a copy
+/// taken before the warm-ups and the whole segment runs unrecorded.
+pub fn run(
+    step: &mut CompiledStep,
+    mut segment: Segment,
+    record: bool,
+    carry_on: &mut dyn FnMut(usize) -> bool,
+) -> Result<SegmentOutcome, LostSteps> {
+    let steps = segment.steps;
+    let first_time = super::update::UpdateRule::next_time(&step.parameters);
+    let device = step.device().clone();
+    let (ran, recorded) = if !record || steps < SHORTEST_RECORDED {
+        (run_unrecorded(step, &mut segment, carry_on), false)
+    } else {
+        let before = step.snapshot();
+        let mut graph = burn::tensor::capture(&device, || segment_step(step, &mut segment));
+        if graph.is_hardware() {
+            drop(before);
+            // The recording backend recorded the fourth run without running it.
+            let mut ran = WARM_UPS;
+            while ran < steps && carry_on(ran) {
+                // SAFETY: every buffer the recording touched is held by `segment` or by the
+                // step's parameters, optimizer state and statistics, which outlive the graph
+                // (dropped below, before any of them changes hands); the step's inputs are
+                // written by the recorded kernels themselves (the counter) or not at all;
+                // the replays and the reads below are on this thread's stream.
+                unsafe {
+                    graph.replay();
+                }
+                ran += 1;
+            }
+            drop(graph);
+            (ran, true)
+        } else {
+            drop(graph);
+            step.restore(before);
+            segment.counter = Tensor::<1, Int>::zeros([1], &device);
+            segment.losses = Tensor::<1>::zeros([steps], &device);
+            (run_unrecorded(step, &mut segment, carry_on), false)
+        }
+    };
+    step.set_time(first_time - 1 + ran);
+    let counted = segment
+        .counter
+        .try_into_data()
+        .ok()
+        .and_then(|data| data.convert::<i64>().try_to_vec::<i64>().ok())
+        .and_then(|values| values.first().copied())
+        .unwrap_or(-1);
+    if counted != ran as i64 {
+        return Err(LostSteps {
+            dispatched: ran,
+            counted,
+        });
+    }
+    Ok(SegmentOutcome {
+        losses: segment.losses,
+        steps: ran,
+        recorded,
+    })
+}

@@ -1,0 +1,147 @@
+//! The numbers that change from one step to the next: the scheduled learning rate and Adam's
+//! bias corrections.
+//!
+//! An eager step knows them on the host and multiplies by them as scalars. A replayed step
+//! ([`super::replay`]) is one recording dispatched again and again, so what changes per step
+//! cannot be baked into it: there they are read from a device table, one row per step, selected
+//! by a step counter that lives on the device. Both come from [`StepRow::new`], computed on the
+//! host in the same f32 arithmetic, so the two steps multiply by the same numbers.
+
+use burn::tensor::Tensor;
+use mlpc_ir::Optimizer;
+
+/// A factor of one step: a host number, or a `[1, 1]` tensor read from the device.
+#[derive(Clone)]
+pub enum Scalar {
+    /// Known on the host.
+    Host(f64),
+    /// A `[1, 1]` tensor, which broadcasts over any 2-D tensor.
+    Device(Tensor<2>),
+}
+
+impl Scalar {
+    /// `tensor · self`.
+    pub fn times(&self, tensor: Tensor<2>) -> Tensor<2> {
+        match self {
+            Scalar::Host(value) => tensor.mul_scalar(*value),
+            Scalar::Device(value) => tensor * value.clone(),
+        }
+    }
+
+    /// `tensor / self`.
+    pub fn divides(&self, tensor: Tensor<2>) -> Tensor<2> {
+        match self {
+            Scalar::Host(value) => tensor.div_scalar(*value),
+            Scalar::Device(value) => tensor / value.clone(),
+        }
+    }
+
+    /// `tensor + self`.
+    pub fn plus(&self, tensor: Tensor<2>) -> Tensor<2> {
+        match self {
+            Scalar::Host(value) => tensor.add_scalar(*value),
+            Scalar::Device(value) => tensor + value.clone(),
+        }
+    }
+
+    /// `self · factor`, a host factor.
+    pub fn scaled(&self, factor: f64) -> Scalar {
+        match self {
+            Scalar::Host(value) => Scalar::Host(value * factor),
+            Scalar::Device(value) => Scalar::Device(value.clone().mul_scalar(factor)),
+        }
+    }
+}
+
+/// Columns of a step's row: the learning rate, then three optimizer factors.
+pub const COLUMNS: usize = 4;
+
+/// The numbers of one step, computed on the host.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepRow(pub [f64; COLUMNS]);
+
+impl StepRow {
+    /// The row of a step at learning rate `rate` that is the optimizer's `time`-th update
+    /// (1-based, as Adam counts): `[rate, a, b, c]` where for Adam `a` is the bias corrections
+    /// folded into one factor and `b` is ε scaled by `sqrt(1 - β₂ᵗ)` (burn's Adam); for AdamW
+    /// `a = 1 - β₁ᵗ`, `b = 1 - β₂ᵗ` and `c = 1 - rate·λ` (burn's AdamW); unused columns are 1.
+    pub fn new(optimizer: &Optimizer, rate: f64, time: usize) -> StepRow {
+        let power = time as i32;
+        match *optimizer {
+            Optimizer::Sgd { .. } => StepRow([rate, 1.0, 1.0, 1.0]),
+            Optimizer::Adam {
+                beta1,
+                beta2,
+                epsilon,
+                ..
+            } => {
+                let (beta1, beta2, epsilon) = (beta1 as f32, beta2 as f32, epsilon as f32);
+                let correction2 = (1.0 - beta2.powi(power)).sqrt();
+                let combined = correction2 / (1.0 - beta1.powi(power));
+                StepRow([
+                    rate,
+                    f64::from(combined),
+                    f64::from(epsilon * correction2),
+                    1.0,
+                ])
+            }
+            Optimizer::AdamW {
+                beta1,
+                beta2,
+                weight_decay,
+                ..
+            } => {
+                let (beta1, beta2) = (beta1 as f32, beta2 as f32);
+                // Decoupled decay, `w (1 - lr·λ)`, with λ in f32 as burn keeps it.
+                let decay = rate * (weight_decay as f32 as f64);
+                StepRow([
+                    rate,
+                    f64::from(1.0 - beta1.powi(power)),
+                    f64::from(1.0 - beta2.powi(power)),
+                    1.0 - decay,
+                ])
+            }
+        }
+    }
+}
+
+/// The factors a step's update multiplies by, as [`Scalar`]s.
+#[derive(Clone)]
+pub struct StepScalars {
+    /// The learning rate.
+    pub rate: Scalar,
+    /// The optimizer's factors (see [`StepRow::new`]).
+    pub factors: [Scalar; COLUMNS - 1],
+}
+
+impl StepScalars {
+    /// Host scalars from a host row (an eager step).
+    pub fn host(row: StepRow) -> StepScalars {
+        let [rate, a, b, c] = row.0;
+        StepScalars {
+            rate: Scalar::Host(rate),
+            factors: [Scalar::Host(a), Scalar::Host(b), Scalar::Host(c)],
+        }
+    }
+
+    /// Device scalars from a `[1, COLUMNS]` row of a device table (a replayed step).
+    pub fn device(row: Tensor<2>) -> StepScalars {
+        let column = |index: usize| Scalar::Device(row.clone().narrow(1, index, 1));
+        StepScalars {
+            rate: column(0),
+            factors: [column(1), column(2), column(3)],
+        }
+    }
+}
+
+/// A device table `[steps, COLUMNS]` of host rows (f32, as every factor is applied in f32).
+pub fn table(rows: &[StepRow], device: &burn::tensor::Device) -> Tensor<2> {
+    let values: Vec<f32> = rows
+        .iter()
+        .flat_map(|row| row.0.iter().map(|&value| value as f32))
+        .collect();
+    Tensor::from_data(
+        burn::tensor::TensorData::new(values, [rows.len(), COLUMNS]),
+        device,
+    )
+}

@@ -1,0 +1,199 @@
+//! One epoch with the replayed step ([`crate::compiled::replay`]): the same batches, in the
+//! same order, at the same learning rates as [`crate::trainer::train_epoch`], in segments.
+//!
+//! The training rows are permuted on the device once per epoch into chunks of whole batches;
+//! each chunk's full batches are one segment, recorded once and replayed. A short last batch
+//! (rows not divisible by the batch size) runs as an eager compiled step on the same
+//! parameters. Each segment's losses are read when it ends: the epoch's loss, and the exact
+//! step a divergence began at. An interrupt is honoured between replays, after a whole step.
+
+use std::time::Instant;
+
+use mlpc_data::random::Random;
+use mlpc_ir::Model;
+
+use crate::checkpoint::RunState;
+use crate::compiled::CompiledStep;
+use crate::compiled::replay::{self, Segment};
+use crate::compiled::scalar::StepRow;
+use crate::compiled::update::UpdateRule;
+use crate::device_data::DeviceSet;
+use crate::error::{Kept, TrainError};
+use crate::trainer::{EpochTrained, Observer, StepProgress};
+
+/// Where the epoch stands, for progress, interrupts and errors.
+struct Place<'a> {
+    epoch: usize,
+    epochs: usize,
+    steps: usize,
+    batch_size: usize,
+    rows: usize,
+    started: Instant,
+    kept: &'a Kept,
+}
+
+impl Place<'_> {
+    fn progress(&self, step: usize, running_loss: Option<f64>) -> StepProgress {
+        StepProgress {
+            epoch: self.epoch + 1,
+            epochs: self.epochs,
+            step,
+            steps: self.steps,
+            examples: (step * self.batch_size).min(self.rows),
+            seconds: self.started.elapsed().as_secs_f64(),
+            running_loss,
+        }
+    }
+
+    fn interrupted(&self, step: usize) -> TrainError {
+        TrainError::Interrupted {
+            epoch: self.epoch + 1,
+            step,
+            steps: self.steps,
+            kept: self.kept.clone(),
+        }
+    }
+
+    /// The error for batch losses (the first at 0-based step `first`), if one is not finite.
+    fn diverged(&self, first: usize, losses: &[f64], rates: &[f64]) -> Result<(), TrainError> {
+        match losses.iter().position(|loss| !loss.is_finite()) {
+            Some(offset) => Err(TrainError::Diverged {
+                epoch: self.epoch + 1,
+                step: first + offset + 1,
+                steps: self.steps,
+                value: losses[offset],
+                rate: rates[first + offset],
+                kept: self.kept.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One pass over the training rows with the replayed step. `recorded` is set to whether the
+/// backend replayed from recordings (it stays as it was when no segment was long enough).
+#[allow(clippy::too_many_arguments)]
+pub fn train_epoch(
+    model: &Model,
+    step: &mut CompiledStep,
+    train_set: &DeviceSet,
+    epoch: usize,
+    state: &RunState,
+    kept: &Kept,
+    observer: &mut dyn Observer,
+    recorded: &mut Option<bool>,
+) -> Result<EpochTrained, TrainError> {
+    let training = &model.training;
+    let rows = train_set.len();
+    let batch_size = training.batch_size.min(rows.max(1));
+    let steps = rows.div_ceil(batch_size);
+    let place = Place {
+        epoch,
+        epochs: training.epochs,
+        steps,
+        batch_size,
+        rows,
+        started: Instant::now(),
+        kept,
+    };
+    let initial_rate = model.optimizer.learning_rate();
+    let horizon = state.schedule_epochs.unwrap_or(training.epochs);
+    let rates: Vec<f64> = (0..steps)
+        .map(|index| {
+            model.schedule.rate(
+                initial_rate,
+                epoch as f64 + index as f64 / steps as f64,
+                horizon,
+            )
+        })
+        .collect();
+    // Seeded per epoch as the other steps are (the dropout pools are drawn from it).
+    step.device().seed(training.seed.wrapping_add(epoch as u64));
+    let order: Vec<usize> = if training.shuffle {
+        Random::new(
+            training
+                .seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add(epoch as u64),
+        )
+        .permutation(rows)
+    } else {
+        (0..rows).collect()
+    };
+    let permuted = train_set.permuted(&order, batch_size);
+    let mut loss_sum = 0.0;
+    let mut done = 0;
+    let step_interval = observer.step_interval();
+    for chunk in 0..permuted.chunk_count() {
+        let chunk_start = chunk * permuted.chunk_rows();
+        let chunk_length = permuted.chunk_rows().min(rows - chunk_start);
+        let full = chunk_length / batch_size;
+        if full > 0 {
+            if observer.interrupted() {
+                return Err(place.interrupted(done));
+            }
+            let (features, targets) = permuted.chunk_head(chunk, full * batch_size);
+            let first_time = UpdateRule::next_time(step.parameters());
+            let table: Vec<StepRow> = (0..full)
+                .map(|offset| {
+                    StepRow::new(step.optimizer(), rates[done + offset], first_time + offset)
+                })
+                .collect();
+            let segment = Segment::new(features, targets, batch_size, &table, &step.dropouts());
+            let first = done;
+            let outcome = replay::run(step, segment, true, &mut |ran| {
+                if step_interval.is_some() {
+                    observer.step(&place.progress(first + ran, None));
+                }
+                !observer.interrupted()
+            })
+            .map_err(|lost| TrainError::Backend {
+                message: format!(
+                    "replayed training steps did not all land: {} were dispatched but the device counted {}",
+                    lost.dispatched, lost.counted
+                ),
+                hint: "train with `--step compiled`, which does not replay recorded steps".into(),
+            })?;
+            if outcome.steps >= replay::SHORTEST_RECORDED {
+                recorded.get_or_insert(outcome.recorded);
+            }
+            let losses: Vec<f64> = outcome
+                .losses
+                .into_data()
+                .convert::<f64>()
+                .try_to_vec::<f64>()
+                .unwrap_or_default();
+            let losses = &losses[..outcome.steps.min(losses.len())];
+            place.diverged(first, losses, &rates)?;
+            loss_sum += losses.iter().sum::<f64>();
+            done += outcome.steps;
+            if step_interval.is_some() {
+                let examples = done * batch_size;
+                observer.step(&place.progress(done, Some(loss_sum / examples as f64)));
+            }
+            if outcome.steps < full {
+                return Err(place.interrupted(done));
+            }
+        }
+        if chunk_length > full * batch_size {
+            // The epoch's short last batch.
+            if observer.interrupted() {
+                return Err(place.interrupted(done));
+            }
+            let start = chunk_start + full * batch_size;
+            let (features, targets) = permuted.range(start, chunk_length - full * batch_size);
+            let loss = step
+                .step(features, &targets, rates[done])
+                .into_scalar::<f64>();
+            place.diverged(done, &[loss], &rates)?;
+            loss_sum += loss;
+            done += 1;
+        }
+    }
+    Ok(EpochTrained {
+        train_loss: loss_sum / rows.max(1) as f64,
+        learning_rate: rates.last().copied().unwrap_or(initial_rate),
+        seconds: place.started.elapsed().as_secs_f64(),
+        rows,
+    })
+}

@@ -1,0 +1,367 @@
+//! The replayed step against the eager compiled step on wgpu: from the same weights, batches
+//! and learning rates, the parameters (and batch norm's running statistics) after 200 steps,
+//! all but the three warm-ups replayed from one recording, agree within 1e-5 relative: plain
+//! SGD; SGD with Nesterov momentum and a schedule; dropout, batch norm and Adam (against the
+//! same step with the same dropout pool, not recorded); AdamW with layer norm on a regression.
+//! A step whose updates are written out of place (what a lost update looks like to a replay)
+//! fails the same comparison by far; a step that cannot be recorded goes back to its state
+//! before the warm-ups and runs unrecorded, ending exactly where the eager step does; and
+//! training through the trainer gives the same epochs as the compiled step, short last batch
+//! included.
+//!
+//! The tests take turns on the device: recordings isolate a device stream that threads may
+//! share, and the dropout pools are drawn from the device's one generator.
+//!
+//! These run on Mesa's lavapipe in CI (`MLPC_REQUIRE_WGPU=1`); without any wgpu adapter they
+//! say loudly that they were skipped.
+
+use std::path::Path;
+
+use mlpc_data::Splits;
+use mlpc_ir::Model;
+use mlpc_train::backend::wgpu_adapters;
+use mlpc_train::compiled::replay::{self, Segment};
+use mlpc_train::compiled::scalar::StepRow;
+use mlpc_train::compiled::update::UpdateRule;
+use mlpc_train::compiled::{CompiledStep, Mutation};
+use mlpc_train::device_data::DeviceSet;
+use mlpc_train::network::{self, named_values};
+use mlpc_train::{Backend, RunFolder, StepKind, train_in};
+
+/// Largest relative difference allowed between replayed and eager parameters.
+const TOLERANCE: f64 = 1e-5;
+/// Steps compared: one segment, three warm-ups and 197 replays.
+const STEPS: usize = 200;
+
+static DEVICE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// This test's turn on the device.
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    DEVICE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn wgpu_available(test: &str) -> bool {
+    if !wgpu_adapters().is_empty() {
+        return true;
+    }
+    if std::env::var("MLPC_REQUIRE_WGPU").is_ok_and(|value| value == "1") {
+        panic!(
+            "{test}: no wgpu adapter found, and MLPC_REQUIRE_WGPU=1 requires one (install mesa-vulkan-drivers)"
+        );
+    }
+    eprintln!(
+        "\n*** SKIPPED {test}: no wgpu adapter on this machine (install mesa-vulkan-drivers to run it) ***\n"
+    );
+    false
+}
+
+fn model(text: &str) -> Model {
+    // Paths in the text are relative to a file in `models/`.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/replay.mlp");
+    mlpc_ir::compile(text, &path).unwrap_or_else(|diagnostics| panic!("{diagnostics:?}"))
+}
+
+/// The digits set (1,437 training rows): 200 batches of 7.
+fn digits(network: &str, optimizer: &str, schedule: &str) -> Model {
+    model(&format!(
+        "data csv(\"../data/digits.csv\", target = \"digit\", task = classification, split_seed = 4)\n\
+         network {{\n{network}\n}}\n\
+         loss cross_entropy\n\
+         optimizer {optimizer}\n\
+         {schedule}\n\
+         train {{ epochs = 1, batch_size = 7, seed = 5 }}\n"
+    ))
+}
+
+/// A fresh compiled step on wgpu from the seed's initial weights, and the training rows on the
+/// device in one piece.
+fn fresh(model: &Model, splits: &Splits, mutation: Option<Mutation>) -> (CompiledStep, DeviceSet) {
+    let device = Backend::Wgpu.plain_device().expect("a wgpu device");
+    let weights = network::initial_weights(&model.network, model.training.seed);
+    let network = network::build(&model.network, &weights, &device);
+    let mut step = CompiledStep::from_network(model, network, &device);
+    if let Some(mutation) = mutation {
+        step.mutate(mutation);
+    }
+    let set = DeviceSet::upload(&splits.train, &device, usize::MAX / 2);
+    assert!(set.len() >= STEPS * model.training.batch_size);
+    (step, set)
+}
+
+/// The learning rate of each step: a cosine schedule over the steps (also for plain SGD, so
+/// the rate is read from the device table at every replay).
+fn rate(model: &Model, step: usize) -> f64 {
+    let initial = model.optimizer.learning_rate();
+    initial * (0.55 + 0.45 * (std::f64::consts::PI * step as f64 / STEPS as f64).cos())
+}
+
+/// Parameters after [`STEPS`] eager compiled steps over consecutive batches.
+fn eager(model: &Model, splits: &Splits, mutation: Option<Mutation>) -> Vec<(String, Vec<f32>)> {
+    let (mut step, set) = fresh(model, splits, mutation);
+    let batch = model.training.batch_size;
+    for index in 0..STEPS {
+        let (features, targets) = set.range(index * batch, batch);
+        step.step(features, &targets, rate(model, index));
+    }
+    named_values(&step.network())
+}
+
+/// Parameters after the same steps as one segment, `record`ed and replayed or not, and
+/// whether they were replayed from a recording.
+fn segment(
+    model: &Model,
+    splits: &Splits,
+    record: bool,
+    mutation: Option<Mutation>,
+) -> (Vec<(String, Vec<f32>)>, bool) {
+    let (mut step, set) = fresh(model, splits, mutation);
+    let batch = model.training.batch_size;
+    let (features, targets) = set.chunk_head(0, STEPS * batch);
+    let first_time = UpdateRule::next_time(step.parameters());
+    let rows: Vec<StepRow> = (0..STEPS)
+        .map(|index| StepRow::new(step.optimizer(), rate(model, index), first_time + index))
+        .collect();
+    // The dropout pool is drawn from the device's generator: the same for both runs.
+    step.device().seed(23);
+    let segment = Segment::new(features, targets, batch, &rows, &step.dropouts());
+    let outcome = replay::run(&mut step, segment, record, &mut |_| true).expect("every step lands");
+    assert_eq!(outcome.steps, STEPS);
+    let losses: Vec<f32> = outcome
+        .losses
+        .into_data()
+        .try_to_vec::<f32>()
+        .expect("f32 losses");
+    assert!(
+        losses.iter().all(|loss| loss.is_finite() && *loss > 0.0),
+        "every step's loss is in its slot: {losses:?}"
+    );
+    (named_values(&step.network()), outcome.recorded)
+}
+
+/// [`segment`] with a recording, which lavapipe and GPU drivers make.
+fn replayed(model: &Model, splits: &Splits, mutation: Option<Mutation>) -> Vec<(String, Vec<f32>)> {
+    let (values, recorded) = segment(model, splits, true, mutation);
+    assert!(recorded, "lavapipe and GPU drivers record kernel launches");
+    values
+}
+
+/// The largest relative difference between two networks' values, tensor by tensor (each
+/// relative to the largest magnitude in the reference tensor), with its tensor's name.
+fn largest_gap(ours: &[(String, Vec<f32>)], reference: &[(String, Vec<f32>)]) -> (f64, String) {
+    assert_eq!(ours.len(), reference.len());
+    ours.iter()
+        .zip(reference)
+        .map(|((name, ours), (reference_name, theirs))| {
+            assert_eq!(name, reference_name);
+            let scale = theirs
+                .iter()
+                .fold(0f64, |top, value| top.max(value.abs() as f64));
+            let gap = ours
+                .iter()
+                .zip(theirs)
+                .fold(0f64, |top, (a, b)| top.max((*a as f64 - *b as f64).abs()));
+            (gap / scale.max(1e-12), name.clone())
+        })
+        .fold((0.0, String::new()), |top, next| {
+            if next.0 > top.0 { next } else { top }
+        })
+}
+
+/// Asserts replayed parameters match the reference, and that training moved them far beyond
+/// the tolerance (so agreement means something).
+fn assert_parity(
+    label: &str,
+    model: &Model,
+    replayed: &[(String, Vec<f32>)],
+    reference: &[(String, Vec<f32>)],
+) {
+    let (gap, name) = largest_gap(replayed, reference);
+    eprintln!("{label}: largest relative gap {gap:.2e} ({name})");
+    assert!(
+        gap <= TOLERANCE,
+        "{label}: the replayed step's `{name}` differs from the eager step's by {gap:.3e} relative (allowed {TOLERANCE:e})"
+    );
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let (initial, _) = fresh(model, &splits, None);
+    let (moved, _) = largest_gap(&named_values(&initial.network()), reference);
+    assert!(
+        moved > 1000.0 * TOLERANCE,
+        "{label}: training barely moved the parameters ({moved:.2e}): the comparison proves nothing"
+    );
+}
+
+#[test]
+fn plain_sgd_replays_like_the_eager_step() {
+    if !wgpu_available("plain_sgd_replays_like_the_eager_step") {
+        return;
+    }
+    let _turn = turn();
+    let model = digits("  dense 32 relu\n  dense 10", "sgd(lr = 0.05)", "");
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let replayed = replayed(&model, &splits, None);
+    assert_parity(
+        "plain sgd",
+        &model,
+        &replayed,
+        &eager(&model, &splits, None),
+    );
+}
+
+#[test]
+fn momentum_with_a_schedule_replays_like_the_eager_step() {
+    if !wgpu_available("momentum_with_a_schedule_replays_like_the_eager_step") {
+        return;
+    }
+    let _turn = turn();
+    let model = digits(
+        "  dense 32 tanh\n  dense 16 relu\n  dense 10",
+        "sgd(lr = 0.03, momentum = 0.9, nesterov = true, weight_decay = 0.0001)",
+        "schedule cosine",
+    );
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let replayed = replayed(&model, &splits, None);
+    assert_parity("momentum", &model, &replayed, &eager(&model, &splits, None));
+}
+
+#[test]
+fn dropout_batchnorm_and_adam_replay_like_the_same_step_unrecorded() {
+    if !wgpu_available("dropout_batchnorm_and_adam_replay_like_the_same_step_unrecorded") {
+        return;
+    }
+    let _turn = turn();
+    let model = digits(
+        "  dense 32 gelu\n  batchnorm\n  dropout 0.2\n  dense 10",
+        "adam(lr = 0.003)",
+        "",
+    );
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let replayed = replayed(&model, &splits, None);
+    let (unrecorded, _) = segment(&model, &splits, false, None);
+    assert_parity("dropout, batchnorm, adam", &model, &replayed, &unrecorded);
+}
+
+#[test]
+fn adamw_and_layernorm_on_a_regression_replay_like_the_eager_step() {
+    if !wgpu_available("adamw_and_layernorm_on_a_regression_replay_like_the_eager_step") {
+        return;
+    }
+    let _turn = turn();
+    // 353 training rows: batches of 1, so 200 steps fit.
+    let model = model(
+        "data csv(\"../data/diabetes.csv\", target = \"progression\")\n\
+         network {\n  dense 16 relu\n  layernorm\n  residual {\n    dense 16\n    prelu\n  }\n  dense 1\n}\n\
+         loss huber(delta = 1.0)\n\
+         optimizer adamw(lr = 0.003, weight_decay = 0.01)\n\
+         train { epochs = 1, batch_size = 1, seed = 6 }\n",
+    );
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let replayed = replayed(&model, &splits, None);
+    assert_parity(
+        "adamw, layernorm",
+        &model,
+        &replayed,
+        &eager(&model, &splits, None),
+    );
+}
+
+#[test]
+fn a_lost_update_fails_the_comparison() {
+    if !wgpu_available("a_lost_update_fails_the_comparison") {
+        return;
+    }
+    let _turn = turn();
+    let model = digits("  dense 32 relu\n  dense 10", "sgd(lr = 0.05)", "");
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let mutation = Some(Mutation::UpdatesOutOfPlace);
+    // Eagerly, updates out of place compute the same numbers...
+    let (same, _) = largest_gap(
+        &eager(&model, &splits, mutation),
+        &eager(&model, &splits, None),
+    );
+    assert!(
+        same <= TOLERANCE,
+        "out-of-place updates change nothing eagerly: {same:.2e}"
+    );
+    // ...but a replay reads the buffers it recorded, so its updates are lost.
+    let replayed = replayed(&model, &splits, mutation);
+    let (gap, name) = largest_gap(&replayed, &eager(&model, &splits, None));
+    eprintln!("lost updates: largest relative gap {gap:.2e} ({name})");
+    assert!(
+        gap > 1000.0 * TOLERANCE,
+        "a replay whose updates are lost must fail the comparison (gap {gap:.2e})"
+    );
+}
+
+#[test]
+fn a_step_that_cannot_be_recorded_runs_unrecorded_from_its_state_before() {
+    if !wgpu_available("a_step_that_cannot_be_recorded_runs_unrecorded_from_its_state_before") {
+        return;
+    }
+    let _turn = turn();
+    let model = digits(
+        "  dense 32 relu\n  dense 10",
+        "sgd(lr = 0.03, momentum = 0.9)",
+        "",
+    );
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    // A host write inside the step dooms its recording; the three warm-ups had already run.
+    let (values, recorded) = segment(&model, &splits, true, Some(Mutation::HostWriteInStep));
+    assert!(!recorded, "a recording holding a host write cannot seal");
+    assert_parity(
+        "failed recording",
+        &model,
+        &values,
+        &eager(&model, &splits, None),
+    );
+}
+
+#[test]
+fn training_with_replay_gives_the_compiled_steps_epochs() {
+    if !wgpu_available("training_with_replay_gives_the_compiled_steps_epochs") {
+        return;
+    }
+    let _turn = turn();
+    // 1,437 rows in batches of 50: 28 full batches and a short one of 37 every epoch; a step
+    // schedule; no dropout, so both steps see exactly the same numbers.
+    let model = digits(
+        "  dense 32 relu\n  dense 10",
+        "sgd(lr = 0.05, momentum = 0.9)",
+        "schedule step(every = 1, gamma = 0.5)",
+    );
+    let mut model = model;
+    model.training.batch_size = 50;
+    model.training.epochs = 3;
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let run = |kind: StepKind| {
+        train_in(
+            &model,
+            &splits,
+            Backend::Wgpu,
+            kind,
+            &RunFolder::default(),
+            &mut |_: &mlpc_train::EpochReport| {},
+        )
+        .expect("training")
+    };
+    let replayed = run(StepKind::Replay);
+    let compiled = run(StepKind::Compiled);
+    assert_eq!(replayed.step, StepKind::Replay);
+    for (ours, theirs) in replayed.history.iter().zip(&compiled.history) {
+        for (what, a, b) in [
+            ("train loss", ours.train_loss, theirs.train_loss),
+            ("test loss", ours.test_loss, theirs.test_loss),
+        ] {
+            let gap = (a - b).abs() / a.abs().max(b.abs());
+            assert!(
+                gap < 1e-4,
+                "epoch {}: {what} {a} replayed, {b} compiled",
+                ours.epoch
+            );
+        }
+    }
+    let last = replayed.history.last().expect("epochs");
+    assert!(last.train_loss < replayed.history[0].train_loss);
+    assert!(last.test_accuracy.expect("accuracy") > 0.9);
+}
