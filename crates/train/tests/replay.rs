@@ -365,3 +365,46 @@ fn training_with_replay_gives_the_compiled_steps_epochs() {
     assert!(last.train_loss < replayed.history[0].train_loss);
     assert!(last.test_accuracy.expect("accuracy") > 0.9);
 }
+
+#[test]
+fn a_diverging_replay_names_the_same_step_as_the_compiled_step() {
+    if !wgpu_available("a_diverging_replay_names_the_same_step_as_the_compiled_step") {
+        return;
+    }
+    let _turn = turn();
+    // Plain SGD on a linear regression past the stable rate: the loss overflows in epoch 4
+    // (353 rows in batches of 32: a segment of 11 replayed steps and a short batch).
+    let model = model(
+        "data csv(\"../data/diabetes.csv\", target = \"progression\", test_fraction = 0.2, split_seed = 1)\n\
+         network {\n  dense 1\n}\n\
+         loss mse\n\
+         optimizer sgd(lr = 0.5)\n\
+         train { epochs = 200, batch_size = 32, seed = 1, shuffle = false }\n",
+    );
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let diverged = |kind: StepKind| {
+        let error = train_in(
+            &model,
+            &splits,
+            Backend::Wgpu,
+            kind,
+            &RunFolder::default(),
+            &mut |_: &mlpc_train::EpochReport| {},
+        )
+        .err()
+        .expect("the run diverges");
+        match error {
+            mlpc_train::TrainError::Diverged {
+                epoch, step, steps, ..
+            } => (epoch, step, steps),
+            other => panic!("{kind}: {other}"),
+        }
+    };
+    let replayed = diverged(StepKind::Replay);
+    assert_eq!(replayed, diverged(StepKind::Compiled));
+    assert_eq!(replayed.2, 12);
+    assert!(
+        replayed.0 >= 3,
+        "it trains a few epochs first: {replayed:?}"
+    );
+}
