@@ -139,7 +139,14 @@ pub fn train_epoch(
                     StepRow::new(step.optimizer(), rates[done + offset], first_time + offset)
                 })
                 .collect();
-            let segment = Segment::new(features, targets, batch_size, &table, &step.dropouts());
+            let segment = Segment::new(
+                features,
+                targets,
+                batch_size,
+                step.optimizer(),
+                &table,
+                &step.dropouts(),
+            );
             let first = done;
             let outcome = replay::run(step, segment, true, &mut |ran| {
                 if step_interval.is_some() {

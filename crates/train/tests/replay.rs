@@ -125,7 +125,14 @@ fn segment(
         .collect();
     // The dropout pool is drawn from the device's generator: the same for both runs.
     step.device().seed(23);
-    let segment = Segment::new(features, targets, batch, &rows, &step.dropouts());
+    let segment = Segment::new(
+        features,
+        targets,
+        batch,
+        step.optimizer(),
+        &rows,
+        &step.dropouts(),
+    );
     let outcome = replay::run(&mut step, segment, record, &mut |_| true).expect("every step lands");
     assert_eq!(outcome.steps, STEPS);
     let losses: Vec<f32> = outcome
@@ -406,5 +413,79 @@ fn a_diverging_replay_names_the_same_step_as_the_compiled_step() {
     assert!(
         replayed.0 >= 3,
         "it trains a few epochs first: {replayed:?}"
+    );
+}
+
+/// Counts kernel launches by name.
+#[derive(Default)]
+struct Launches(std::sync::Mutex<std::collections::BTreeMap<&'static str, usize>>);
+
+impl cubecl_runtime::logging::LaunchObserver for Launches {
+    fn launched(&self, kernel: &'static str) {
+        *self.0.lock().expect("a count").entry(kernel).or_default() += 1;
+    }
+}
+
+/// Kernel launches per step of a segment's unrecorded steps (each launch a replay re-encodes),
+/// counted over ten steps after eleven that compile and tune every kernel.
+fn launches_per_step(model: &Model, splits: &Splits) -> (usize, Vec<(&'static str, usize)>) {
+    let (mut step, set) = fresh(model, splits, None);
+    let batch = model.training.batch_size;
+    let (warm, steps) = (11, 10);
+    let (features, targets) = set.chunk_head(0, (warm + steps) * batch);
+    let rows: Vec<StepRow> = (0..warm + steps)
+        .map(|index| StepRow::new(step.optimizer(), rate(model, index), index + 1))
+        .collect();
+    let segment = Segment::new(
+        features,
+        targets,
+        batch,
+        step.optimizer(),
+        &rows,
+        &step.dropouts(),
+    );
+    let counts = std::sync::Arc::new(Launches::default());
+    let mut observation = None;
+    replay::run(&mut step, segment, false, &mut |ran| {
+        if ran == warm {
+            observation = Some(cubecl_runtime::logging::LaunchObservation::new(
+                counts.clone(),
+            ));
+        }
+        true
+    })
+    .expect("every step lands");
+    drop(observation);
+    let counts = counts.0.lock().expect("a count");
+    let total: usize = counts.values().sum();
+    let by_name = counts
+        .iter()
+        .map(|(name, count)| (*name, count / steps))
+        .collect();
+    (total / steps, by_name)
+}
+
+/// Kernels a replay of the benchmark's step may dispatch (measured: 43-45 on lavapipe, as
+/// the tuned matrix products differ by a layout copy): a change that adds launches to the
+/// step must say so here.
+const KERNELS_PER_STEP: usize = 48;
+
+#[test]
+fn the_replayed_step_launches_few_kernels() {
+    if !wgpu_available("the_replayed_step_launches_few_kernels") {
+        return;
+    }
+    let _turn = turn();
+    // The MNIST benchmark's network and optimizer (784-128-10 there, 64-128-10 here).
+    let model = digits("  dense 128 relu\n  dense 10", "sgd(lr = 0.1)", "");
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let (total, by_name) = launches_per_step(&model, &splits);
+    for (name, count) in &by_name {
+        eprintln!("{count:>3} × {name}");
+    }
+    eprintln!("{total} kernels per step");
+    assert!(
+        (10..=KERNELS_PER_STEP).contains(&total),
+        "the step launches {total} kernels, more than the {KERNELS_PER_STEP} it measured (or launches went unobserved)"
     );
 }

@@ -94,17 +94,21 @@ fn cross_entropy(logits: Tensor<2>, classes: &Tensor<1, Int>, factor: Scalar) ->
     let totals = exponentials.clone().sum_dim(1);
     // -log p_y = log Σ e^s - s_y
     let sum = (totals.clone().log() - picked).sum();
-    let (probabilities, ones) = match factor {
-        Scalar::Host(factor) => (
-            exponentials / totals.mul_scalar(1.0 / factor),
-            Tensor::full([batch, 1], -factor, &classes.device()),
+    // p - y: subtract the (scaled) one at each example's class.
+    let device = classes.device();
+    let gradient = match factor {
+        Scalar::Host(factor) => (exponentials / totals.mul_scalar(1.0 / factor)).scatter(
+            1,
+            indices,
+            Tensor::full([batch, 1], -factor, &device),
+            IndexingUpdateOp::Add,
         ),
-        Scalar::Device(factor) => (
-            exponentials / (totals / factor.clone()),
-            Tensor::zeros([batch, 1], &classes.device()) - factor,
-        ),
+        // A factor read on the device multiplies the difference (one kernel fewer than
+        // scaling the probabilities and the ones apart).
+        Scalar::Device(factor) => {
+            let ones = Tensor::full([batch, 1], -1.0, &device);
+            (exponentials / totals).scatter(1, indices, ones, IndexingUpdateOp::Add) * factor
+        }
     };
-    // p - y: subtract the scaled one at each example's class.
-    let gradient = probabilities.scatter(1, indices, ones, IndexingUpdateOp::Add);
     LossOutcome { sum, gradient }
 }

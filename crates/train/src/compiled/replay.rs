@@ -37,7 +37,7 @@ use burn::tensor::{Distribution, IndexingUpdateOp, Int, Tensor, TensorData};
 
 use super::CompiledStep;
 use super::layer::Masks;
-use super::scalar::{self, StepRow, StepScalars};
+use super::scalar::{StepRow, StepScalars, Table};
 use crate::objective::BatchTargets;
 
 /// Runs of the step `burn::tensor::capture` makes before it records one.
@@ -60,8 +60,8 @@ pub struct Segment {
     offsets: Tensor<1, Int>,
     /// The step counter `[1]`, advanced by every step.
     counter: Tensor<1, Int>,
-    /// One row of factors per step `[steps, COLUMNS]`.
-    table: Tensor<2>,
+    /// One row of factors per step.
+    table: Table,
     /// Each step's summed loss `[steps]`.
     losses: Tensor<1>,
     /// Dropout masks drawn ahead `[steps·batch, width]`, one pool per dropout layer.
@@ -70,12 +70,13 @@ pub struct Segment {
 
 impl Segment {
     /// A segment of `rows.len()` steps of `batch` examples over `features` and `targets`,
-    /// whose step `s` has the factors `rows[s]`; dropout pools are drawn for `dropouts`
+    /// whose step `s` has the factors `rows[s]` of `optimizer`; dropout pools are drawn for `dropouts`
     /// (each layer's rate and width, in forward order) from the device's generator.
     pub fn new(
         features: Tensor<2>,
         targets: BatchTargets,
         batch: usize,
+        optimizer: &mlpc_ir::Optimizer,
         rows: &[StepRow],
         dropouts: &[(f64, usize)],
     ) -> Segment {
@@ -104,7 +105,7 @@ impl Segment {
             steps,
             offsets: range(batch),
             counter: Tensor::<1, Int>::zeros([1], &device),
-            table: scalar::table(rows, &device),
+            table: Table::new(optimizer, rows, &device),
             losses: Tensor::<1>::zeros([steps], &device),
             pools,
         }
@@ -142,7 +143,7 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
     let rows = segment.offsets.clone() + counter.clone().mul_scalar(batch as i64).expand([batch]);
     let features = segment.features.clone().select(0, rows.clone());
     let targets = segment.targets.select(rows.clone());
-    let scalars = StepScalars::device(segment.table.clone().select(0, counter.clone()));
+    let scalars = StepScalars::device(&segment.table, &counter);
     let masks: Vec<Tensor<2>> = segment
         .pools
         .iter()

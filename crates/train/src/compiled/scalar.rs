@@ -7,7 +7,7 @@
 //! by a step counter that lives on the device. Both come from [`StepRow::new`], computed on the
 //! host in the same f32 arithmetic, so the two steps multiply by the same numbers.
 
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use mlpc_ir::Optimizer;
 
 /// A factor of one step: a host number, or a `[1, 1]` tensor read from the device.
@@ -124,9 +124,13 @@ impl StepScalars {
         }
     }
 
-    /// Device scalars from a `[1, COLUMNS]` row of a device table (a replayed step).
-    pub fn device(row: Tensor<2>) -> StepScalars {
-        let column = |index: usize| Scalar::Device(row.clone().narrow(1, index, 1));
+    /// Device scalars of step `counter` (`[1]`) from a [`Table`] (a replayed step): one
+    /// gather per column the optimizer reads (the others stay 1 and are never read).
+    pub fn device(table: &Table, counter: &Tensor<1, Int>) -> StepScalars {
+        let column = |index: usize| match table.columns.get(index) {
+            Some(column) => Scalar::Device(column.clone().select(0, counter.clone())),
+            None => Scalar::Host(1.0),
+        };
         StepScalars {
             rate: column(0),
             factors: [column(1), column(2), column(3)],
@@ -134,14 +138,32 @@ impl StepScalars {
     }
 }
 
-/// A device table `[steps, COLUMNS]` of host rows (f32, as every factor is applied in f32).
-pub fn table(rows: &[StepRow], device: &burn::tensor::Device) -> Tensor<2> {
-    let values: Vec<f32> = rows
-        .iter()
-        .flat_map(|row| row.0.iter().map(|&value| value as f32))
-        .collect();
-    Tensor::from_data(
-        burn::tensor::TensorData::new(values, [rows.len(), COLUMNS]),
-        device,
-    )
+/// The rows of a run of steps on the device, one `[steps, 1]` tensor per column the
+/// optimizer reads (f32, as every factor is applied in f32).
+pub struct Table {
+    columns: Vec<Tensor<2>>,
+}
+
+impl Table {
+    /// The table of `rows` for `optimizer`.
+    pub fn new(optimizer: &Optimizer, rows: &[StepRow], device: &Device) -> Table {
+        let used = match optimizer {
+            Optimizer::Sgd { .. } => 1,
+            Optimizer::Adam { .. } => 3,
+            Optimizer::AdamW { weight_decay, .. } => {
+                if *weight_decay == 0.0 {
+                    3
+                } else {
+                    4
+                }
+            }
+        };
+        let columns = (0..used)
+            .map(|index| {
+                let values: Vec<f32> = rows.iter().map(|row| row.0[index] as f32).collect();
+                Tensor::from_data(TensorData::new(values, [rows.len(), 1]), device)
+            })
+            .collect();
+        Table { columns }
+    }
 }
