@@ -169,11 +169,16 @@ impl DeviceSet {
         self.chunks.len()
     }
 
-    /// The first `length` rows of chunk `index`, as one tensor that stays put (a replayed
+    /// Rows `start..start + length` of chunk `index`, as a view that stays put (a replayed
     /// step gathers its batches from it).
-    pub fn chunk_head(&self, index: usize, length: usize) -> (Tensor<2>, BatchTargets) {
-        let features = self.chunks[index].clone().narrow(0, 0, length);
-        let targets = self.targets.narrow(index * self.chunk_rows, length);
+    pub fn chunk_rows_at(
+        &self,
+        index: usize,
+        start: usize,
+        length: usize,
+    ) -> (Tensor<2>, BatchTargets) {
+        let features = self.chunks[index].clone().narrow(0, start, length);
+        let targets = self.targets.narrow(index * self.chunk_rows + start, length);
         (features, targets)
     }
 

@@ -71,7 +71,8 @@ impl Place<'_> {
 }
 
 /// One pass over the training rows with the replayed step. `recorded` is set to whether the
-/// backend replayed from recordings (it stays as it was when no segment was long enough).
+/// backend replayed from recordings (it stays as it was when no segment was long enough);
+/// `chunk_bytes` is the largest tensor the backend stores in one piece.
 #[allow(clippy::too_many_arguments)]
 pub fn train_epoch(
     model: &Model,
@@ -82,6 +83,7 @@ pub fn train_epoch(
     kept: &Kept,
     observer: &mut dyn Observer,
     recorded: &mut Option<bool>,
+    chunk_bytes: usize,
 ) -> Result<EpochTrained, TrainError> {
     let training = &model.training;
     let rows = train_set.len();
@@ -121,6 +123,14 @@ pub fn train_epoch(
         (0..rows).collect()
     };
     let permuted = train_set.permuted(&order, batch_size);
+    // A segment's dropout pools hold a mask per step: no pool may exceed a chunk's bytes (a
+    // wgpu buffer's limit), so a chunk's batches may take several segments.
+    let dropouts = step.dropouts();
+    let longest = dropouts
+        .iter()
+        .map(|&(_, width)| (chunk_bytes / (batch_size * width.max(1) * 4)).max(1))
+        .min()
+        .unwrap_or(usize::MAX);
     let mut loss_sum = 0.0;
     let mut done = 0;
     let step_interval = observer.step_interval();
@@ -128,13 +138,17 @@ pub fn train_epoch(
         let chunk_start = chunk * permuted.chunk_rows();
         let chunk_length = permuted.chunk_rows().min(rows - chunk_start);
         let full = chunk_length / batch_size;
-        if full > 0 {
+        let mut segment_start = 0;
+        while segment_start < full {
+            let length = longest.min(full - segment_start);
             if observer.interrupted() {
                 return Err(place.interrupted(done));
             }
-            let (features, targets) = permuted.chunk_head(chunk, full * batch_size);
+            let (features, targets) =
+                permuted.chunk_rows_at(chunk, segment_start * batch_size, length * batch_size);
+            segment_start += length;
             let first_time = UpdateRule::next_time(step.parameters());
-            let table: Vec<StepRow> = (0..full)
+            let table: Vec<StepRow> = (0..length)
                 .map(|offset| {
                     StepRow::new(step.optimizer(), rates[done + offset], first_time + offset)
                 })
@@ -145,7 +159,7 @@ pub fn train_epoch(
                 batch_size,
                 step.optimizer(),
                 &table,
-                &step.dropouts(),
+                &dropouts,
             );
             let first = done;
             let outcome = replay::run(step, segment, true, &mut |ran| {
@@ -178,7 +192,7 @@ pub fn train_epoch(
                 let examples = done * batch_size;
                 observer.step(&place.progress(done, Some(loss_sum / examples as f64)));
             }
-            if outcome.steps < full {
+            if outcome.steps < length {
                 return Err(place.interrupted(done));
             }
         }

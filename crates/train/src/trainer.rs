@@ -176,6 +176,7 @@ pub fn train_in(
                     &kept,
                     observer,
                     &mut recorded,
+                    chunk_bytes,
                 )?;
                 if recorded == Some(false) && !said_not_recorded {
                     said_not_recorded = true;

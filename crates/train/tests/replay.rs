@@ -118,7 +118,7 @@ fn segment(
 ) -> (Vec<(String, Vec<f32>)>, bool) {
     let (mut step, set) = fresh(model, splits, mutation);
     let batch = model.training.batch_size;
-    let (features, targets) = set.chunk_head(0, STEPS * batch);
+    let (features, targets) = set.chunk_rows_at(0, 0, STEPS * batch);
     let first_time = UpdateRule::next_time(step.parameters());
     let rows: Vec<StepRow> = (0..STEPS)
         .map(|index| StepRow::new(step.optimizer(), rate(model, index), first_time + index))
@@ -432,7 +432,7 @@ fn launches_per_step(model: &Model, splits: &Splits) -> (usize, Vec<(&'static st
     let (mut step, set) = fresh(model, splits, None);
     let batch = model.training.batch_size;
     let (warm, steps) = (11, 10);
-    let (features, targets) = set.chunk_head(0, (warm + steps) * batch);
+    let (features, targets) = set.chunk_rows_at(0, 0, (warm + steps) * batch);
     let rows: Vec<StepRow> = (0..warm + steps)
         .map(|index| StepRow::new(step.optimizer(), rate(model, index), index + 1))
         .collect();
@@ -487,5 +487,39 @@ fn the_replayed_step_launches_few_kernels() {
     assert!(
         (10..=KERNELS_PER_STEP).contains(&total),
         "the step launches {total} kernels, more than the {KERNELS_PER_STEP} it measured (or launches went unobserved)"
+    );
+}
+
+#[test]
+fn wide_dropout_pools_split_a_chunk_into_segments_under_the_buffer_limit() {
+    if !wgpu_available("wide_dropout_pools_split_a_chunk_into_segments_under_the_buffer_limit") {
+        return;
+    }
+    let _turn = turn();
+    // One chunk of 1,437 rows, but a pool of masks for all 44 full batches of 32 at width
+    // 16,384 would be 92 MB, past a wgpu buffer's 64 MiB share: segments of 32 and 12 steps.
+    let mut model = digits(
+        "  dense 16384 relu\n  dropout 0.5\n  dense 10",
+        "sgd(lr = 0.01, momentum = 0.9)",
+        "",
+    );
+    model.training.batch_size = 32;
+    model.training.epochs = 2;
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let trained = train_in(
+        &model,
+        &splits,
+        Backend::Wgpu,
+        StepKind::Replay,
+        &RunFolder::default(),
+        &mut |_: &mlpc_train::EpochReport| {},
+    )
+    .expect("training");
+    let history = &trained.history;
+    assert!(history.iter().all(|report| report.train_loss.is_finite()));
+    assert!(history[1].train_loss < history[0].train_loss, "{history:?}");
+    assert!(
+        history[1].test_accuracy.expect("accuracy") > 0.8,
+        "{history:?}"
     );
 }
