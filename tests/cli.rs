@@ -505,3 +505,36 @@ fn the_replay_step_is_the_default_on_wgpu_and_says_when_it_cannot_run() {
         "{stderr}"
     );
 }
+
+/// `mlpc bench` compares every step on each backend once: replay on the CPU is the compiled
+/// step and is not run twice; on wgpu it is its own row.
+#[test]
+fn bench_runs_each_step_once_per_backend() {
+    let wgpu = !mlpc_train::backend::wgpu_adapters().is_empty();
+    let backends = if wgpu { "flex,wgpu" } else { "flex" };
+    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .current_dir(workspace())
+        .args([
+            "bench",
+            "models/xor.mlp",
+            "--backends",
+            backends,
+            "--epochs",
+            "1",
+            "--json",
+        ])
+        .output()
+        .expect("run mlpc");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_slice(&output.stdout).expect("a JSON array");
+    let runs: Vec<String> = rows
+        .iter()
+        .map(|row| format!("{} {}", row["backend"], row["step"]).replace('"', ""))
+        .collect();
+    let mut expected = vec!["flex compiled", "flex autodiff"];
+    if wgpu {
+        expected.extend(["wgpu compiled", "wgpu replay", "wgpu autodiff"]);
+    }
+    assert_eq!(runs, expected);
+}

@@ -98,6 +98,11 @@ fn main() -> ExitCode {
     let runtime_folder = opens_graphics_drivers(&cli.command)
         .then(quiet_graphics_drivers)
         .flatten();
+    if opens_graphics_drivers(&cli.command) {
+        // Before any burn device: burn and cubecl read their settings once per process (a
+        // CPU run first in `mlpc bench` would otherwise fix them for the wgpu runs).
+        mlpc_train::backend::configure_wgpu_runtime();
+    }
     report::set_message_format(cli.message_format);
     report::install_panic_hook();
     let outcome = std::panic::catch_unwind(|| match cli.command {

@@ -31,7 +31,9 @@ pub struct BenchRow {
     pub test_loss: f64,
 }
 
-/// Trains `model` for its epochs on each backend in turn, with each step kind in turn.
+/// Trains `model` for its epochs on each backend in turn, with each step kind in turn; a step
+/// that resolves on a backend to one already run there (replay on the CPU is the compiled
+/// step) is not run twice.
 pub fn compare(
     model: &Model,
     splits: &Splits,
@@ -42,7 +44,13 @@ pub fn compare(
     let runs = backends
         .iter()
         .flat_map(|backend| steps.iter().map(move |step| (*backend, *step)));
+    let mut done: Vec<(Backend, StepKind)> = Vec::new();
     for (backend, step) in runs {
+        let (resolved, _) = crate::step::resolve(step, model, backend);
+        if done.contains(&(backend, resolved)) {
+            continue;
+        }
+        done.push((backend, resolved));
         let trained = train_in(
             model,
             splits,

@@ -1,4 +1,4 @@
-//! `mlpc bench FILE [--backends ndarray,flex,wgpu] [--steps compiled,autodiff] [--epochs N] [--batch-size N] [--json]`
+//! `mlpc bench FILE [--backends ndarray,flex,wgpu] [--steps compiled,replay,autodiff] [--epochs N] [--batch-size N] [--json]`
 
 use std::path::PathBuf;
 
@@ -16,8 +16,13 @@ pub struct BenchArguments {
     /// Backends to compare, the first being the baseline.
     #[arg(long, value_delimiter = ',', default_value = "flex,ndarray")]
     pub backends: Vec<Backend>,
-    /// Training steps to compare on each backend.
-    #[arg(long, value_delimiter = ',', default_value = "compiled,autodiff")]
+    /// Training steps to compare on each backend (replay runs on wgpu only: on the CPU it is
+    /// the compiled step, which is not run twice).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "compiled,replay,autodiff"
+    )]
     pub steps: Vec<StepKind>,
     /// Epochs per backend (2 or more separate the first epoch's warm-up from steady speed).
     #[arg(long, default_value_t = 2)]
