@@ -254,3 +254,31 @@ fn a_run_that_will_not_fit_is_refused_before_training_with_both_figures() {
         "{stderr}"
     );
 }
+
+#[test]
+fn on_wgpu_the_estimate_counts_the_permuted_copy_and_the_dropout_pools() {
+    if mlpc_train::backend::wgpu_adapters().is_empty() {
+        assert!(
+            std::env::var("MLPC_REQUIRE_WGPU").is_err(),
+            "MLPC_REQUIRE_WGPU=1 but no wgpu adapter"
+        );
+        eprintln!("*** SKIPPED: no wgpu adapter ***");
+        return;
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .args(["run", "models/mnist.mlp", "--no-save", "--backend", "wgpu"])
+        .current_dir(workspace())
+        .env("NO_COLOR", "1")
+        .env("MLPC_MEMORY_LIMIT", "100M")
+        .output()
+        .expect("run mlpc");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    // The CPU's 215.2 MiB, the epoch's permuted copy of the 60,000 training images and
+    // labels (179.7 MiB) and the replayed step's pool of dropout masks (60,000 x 512 values,
+    // capped at one 64 MiB chunk).
+    assert!(
+        stderr.contains("training this model needs about 458.8 MiB"),
+        "{stderr}"
+    );
+}

@@ -26,14 +26,40 @@ pub struct Available {
     pub source: String,
 }
 
-/// The bytes a run of `model` on `splits` needs, about.
-pub fn needed(model: &Model, splits: &Splits) -> u64 {
+/// The bytes a run of `model` on `splits` on `backend` needs, about. On a backend that
+/// permutes the training set once per epoch (wgpu) that copy counts too, and so do the
+/// replayed step's dropout pools (a mask per step of a segment, each pool at most one chunk).
+pub fn needed(model: &Model, splits: &Splits, backend: Backend) -> u64 {
     let network = MemoryEstimate::of(&model.network, &model.optimizer, model.training.batch_size);
     let values = |dataset: &mlpc_data::Dataset| (dataset.features.len() + dataset.len()) as u64 * 4;
+    let per_epoch = if backend.gathers_per_step() {
+        0
+    } else {
+        let pools: u64 = model
+            .network
+            .every_layer()
+            .into_iter()
+            .map(|layer| match layer.kind {
+                mlpc_ir::LayerKind::Dropout { rate } if rate > 0.0 => {
+                    let pool = splits.train.len() as u64 * layer.inputs as u64 * 4;
+                    pool.min(backend.chunk_bytes() as u64)
+                }
+                mlpc_ir::LayerKind::Dropout { .. }
+                | mlpc_ir::LayerKind::Dense { .. }
+                | mlpc_ir::LayerKind::Activation { .. }
+                | mlpc_ir::LayerKind::Prelu { .. }
+                | mlpc_ir::LayerKind::Residual { .. }
+                | mlpc_ir::LayerKind::BatchNorm { .. }
+                | mlpc_ir::LayerKind::LayerNorm { .. } => 0,
+            })
+            .sum();
+        values(&splits.train).saturating_add(pools)
+    };
     network
         .bytes()
         .saturating_add(values(&splits.train))
         .saturating_add(values(&splits.test))
+        .saturating_add(per_epoch)
 }
 
 /// Refuses a run that will not fit, before it starts, with both figures.
@@ -41,7 +67,7 @@ pub fn check(model: &Model, splits: &Splits, backend: Backend) -> Result<(), Tra
     let Some(available) = available(backend)? else {
         return Ok(());
     };
-    let needed = needed(model, splits);
+    let needed = needed(model, splits, backend);
     if needed <= available.bytes {
         return Ok(());
     }
