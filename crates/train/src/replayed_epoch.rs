@@ -9,7 +9,6 @@
 
 use std::time::Instant;
 
-use mlpc_data::random::Random;
 use mlpc_ir::Model;
 
 use crate::checkpoint::RunState;
@@ -19,7 +18,7 @@ use crate::compiled::scalar::StepRow;
 use crate::compiled::update::UpdateRule;
 use crate::device_data::DeviceSet;
 use crate::error::{Kept, TrainError};
-use crate::trainer::{EpochTrained, Observer, StepProgress};
+use crate::trainer::{EpochTrained, Observer, StepProgress, epoch_order, step_rate};
 
 /// Where the epoch stands, for progress, interrupts and errors.
 struct Place<'a> {
@@ -98,30 +97,13 @@ pub fn train_epoch(
         started: Instant::now(),
         kept,
     };
-    let initial_rate = model.optimizer.learning_rate();
     let horizon = state.schedule_epochs.unwrap_or(training.epochs);
     let rates: Vec<f64> = (0..steps)
-        .map(|index| {
-            model.schedule.rate(
-                initial_rate,
-                epoch as f64 + index as f64 / steps as f64,
-                horizon,
-            )
-        })
+        .map(|index| step_rate(model, horizon, epoch, index, steps))
         .collect();
     // Seeded per epoch as the other steps are (the dropout pools are drawn from it).
     step.device().seed(training.seed.wrapping_add(epoch as u64));
-    let order: Vec<usize> = if training.shuffle {
-        Random::new(
-            training
-                .seed
-                .wrapping_mul(1_000_003)
-                .wrapping_add(epoch as u64),
-        )
-        .permutation(rows)
-    } else {
-        (0..rows).collect()
-    };
+    let order = epoch_order(training, epoch, rows);
     let permuted = train_set.permuted(&order, batch_size);
     // A segment's dropout pools hold a mask per step: no pool may exceed a chunk's bytes (a
     // wgpu buffer's limit), so a chunk's batches may take several segments.
@@ -213,7 +195,10 @@ pub fn train_epoch(
     }
     Ok(EpochTrained {
         train_loss: loss_sum / rows.max(1) as f64,
-        learning_rate: rates.last().copied().unwrap_or(initial_rate),
+        learning_rate: rates
+            .last()
+            .copied()
+            .unwrap_or(model.optimizer.learning_rate()),
         seconds: place.started.elapsed().as_secs_f64(),
         rows,
     })

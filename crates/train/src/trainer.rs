@@ -373,17 +373,7 @@ pub fn train_epoch(
     stepper
         .device()
         .seed(training.seed.wrapping_add(epoch as u64));
-    let order: Vec<usize> = if training.shuffle {
-        Random::new(
-            training
-                .seed
-                .wrapping_mul(1_000_003)
-                .wrapping_add(epoch as u64),
-        )
-        .permutation(rows)
-    } else {
-        (0..rows).collect()
-    };
+    let order = epoch_order(training, epoch, rows);
     let epoch_set = (!backend.gathers_per_step()).then(|| train_set.permuted(&order, batch_size));
     let mut loss_sum: Option<Tensor<1>> = None;
     let mut rate = initial_rate;
@@ -411,11 +401,7 @@ pub fn train_epoch(
             Some(permuted) => permuted.range(start, length),
             None => train_set.gather(&order[start..start + length]),
         };
-        rate = model.schedule.rate(
-            initial_rate,
-            epoch as f64 + step as f64 / steps as f64,
-            horizon,
-        );
+        rate = step_rate(model, horizon, epoch, step, steps);
         let batch_loss = stepper.step(features, &targets, rate);
         let sum = match loss_sum {
             Some(sum) => sum + batch_loss.clone(),
@@ -447,6 +433,33 @@ pub fn train_epoch(
         seconds: started.elapsed().as_secs_f64(),
         rows,
     })
+}
+
+/// The order of the training rows in `epoch` (0-based): a permutation drawn from the seed
+/// and the epoch where the model shuffles, so every step kind and a resumed run see the same
+/// batches.
+pub fn epoch_order(training: &mlpc_ir::Training, epoch: usize, rows: usize) -> Vec<usize> {
+    if training.shuffle {
+        Random::new(
+            training
+                .seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add(epoch as u64),
+        )
+        .permutation(rows)
+    } else {
+        (0..rows).collect()
+    }
+}
+
+/// The scheduled learning rate of step `step` of `steps` in `epoch` (0-based), of a schedule
+/// over `horizon` epochs.
+pub fn step_rate(model: &Model, horizon: usize, epoch: usize, step: usize, steps: usize) -> f64 {
+    model.schedule.rate(
+        model.optimizer.learning_rate(),
+        epoch as f64 + step as f64 / steps as f64,
+        horizon,
+    )
 }
 
 /// The evaluation sets of a run, on the plain device.
