@@ -14,6 +14,8 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > "$out/gpu.txt
 export MLPC_KERNEL_CACHE=$(mktemp -d)
 timeout 150 "$bin" bench benches/mnist-bench.mlp --backends wgpu --steps replay,compiled,autodiff --epochs 3 --json > "$out/bench-64.json" 2> "$out/bench-64.err"
 timeout 100 "$bin" bench benches/mnist-bench.mlp --backends wgpu --steps replay,compiled,autodiff --epochs 3 --batch-size 512 --json > "$out/bench-512.json" 2> "$out/bench-512.err"
+# The first epoch with cubecl's quickest tuning, on another fresh store.
+MLPC_KERNEL_CACHE=$(mktemp -d) CUBECL_AUTOTUNE_LEVEL=minimal timeout 60 "$bin" bench benches/mnist-bench.mlp --backends wgpu --steps replay --epochs 3 --json > "$out/bench-64-minimal.json" 2> "$out/bench-64-minimal.err"
 timeout 120 "$bin" run models/mnist.mlp --backend wgpu --no-save --json > "$out/mnist-wgpu.jsonl" 2> "$out/mnist-wgpu.err"
 timeout 90 python3 benches/gpu/pytorch_mnist.py > "$out/pytorch.json" 2> "$out/pytorch.err"
 ls -la "$out"
