@@ -7,8 +7,8 @@
 //! so everything a step reads or writes must live in a buffer that stays put, and nothing that
 //! changes from step to step may be baked into the recording:
 //! - The batch is gathered on the device from the epoch's permuted training rows (one chunk of
-//!   whole batches, [`crate::device_data::DeviceSet::permuted`]) at rows
-//!   `offsets + counter · batch`, where `counter` is a one-element integer buffer the step
+//!   whole batches, [`crate::device_data::DeviceSet::permuted`]) at the rows of its line of a
+//!   `[steps, batch]` table, selected by `counter`, a one-element integer buffer the step
 //!   itself advances.
 //! - The learning rate and Adam's bias corrections are read from a device table of one row per
 //!   step ([`super::scalar`]), selected by the same counter.
@@ -56,8 +56,8 @@ pub struct Segment {
     batch: usize,
     /// Steps in the segment.
     steps: usize,
-    /// `0..batch`.
-    offsets: Tensor<1, Int>,
+    /// The rows of each step's batch, `[steps, batch]` (line `s` is `s·batch..(s+1)·batch`).
+    batches: Tensor<2, Int>,
     /// The step counter `[1]`, advanced by every step.
     counter: Tensor<1, Int>,
     /// One row of factors per step.
@@ -82,10 +82,9 @@ impl Segment {
     ) -> Segment {
         let device = features.device();
         let steps = rows.len();
-        let range = |length: usize| {
-            let values: Vec<i64> = (0..length as i64).collect();
-            Tensor::<1, Int>::from_data(TensorData::new(values, [length]), &device)
-        };
+        let positions: Vec<i64> = (0..(steps * batch) as i64).collect();
+        let batches =
+            Tensor::<2, Int>::from_data(TensorData::new(positions, [steps, batch]), &device);
         let pools = dropouts
             .iter()
             .map(|&(rate, width)| {
@@ -103,7 +102,7 @@ impl Segment {
             targets,
             batch,
             steps,
-            offsets: range(batch),
+            batches,
             counter: Tensor::<1, Int>::zeros([1], &device),
             table: Table::new(optimizer, rows, &device),
             losses: Tensor::<1>::zeros([steps], &device),
@@ -139,8 +138,11 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
         &mut segment.counter,
         Tensor::<1, Int>::empty([0], &segment.features.device()),
     );
-    let batch = segment.batch;
-    let rows = segment.offsets.clone() + counter.clone().mul_scalar(batch as i64).expand([batch]);
+    let rows = segment
+        .batches
+        .clone()
+        .select(0, counter.clone())
+        .reshape([segment.batch]);
     let features = segment.features.clone().select(0, rows.clone());
     let targets = segment.targets.select(rows.clone());
     let scalars = StepScalars::device(&segment.table, &counter);
