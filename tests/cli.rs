@@ -453,24 +453,20 @@ fn hostile_model_files_get_one_clear_error() {
 }
 
 /// The step a run trains with: replay by default on wgpu, the compiled step on the CPU; a
-/// replay asked for where it cannot run trains with the compiled step and says why in one
-/// line (on the CPU; on wgpu with burn-fusion's plan search turned back on).
+/// replay asked for on the CPU trains with the compiled step and says why in one line.
 #[test]
 fn the_replay_step_is_the_default_on_wgpu_and_says_when_it_cannot_run() {
-    let run = |arguments: &[&str], environment: &[(&str, &str)]| {
+    let run = |arguments: &[&str]| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_mlpc"));
         command
             .current_dir(workspace())
             .args(["run", "models/xor.mlp", "--epochs", "1", "--no-save"])
             .args(arguments);
-        for (name, value) in environment {
-            command.env(name, value);
-        }
         let output = command.output().expect("run mlpc");
         assert!(output.status.success(), "{}", text(&output.stderr));
         (text(&output.stdout), text(&output.stderr))
     };
-    let (stdout, stderr) = run(&["--step", "replay"], &[]);
+    let (stdout, stderr) = run(&["--step", "replay"]);
     assert!(
         stdout.contains("on flex with the compiled step"),
         "{stdout}"
@@ -489,21 +485,9 @@ fn the_replay_step_is_the_default_on_wgpu_and_says_when_it_cannot_run() {
         eprintln!("*** SKIPPED (wgpu part): no wgpu adapter ***");
         return;
     }
-    let (stdout, stderr) = run(&["--backend", "wgpu"], &[]);
+    let (stdout, stderr) = run(&["--backend", "wgpu"]);
     assert!(stdout.contains("on wgpu with the replay step"), "{stdout}");
     assert!(!stderr.contains("note:"), "{stderr}");
-    let (stdout, stderr) = run(
-        &["--backend", "wgpu"],
-        &[("BURN_FUSION_MAX_EXPLORATIONS", "8")],
-    );
-    assert!(
-        stdout.contains("on wgpu with the compiled step"),
-        "{stdout}"
-    );
-    assert!(
-        stderr.contains("note: replay needs burn-fusion's search for fused plans off"),
-        "{stderr}"
-    );
 }
 
 /// `mlpc bench` compares every step on each backend once: replay on the CPU is the compiled

@@ -121,15 +121,10 @@ pub fn kernel_cache_folder() -> std::path::PathBuf {
     }
 }
 
-/// Sets cubecl's and burn's configuration before the first wgpu device: as they would read it
-/// themselves (a `cubecl.toml` or `burn.toml` above the working directory, then `CUBECL_*` and
-/// `BURN_*` variables), with two choices of mlpc's where neither chose:
-/// - the kernel store's folder is [`kernel_cache_folder`];
-/// - burn-fusion's search for fused plans is off (`max_explorations = 0`, as
-///   `BURN_FUSION_MAX_EXPLORATIONS=0`): a replayed step ([`crate::compiled::replay`]) needs
-///   every update written to the buffer it read, and with the search on some fused updates
-///   were not (`../shared` notes: replayed losses 0.054 against 0.010 after 3,000 steps); with
-///   it off eager steps measured no slower.
+/// Sets cubecl's configuration before the first wgpu device: as cubecl itself would read it
+/// (a `cubecl.toml` or `burn.toml` above the working directory, then `CUBECL_*` variables),
+/// with the kernel store's folder set to [`kernel_cache_folder`] unless a configuration file
+/// chose one.
 pub fn configure_wgpu_runtime() {
     use cubecl_runtime::config::cache::CacheConfig;
     use cubecl_runtime::config::{CubeClRuntimeConfig, RuntimeConfig};
@@ -141,43 +136,16 @@ pub fn configure_wgpu_runtime() {
         }
         // Refused (keeping cubecl's own) only if a device was already made in this process.
         let _ = CubeClRuntimeConfig::try_set(config);
-        let burn_config = burn::BurnConfig::from_current_dir().override_from_env();
-        if burn_config.fusion().beam_search.max_explorations.is_none()
-            && let Some(with_search_off) = fusion_search_off(&burn_config)
-        {
-            let _ = burn::BurnConfig::try_set(with_search_off);
-        }
     });
 }
 
-/// `config` with burn-fusion's exploration capped at zero (its fields are private: through
-/// its serialised form).
-fn fusion_search_off(config: &burn::BurnConfig) -> Option<burn::BurnConfig> {
-    let mut value = serde_json::to_value(config).ok()?;
-    value
-        .pointer_mut("/fusion/beam_search")?
-        .as_object_mut()?
-        .insert("max_explorations".into(), serde_json::json!(0));
-    serde_json::from_value(value).ok()
-}
-
-/// Why `backend` cannot replay recorded steps, if it cannot: only wgpu records, and only with
-/// burn-fusion's search for fused plans off (see [`configure_wgpu_runtime`]).
+/// Why `backend` cannot replay recorded steps, if it cannot: only wgpu records.
 pub fn replay_unavailable(backend: Backend) -> Option<String> {
-    use cubecl_runtime::config::RuntimeConfig;
     match backend {
         Backend::Ndarray | Backend::Flex => Some(format!(
             "replay records GPU kernel launches, and {backend} runs on the CPU"
         )),
-        Backend::Wgpu => {
-            configure_wgpu_runtime();
-            match burn::BurnConfig::get().fusion().beam_search.max_explorations {
-                Some(0) => None,
-                Some(_) | None => Some(
-                    "replay needs burn-fusion's search for fused plans off, and this run's configuration turns it on (BURN_FUSION_MAX_EXPLORATIONS or a burn.toml)".into(),
-                ),
-            }
-        }
+        Backend::Wgpu => None,
     }
 }
 

@@ -220,9 +220,10 @@ pub enum Mutation {
         /// The factor.
         factor: f64,
     },
-    /// Updates are written to new buffers instead of in place (the step holds a second
-    /// handle on every parameter while it updates): an eager step computes the same numbers,
-    /// but a replay keeps reading the buffers it recorded, so its updates are lost.
+    /// Updates are written to new buffers (the step holds a second handle on every parameter
+    /// while it updates) and a replayed step does not write them back: an eager step computes
+    /// the same numbers, but a replay keeps reading the buffers it recorded, so its updates
+    /// are lost.
     UpdatesOutOfPlace,
     /// The step sends a number from the host (a zero added to the batch): a recording cannot
     /// hold a host write, so recording the step fails.
@@ -466,6 +467,28 @@ impl CompiledStep {
             parameter.state = state;
         }
         self.running = snapshot.running;
+    }
+
+    /// Every tensor a step writes (parameter values, optimizer state, batch norm's running
+    /// statistics), in a fixed order.
+    fn written(&mut self) -> Vec<&mut Tensor<2>> {
+        let mut written = Vec::new();
+        for parameter in &mut self.parameters {
+            written.push(&mut parameter.value);
+            match &mut parameter.state {
+                update::State::None => {}
+                update::State::Velocity(velocity) => written.push(velocity),
+                update::State::Moments(moments) => {
+                    written.push(&mut moments.first);
+                    written.push(&mut moments.second);
+                }
+            }
+        }
+        for statistics in &mut self.running {
+            written.push(&mut statistics.mean);
+            written.push(&mut statistics.variance);
+        }
+        written
     }
 
     /// Sets the optimizer's count of updates (Adam's `t`) after steps that did not count

@@ -14,10 +14,12 @@
 //!   step ([`super::scalar`]), selected by the same counter.
 //! - Dropout masks are gathered from a pool drawn ahead for the whole segment (a recorded
 //!   random kernel would repeat its seed on every replay), one fresh mask per step.
-//! - Parameters, optimizer state and batch-norm statistics are moved through each update with
-//!   one owner, so the backend writes them in place; burn-fusion's search for fused plans is
-//!   turned off on wgpu ([`crate::backend`]), as with it some fused updates were written to a
-//!   buffer the next replay does not read.
+//! - Whatever the step writes (parameters, optimizer state, batch-norm statistics, the loss
+//!   vector, the counter) is written back at the step's end into the buffers the segment
+//!   started with, one in-place copy each ([`write_back`]), and the next step reads it there.
+//!   burn-fusion's fused kernels write their results where they choose, in place or in a new
+//!   buffer; a replay dispatches them against the buffers of the recording, so without the
+//!   write-back an update that landed in a new buffer is lost to the next replay.
 //! - Each step adds its loss into its own slot of a per-segment loss vector, read once at the
 //!   segment's end (the epoch's loss, and the exact step of a divergence).
 //!
@@ -66,6 +68,9 @@ pub struct Segment {
     losses: Tensor<1>,
     /// Dropout masks drawn ahead `[steps·batch, width]`, one pool per dropout layer.
     pools: Vec<Tensor<2>>,
+    /// The buffers every step reads the written tensors from and writes them back to
+    /// ([`CompiledStep::written`]), set when the segment starts.
+    stable: Vec<Tensor<2>>,
 }
 
 impl Segment {
@@ -107,6 +112,7 @@ impl Segment {
             table: Table::new(optimizer, rows, &device),
             losses: Tensor::<1>::zeros([steps], &device),
             pools,
+            stable: Vec::new(),
         }
     }
 }
@@ -161,8 +167,31 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
         &mut segment.losses,
         Tensor::<1>::empty([0], &segment.features.device()),
     );
-    segment.losses = losses.select_assign(0, counter.clone(), sum, IndexingUpdateOp::Add);
-    segment.counter = counter.add_scalar(1);
+    // The loss in its slot and the counter advanced, written back into their own buffers
+    // (as everything the step writes, below).
+    let summed = losses
+        .clone()
+        .select_assign(0, counter.clone(), sum, IndexingUpdateOp::Add);
+    let advanced = counter.clone().add_scalar(1);
+    segment.losses = losses.slice_assign([0..segment.steps], summed);
+    segment.counter = counter.slice_assign([0..1], advanced);
+    write_back(step, segment);
+}
+
+/// Writes what the step wrote back into the segment's stable buffers, so that every replay
+/// reads what the previous one wrote whatever buffers the backend chose for its results.
+fn write_back(step: &mut CompiledStep, segment: &mut Segment) {
+    if step.mutation == Some(super::Mutation::UpdatesOutOfPlace) {
+        return;
+    }
+    let device = segment.features.device();
+    for (slot, stable) in step.written().into_iter().zip(&mut segment.stable) {
+        let new = std::mem::replace(slot, Tensor::<2>::empty([0, 0], &device));
+        let [rows, columns] = new.dims();
+        let target = std::mem::replace(stable, Tensor::<2>::empty([0, 0], &device));
+        *stable = target.slice_assign([0..rows, 0..columns], new);
+        *slot = stable.clone();
+    }
 }
 
 /// Runs every step of a segment as it is (no recording), asking `carry_on` after each.
@@ -198,6 +227,11 @@ pub fn run(
     carry_on: &mut dyn FnMut(usize) -> bool,
 ) -> Result<SegmentOutcome, LostSteps> {
     let steps = segment.steps;
+    segment.stable = step
+        .written()
+        .into_iter()
+        .map(|tensor| tensor.clone())
+        .collect();
     let first_time = super::update::UpdateRule::next_time(&step.parameters);
     let device = step.device().clone();
     let (ran, recorded) = if !record || steps < SHORTEST_RECORDED {
