@@ -13,6 +13,7 @@ use mlpc_ir::memory::MemoryEstimate;
 
 use crate::backend::Backend;
 use crate::error::TrainError;
+use crate::step::StepKind;
 
 /// The variable that sets the memory a run may use.
 pub const LIMIT_VARIABLE: &str = "MLPC_MEMORY_LIMIT";
@@ -26,48 +27,68 @@ pub struct Available {
     pub source: String,
 }
 
-/// The bytes a run of `model` on `splits` on `backend` needs, about. On a backend that
-/// permutes the training set once per epoch (wgpu) that copy counts too, and so do the
-/// replayed step's dropout pools (a mask per step of a segment, each pool at most one chunk).
-pub fn needed(model: &Model, splits: &Splits, backend: Backend) -> u64 {
+/// The bytes a run of `model` on `splits` on `backend` with `step` needs, about. On a backend
+/// that permutes the training set once per epoch (wgpu) that copy counts too; the replayed
+/// step adds its dropout pools (a mask per step of a segment, each pool at most one chunk)
+/// and two more sets of what a step writes (its write-back targets, and the copy it keeps
+/// while a segment is recorded).
+pub fn needed(model: &Model, splits: &Splits, backend: Backend, step: StepKind) -> u64 {
     let network = MemoryEstimate::of(&model.network, &model.optimizer, model.training.batch_size);
     let values = |dataset: &mlpc_data::Dataset| (dataset.features.len() + dataset.len()) as u64 * 4;
-    let per_epoch = if backend.gathers_per_step() {
+    let permuted = if backend.gathers_per_step() {
         0
     } else {
-        let pools: u64 = model
-            .network
-            .every_layer()
-            .into_iter()
-            .map(|layer| match layer.kind {
-                mlpc_ir::LayerKind::Dropout { rate } if rate > 0.0 => {
-                    let pool = splits.train.len() as u64 * layer.inputs as u64 * 4;
-                    pool.min(backend.chunk_bytes() as u64)
-                }
-                mlpc_ir::LayerKind::Dropout { .. }
-                | mlpc_ir::LayerKind::Dense { .. }
-                | mlpc_ir::LayerKind::Activation { .. }
-                | mlpc_ir::LayerKind::Prelu { .. }
-                | mlpc_ir::LayerKind::Residual { .. }
-                | mlpc_ir::LayerKind::BatchNorm { .. }
-                | mlpc_ir::LayerKind::LayerNorm { .. } => 0,
-            })
-            .sum();
-        values(&splits.train).saturating_add(pools)
+        values(&splits.train)
+    };
+    let replayed = match step {
+        StepKind::Compiled | StepKind::Autodiff => 0,
+        StepKind::Replay => {
+            let pools: u64 = model
+                .network
+                .every_layer()
+                .into_iter()
+                .map(|layer| match layer.kind {
+                    mlpc_ir::LayerKind::Dropout { rate } if rate > 0.0 => {
+                        let pool = splits.train.len() as u64 * layer.inputs as u64 * 4;
+                        pool.min(backend.chunk_bytes() as u64)
+                    }
+                    mlpc_ir::LayerKind::Dropout { .. }
+                    | mlpc_ir::LayerKind::Dense { .. }
+                    | mlpc_ir::LayerKind::Activation { .. }
+                    | mlpc_ir::LayerKind::Prelu { .. }
+                    | mlpc_ir::LayerKind::Residual { .. }
+                    | mlpc_ir::LayerKind::BatchNorm { .. }
+                    | mlpc_ir::LayerKind::LayerNorm { .. } => 0,
+                })
+                .sum();
+            let state_per_parameter: u64 = match model.optimizer {
+                mlpc_ir::Optimizer::Sgd { momentum, .. } if momentum > 0.0 => 1,
+                mlpc_ir::Optimizer::Sgd { .. } => 0,
+                mlpc_ir::Optimizer::Adam { .. } | mlpc_ir::Optimizer::AdamW { .. } => 2,
+            };
+            let written = model.network.parameters() as u64 * (1 + state_per_parameter) * 4;
+            pools.saturating_add(2 * written)
+        }
     };
     network
         .bytes()
         .saturating_add(values(&splits.train))
         .saturating_add(values(&splits.test))
-        .saturating_add(per_epoch)
+        .saturating_add(permuted)
+        .saturating_add(replayed)
 }
 
 /// Refuses a run that will not fit, before it starts, with both figures.
-pub fn check(model: &Model, splits: &Splits, backend: Backend) -> Result<(), TrainError> {
+pub fn check(
+    model: &Model,
+    splits: &Splits,
+    backend: Backend,
+    step: StepKind,
+) -> Result<(), TrainError> {
     let Some(available) = available(backend)? else {
         return Ok(());
     };
-    let needed = needed(model, splits, backend);
+    let needed = needed(model, splits, backend, step);
     if needed <= available.bytes {
         return Ok(());
     }

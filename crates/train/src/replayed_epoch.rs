@@ -144,7 +144,9 @@ pub fn train_epoch(
                 &dropouts,
             );
             let first = done;
-            let outcome = replay::run(step, segment, true, &mut |ran| {
+            // Once a device has been seen not to record, later segments do not try again.
+            let record = *recorded != Some(false);
+            let outcome = replay::run(step, segment, record, &mut |ran| {
                 if step_interval.is_some() {
                     observer.step(&place.progress(first + ran, None));
                 }

@@ -132,8 +132,8 @@ pub fn train_in(
     folder: &RunFolder,
     observer: &mut dyn Observer,
 ) -> Result<Trained, TrainError> {
-    crate::memory_budget::check(model, splits, backend)?;
     let (kind, _) = step::resolve(requested, model, backend);
+    crate::memory_budget::check(model, splits, backend, kind)?;
     let Started {
         mut stepper,
         mut state,
@@ -181,7 +181,7 @@ pub fn train_in(
                 if recorded == Some(false) && !said_not_recorded {
                     said_not_recorded = true;
                     observer.note(
-                        "this device cannot record kernel launches: the replay step re-runs the compiled step at every batch",
+                        "kernel launches could not be recorded on this device: the replay step runs the compiled step at every batch",
                     );
                 }
                 trained

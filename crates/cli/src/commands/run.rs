@@ -70,9 +70,16 @@ pub fn run(arguments: &RunArguments) -> Outcome {
     if let Err(error) = arguments.backend.device() {
         return report::failure(&error, error.hint());
     }
+    let requested = arguments
+        .step
+        .unwrap_or(StepKind::default_for(arguments.backend));
+    let (step, note) = mlpc_train::step::resolve(requested, &model, arguments.backend);
     // Refused before the first line about training, with both figures.
-    if let Err(error) = mlpc_train::memory_budget::check(&model, &splits, arguments.backend) {
+    if let Err(error) = mlpc_train::memory_budget::check(&model, &splits, arguments.backend, step) {
         return report::failure(&error, error.hint());
+    }
+    if let Some(note) = note {
+        eprintln!("note: {note}");
     }
     let json = arguments.json;
     let path = (!arguments.no_save).then(|| {
@@ -109,13 +116,6 @@ pub fn run(arguments: &RunArguments) -> Outcome {
                 }
             }
         }
-    }
-    let requested = arguments
-        .step
-        .unwrap_or(StepKind::default_for(arguments.backend));
-    let (step, note) = mlpc_train::step::resolve(requested, &model, arguments.backend);
-    if let Some(note) = note {
-        eprintln!("note: {note}");
     }
     if !arguments.json {
         println!(

@@ -26,8 +26,9 @@
 //! A segment is the run of full batches in one chunk of the permuted set. `capture` runs the
 //! step three times (warm-ups, real steps that advance the counter) and records a fourth
 //! without running it on a recording backend; every replay then runs one step. The counter is
-//! read back at the segment's end: a step whose update went astray would leave it behind,
-//! and the run stops with an error instead of training on silently.
+//! read back at the segment's end: a replay whose counter did not advance (lost steps) stops
+//! the run with an error. That check sees the counter only; that the other written tensors
+//! land is what the parity tests (`tests/replay.rs`) prove, write-back and all.
 //! Where nothing was recorded ([`Graph::is_hardware`] is false: the backend cannot record,
 //! or the recording failed, after which the buffers its kernels would have written cannot be
 //! read), the step goes back to a copy of its state taken before the warm-ups, and the
@@ -244,11 +245,16 @@ pub fn run(
             // The recording backend recorded the fourth run without running it.
             let mut ran = WARM_UPS;
             while ran < steps && carry_on(ran) {
-                // SAFETY: every buffer the recording touched is held by `segment` or by the
-                // step's parameters, optimizer state and statistics, which outlive the graph
-                // (dropped below, before any of them changes hands); the step's inputs are
-                // written by the recorded kernels themselves (the counter) or not at all;
-                // the replays and the reads below are on this thread's stream.
+                // SAFETY: the buffers the recording reads and writes across steps are held by
+                // `segment` (batches, tables, pools, counter, losses and the write-back
+                // targets) and outlive the graph, dropped below before any of them changes
+                // hands. The step's temporaries (activations, gradients, factors, fusion's
+                // scratch) were dropped after the capture; their memory stays reserved for
+                // the graph, as cubecl-wgpu guards every page a recording touched until the
+                // graph is dropped, and nothing between replays (`carry_on`: progress and
+                // interrupts, host work only) allocates on the device. Every input is written
+                // by the recorded kernels themselves (the counter) or not at all; replays and
+                // the reads below are on this thread's stream.
                 unsafe {
                     graph.replay();
                 }
@@ -258,9 +264,16 @@ pub fn run(
             (ran, true)
         } else {
             drop(graph);
+            // A failed recording leaves the buffers its kernels would have written unreadable:
+            // every written tensor comes back from the copy, in buffers of its own.
             step.restore(before);
             segment.counter = Tensor::<1, Int>::zeros([1], &device);
             segment.losses = Tensor::<1>::zeros([steps], &device);
+            segment.stable = step
+                .written()
+                .into_iter()
+                .map(|tensor| tensor.clone())
+                .collect();
             (run_unrecorded(step, &mut segment, carry_on), false)
         }
     };
