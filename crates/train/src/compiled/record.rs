@@ -128,6 +128,21 @@ pub fn read(parameters: &mut [Parameter], path: &Path, device: &Device) -> Resul
             }
         }
     }
+    // One count for all: every step updates every parameter, and the step's Adam factors are
+    // computed once for all of them.
+    let mut times = parameters
+        .iter()
+        .filter_map(|parameter| match &parameter.state {
+            State::Moments(moments) => Some((moments.time, &parameter.path)),
+            State::None | State::Velocity(_) => None,
+        });
+    if let Some((first, first_path)) = times.next()
+        && let Some((other, other_path)) = times.find(|(time, _)| *time != first)
+    {
+        return Err(format!(
+            "the Adam step counts differ: {first} for `{first_path}`, {other} for `{other_path}`"
+        ));
+    }
     Ok(())
 }
 
