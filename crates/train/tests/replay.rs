@@ -466,7 +466,7 @@ fn launches_per_step(model: &Model, splits: &Splits) -> (usize, Vec<(&'static st
 }
 
 /// Kernels a replay of the benchmark's step may dispatch with burn-fusion's defaults
-/// (measured: 36 on lavapipe; 41-43 without fusion): a change that adds launches to the step
+/// (measured: 35 on lavapipe; 41-43 without fusion): a change that adds launches to the step
 /// must say so here.
 const KERNELS_PER_STEP: usize = 40;
 

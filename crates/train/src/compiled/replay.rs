@@ -14,9 +14,10 @@
 //!   step ([`super::scalar`]), selected by the same counter.
 //! - Dropout masks are gathered from a pool drawn ahead for the whole segment (a recorded
 //!   random kernel would repeat its seed on every replay), one fresh mask per step.
-//! - Whatever the step writes (parameters, optimizer state, batch-norm statistics, the loss
-//!   vector, the counter) is written back at the step's end into the buffers the segment
-//!   started with, one in-place copy each ([`write_back`]), and the next step reads it there.
+//! - Whatever the step writes (parameters, optimizer state, batch-norm statistics) is written
+//!   back at the step's end into the buffers the segment started with, one in-place copy each
+//!   ([`write_back`]), and the next step reads it there (the loss vector and the counter are
+//!   added into in place, by indexed additions).
 //!   burn-fusion's fused kernels write their results where they choose, in place or in a new
 //!   buffer; a replay dispatches them against the buffers of the recording, so without the
 //!   write-back an update that landed in a new buffer is lost to the next replay.
@@ -63,6 +64,9 @@ pub struct Segment {
     batches: Tensor<2, Int>,
     /// The step counter `[1]`, advanced by every step.
     counter: Tensor<1, Int>,
+    /// `[0]` and `[1]`: where and by how much the counter advances.
+    zero: Tensor<1, Int>,
+    one: Tensor<1, Int>,
     /// One row of factors per step.
     table: Table,
     /// Each step's summed loss `[steps]`.
@@ -110,6 +114,8 @@ impl Segment {
             steps,
             batches,
             counter: Tensor::<1, Int>::zeros([1], &device),
+            zero: Tensor::<1, Int>::zeros([1], &device),
+            one: Tensor::<1, Int>::ones([1], &device),
             table: Table::new(optimizer, rows, &device),
             losses: Tensor::<1>::zeros([steps], &device),
             pools,
@@ -168,14 +174,15 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
         &mut segment.losses,
         Tensor::<1>::empty([0], &segment.features.device()),
     );
-    // The loss in its slot and the counter advanced, written back into their own buffers
-    // (as everything the step writes, below).
-    let summed = losses
-        .clone()
-        .select_assign(0, counter.clone(), sum, IndexingUpdateOp::Add);
-    let advanced = counter.clone().add_scalar(1);
-    segment.losses = losses.slice_assign([0..segment.steps], summed);
-    segment.counter = counter.slice_assign([0..1], advanced);
+    // The loss added into its slot and the counter advanced, each by an indexed addition into
+    // its own buffer (one kernel each, in place as the write-backs below are).
+    segment.losses = losses.select_assign(0, counter.clone(), sum, IndexingUpdateOp::Add);
+    segment.counter = counter.select_assign(
+        0,
+        segment.zero.clone(),
+        segment.one.clone(),
+        IndexingUpdateOp::Add,
+    );
     write_back(step, segment);
 }
 
