@@ -7,7 +7,8 @@
 //! fails the same comparison by far; a step that cannot be recorded goes back to its state
 //! before the warm-ups and runs unrecorded, ending exactly where the eager step does; and
 //! training through the trainer gives the same epochs as the compiled step, short last batch
-//! included.
+//! included; a resumed replayed run ends as an uninterrupted one; interrupts and divergences
+//! are named at the same step as with the eager step.
 //!
 //! The tests take turns on the device: recordings isolate a device stream that threads may
 //! share, and the dropout pools are drawn from the device's one generator.
@@ -576,4 +577,48 @@ fn an_interrupt_stops_a_replayed_segment_after_a_whole_step() {
         } => assert_eq!((epoch, step, steps), (1, 50, 206)),
         other => panic!("{other}"),
     }
+}
+
+#[test]
+fn a_replayed_run_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one() {
+    if !wgpu_available("a_replayed_run_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one") {
+        return;
+    }
+    let _turn = turn();
+    // Dropout (pools drawn from each epoch's seed), batch norm and Adam (its step count goes
+    // through the checkpoint), a short last batch every epoch.
+    let mut model = digits(
+        "  dense 32 relu\n  batchnorm\n  dropout 0.2\n  dense 10",
+        "adam(lr = 0.003)",
+        "",
+    );
+    model.training.batch_size = 50;
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let base = std::env::temp_dir().join(format!("mlpc-replay-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let run = |epochs: usize, folder: &str, resume: bool| {
+        let mut model = model.clone();
+        model.training.epochs = epochs;
+        train_in(
+            &model,
+            &splits,
+            Backend::Wgpu,
+            StepKind::Replay,
+            &RunFolder {
+                path: Some(base.join(folder)),
+                resume,
+            },
+            &mut |_: &mlpc_train::EpochReport| {},
+        )
+        .expect("training")
+        .history
+        .iter()
+        .map(|report| (report.train_loss, report.test_loss))
+        .collect::<Vec<_>>()
+    };
+    let whole = run(3, "whole", false);
+    let _ = run(2, "split", false);
+    let split = run(3, "split", true);
+    assert_eq!(split, whole);
+    let _ = std::fs::remove_dir_all(&base);
 }
