@@ -69,8 +69,9 @@ impl Place<'_> {
     }
 }
 
-/// One pass over the training rows with the replayed step. `recorded` is set to whether the
-/// backend replayed from recordings (it stays as it was when no segment was long enough);
+/// One pass over the training rows with the replayed step. `recorded` is set, once per run,
+/// to whether the backend replayed from recordings (it stays unset while no segment was long
+/// enough), and the observer is told once when it did not;
 /// `chunk_bytes` is the largest tensor the backend stores in one piece.
 #[allow(clippy::too_many_arguments)]
 pub fn train_epoch(
@@ -159,8 +160,13 @@ pub fn train_epoch(
                 ),
                 hint: "train with `--step compiled`, which does not replay recorded steps".into(),
             })?;
-            if outcome.steps >= replay::SHORTEST_RECORDED {
-                recorded.get_or_insert(outcome.recorded);
+            if outcome.steps >= replay::SHORTEST_RECORDED && recorded.is_none() {
+                *recorded = Some(outcome.recorded);
+                if !outcome.recorded {
+                    observer.note(
+                        "kernel launches could not be recorded on this device: the replay step runs the compiled step at every batch",
+                    );
+                }
             }
             let losses: Vec<f64> = outcome
                 .losses

@@ -159,33 +159,23 @@ pub fn train_in(
         target_scale: splits.target_standardization,
     };
     let mut recorded = None;
-    let mut said_not_recorded = false;
     for epoch in state.completed_epochs..model.training.epochs {
         let kept = Kept {
             folder: folder.path.clone(),
             epochs: state.completed_epochs,
         };
         let trained = match &mut stepper {
-            Stepper::Replay(step) => {
-                let trained = crate::replayed_epoch::train_epoch(
-                    model,
-                    step,
-                    &train_set,
-                    epoch,
-                    &state,
-                    &kept,
-                    observer,
-                    &mut recorded,
-                    chunk_bytes,
-                )?;
-                if recorded == Some(false) && !said_not_recorded {
-                    said_not_recorded = true;
-                    observer.note(
-                        "kernel launches could not be recorded on this device: the replay step runs the compiled step at every batch",
-                    );
-                }
-                trained
-            }
+            Stepper::Replay(step) => crate::replayed_epoch::train_epoch(
+                model,
+                step,
+                &train_set,
+                epoch,
+                &state,
+                &kept,
+                observer,
+                &mut recorded,
+                chunk_bytes,
+            )?,
             Stepper::Compiled(_) | Stepper::Autodiff { .. } => train_epoch(
                 model,
                 &mut stepper,

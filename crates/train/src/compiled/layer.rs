@@ -222,9 +222,9 @@ impl LayerRule {
                 let normalized = centered * inverse_deviation.clone();
                 let output = normalized.clone() * values[*gamma].clone() + values[*beta].clone();
                 let statistics = &mut running[*index];
-                statistics.mean = take(&mut statistics.mean).mul_scalar(1.0 - momentum)
+                statistics.mean = statistics.mean.extract().mul_scalar(1.0 - momentum)
                     + mean.mul_scalar(*momentum);
-                statistics.variance = take(&mut statistics.variance).mul_scalar(1.0 - momentum)
+                statistics.variance = statistics.variance.extract().mul_scalar(1.0 - momentum)
                     + variance.mul_scalar(*momentum);
                 (
                     output,
@@ -401,11 +401,4 @@ impl LayerRule {
             ) => unreachable!("each layer's backward pass reads what its own forward pass saved"),
         }
     }
-}
-
-/// Moves a tensor out of its slot (an empty tensor stands in until it is refilled), so that
-/// the moved tensor has a single owner and can be updated in place.
-fn take(slot: &mut Tensor<2>) -> Tensor<2> {
-    let empty = Tensor::empty([0, 0], &slot.device());
-    std::mem::replace(slot, empty)
 }

@@ -147,10 +147,7 @@ pub struct LostSteps {
 /// One step of a segment, as it is recorded: everything it reads comes from the segment's
 /// buffers and the step's own parameters.
 fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
-    let counter = std::mem::replace(
-        &mut segment.counter,
-        Tensor::<1, Int>::empty([0], &segment.features.device()),
-    );
+    let counter = segment.counter.extract();
     let rows = segment
         .batches
         .clone()
@@ -170,13 +167,13 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
         &scalars,
         Masks::Given(masks.into_iter()),
     );
-    let losses = std::mem::replace(
-        &mut segment.losses,
-        Tensor::<1>::empty([0], &segment.features.device()),
-    );
     // The loss added into its slot and the counter advanced, each by an indexed addition into
     // its own buffer (one kernel each, in place as the write-backs below are).
-    segment.losses = losses.select_assign(0, counter.clone(), sum, IndexingUpdateOp::Add);
+    segment.losses =
+        segment
+            .losses
+            .extract()
+            .select_assign(0, counter.clone(), sum, IndexingUpdateOp::Add);
     segment.counter = counter.select_assign(
         0,
         segment.zero.clone(),
@@ -192,12 +189,11 @@ fn write_back(step: &mut CompiledStep, segment: &mut Segment) {
     if step.mutation == Some(super::Mutation::UpdatesOutOfPlace) {
         return;
     }
-    let device = segment.features.device();
     for (slot, stable) in step.written().into_iter().zip(&mut segment.stable) {
-        let new = std::mem::replace(slot, Tensor::<2>::empty([0, 0], &device));
-        let [rows, columns] = new.dims();
-        let target = std::mem::replace(stable, Tensor::<2>::empty([0, 0], &device));
-        *stable = target.slice_assign([0..rows, 0..columns], new);
+        let [rows, columns] = slot.dims();
+        *stable = stable
+            .extract()
+            .slice_assign([0..rows, 0..columns], slot.extract());
         *slot = stable.clone();
     }
 }
