@@ -71,6 +71,24 @@ impl Network {
         every
     }
 
+    /// The rate and input width of each dropout layer that drops anything (rate above 0), in
+    /// the order the forward pass meets them (a block's layers in place).
+    pub fn dropouts(&self) -> Vec<(f64, usize)> {
+        self.every_layer()
+            .into_iter()
+            .filter_map(|layer| match layer.kind {
+                LayerKind::Dropout { rate } if rate > 0.0 => Some((rate, layer.inputs)),
+                LayerKind::Dropout { .. }
+                | LayerKind::Dense { .. }
+                | LayerKind::Activation { .. }
+                | LayerKind::Prelu { .. }
+                | LayerKind::Residual { .. }
+                | LayerKind::BatchNorm { .. }
+                | LayerKind::LayerNorm { .. } => None,
+            })
+            .collect()
+    }
+
     /// Trainable parameters of the whole network.
     pub fn parameters(&self) -> usize {
         self.layers.iter().fold(0usize, |total, layer| {

@@ -45,20 +45,11 @@ pub fn needed(model: &Model, splits: &Splits, backend: Backend, step: StepKind) 
         StepKind::Replay => {
             let pools: u64 = model
                 .network
-                .every_layer()
+                .dropouts()
                 .into_iter()
-                .map(|layer| match layer.kind {
-                    mlpc_ir::LayerKind::Dropout { rate } if rate > 0.0 => {
-                        let pool = splits.train.len() as u64 * layer.inputs as u64 * 4;
-                        pool.min(backend.chunk_bytes() as u64)
-                    }
-                    mlpc_ir::LayerKind::Dropout { .. }
-                    | mlpc_ir::LayerKind::Dense { .. }
-                    | mlpc_ir::LayerKind::Activation { .. }
-                    | mlpc_ir::LayerKind::Prelu { .. }
-                    | mlpc_ir::LayerKind::Residual { .. }
-                    | mlpc_ir::LayerKind::BatchNorm { .. }
-                    | mlpc_ir::LayerKind::LayerNorm { .. } => 0,
+                .map(|(_, width)| {
+                    let pool = splits.train.len() as u64 * width as u64 * 4;
+                    pool.min(backend.chunk_bytes() as u64)
                 })
                 .sum();
             let state_per_parameter: u64 = match model.optimizer {

@@ -424,20 +424,7 @@ impl CompiledStep {
     /// The rate and input width of each dropout layer with a non-zero rate, in the order the
     /// forward pass meets them (the masks [`step_with`](Self::step_with) takes).
     pub fn dropouts(&self) -> Vec<(f64, usize)> {
-        self.network
-            .every_layer()
-            .into_iter()
-            .filter_map(|layer| match layer.kind {
-                LayerKind::Dropout { rate } if rate > 0.0 => Some((rate, layer.inputs)),
-                LayerKind::Dropout { .. }
-                | LayerKind::Dense { .. }
-                | LayerKind::Activation { .. }
-                | LayerKind::Prelu { .. }
-                | LayerKind::Residual { .. }
-                | LayerKind::BatchNorm { .. }
-                | LayerKind::LayerNorm { .. } => None,
-            })
-            .collect()
+        self.network.dropouts()
     }
 
     /// A copy of everything a step writes (parameters, optimizer state, batch norm's running
