@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{fresh_folder, mlpc, workspace};
+use common::{fresh_folder, mlpc, wgpu_present, workspace};
 
 /// Asserts that `mlpc run MODEL --no-save --epochs 1` gives one error (no panic, no internal
 /// error) containing each of `expected`, status 2.
@@ -233,18 +233,26 @@ fn idx_files_that_cannot_be_read_say_what_is_wrong() {
     let _ = std::fs::remove_dir_all(&here);
 }
 
-#[test]
-fn a_run_that_will_not_fit_is_refused_before_training_with_both_figures() {
+/// `mlpc run models/mnist.mlp --no-save` with `arguments` and 100 MiB of memory allowed: it
+/// must be refused before training (status 1, nothing on standard output); its errors.
+fn refused_in_100_mib(arguments: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
         .args(["run", "models/mnist.mlp", "--no-save"])
+        .args(arguments)
         .current_dir(workspace())
         .env("NO_COLOR", "1")
         .env("MLPC_MEMORY_LIMIT", "100M")
         .output()
         .expect("run mlpc");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(output.stdout.is_empty(), "nothing trained");
+    stderr
+}
+
+#[test]
+fn a_run_that_will_not_fit_is_refused_before_training_with_both_figures() {
+    let stderr = refused_in_100_mib(&[]);
     // 407,050 parameters three times (value, gradient, velocity), 64 examples' activations,
     // and 70,000 images of 784 pixels with their labels.
     assert!(
@@ -257,23 +265,10 @@ fn a_run_that_will_not_fit_is_refused_before_training_with_both_figures() {
 
 #[test]
 fn on_wgpu_the_estimate_counts_what_the_replayed_step_keeps() {
-    if mlpc_train::backend::wgpu_adapters().is_empty() {
-        assert!(
-            std::env::var("MLPC_REQUIRE_WGPU").is_err(),
-            "MLPC_REQUIRE_WGPU=1 but no wgpu adapter"
-        );
-        eprintln!("*** SKIPPED: no wgpu adapter ***");
+    if !wgpu_present("on_wgpu_the_estimate_counts_what_the_replayed_step_keeps") {
         return;
     }
-    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
-        .args(["run", "models/mnist.mlp", "--no-save", "--backend", "wgpu"])
-        .current_dir(workspace())
-        .env("NO_COLOR", "1")
-        .env("MLPC_MEMORY_LIMIT", "100M")
-        .output()
-        .expect("run mlpc");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = refused_in_100_mib(&["--backend", "wgpu"]);
     // The CPU's 215.2 MiB, the epoch's permuted copy of the 60,000 training images and
     // labels (179.7 MiB), the replayed step's pool of dropout masks (60,000 x 512 values,
     // capped at one 64 MiB chunk) and two more sets of the 407,050 parameters and their

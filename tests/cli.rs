@@ -4,7 +4,7 @@
 use std::process::Command;
 
 mod common;
-use common::{mlpc, workspace};
+use common::{mlpc, wgpu_present, workspace};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -326,12 +326,7 @@ fn only_gpu_commands_get_a_private_runtime_folder_removed_at_exit() {
 /// project, a wgpu run writes its store under `MLPC_KERNEL_CACHE` (default: the user cache).
 #[test]
 fn kernel_tuning_is_kept_per_user_not_per_folder() {
-    if mlpc_train::backend::wgpu_adapters().is_empty() {
-        assert!(
-            std::env::var("MLPC_REQUIRE_WGPU").is_err(),
-            "MLPC_REQUIRE_WGPU=1 but no wgpu adapter"
-        );
-        eprintln!("*** SKIPPED: no wgpu adapter ***");
+    if !wgpu_present("kernel_tuning_is_kept_per_user_not_per_folder") {
         return;
     }
     let base = std::env::temp_dir().join(format!("mlpc-kernels-{}", std::process::id()));
@@ -477,12 +472,7 @@ fn the_replay_step_is_the_default_on_wgpu_and_says_when_it_cannot_run() {
         ),
         "{stderr}"
     );
-    if mlpc_train::backend::wgpu_adapters().is_empty() {
-        assert!(
-            std::env::var("MLPC_REQUIRE_WGPU").is_err(),
-            "MLPC_REQUIRE_WGPU=1 but no wgpu adapter"
-        );
-        eprintln!("*** SKIPPED (wgpu part): no wgpu adapter ***");
+    if !wgpu_present("the_replay_step_is_the_default_on_wgpu_and_says_when_it_cannot_run") {
         return;
     }
     let (stdout, stderr) = run(&["--backend", "wgpu"]);

@@ -60,3 +60,17 @@ pub fn json_lines(output: &Output) -> Vec<serde_json::Value> {
         .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
         .collect()
 }
+
+/// Whether a wgpu adapter exists. Without one the test says it skips its wgpu part, or, with
+/// `MLPC_REQUIRE_WGPU=1` (set by `.ci/run`, which installs Mesa's lavapipe), fails.
+pub fn wgpu_present(test: &str) -> bool {
+    if !mlpc_train::backend::wgpu_adapters().is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var("MLPC_REQUIRE_WGPU").is_err(),
+        "{test}: MLPC_REQUIRE_WGPU=1 but no wgpu adapter"
+    );
+    eprintln!("*** SKIPPED {test} (its wgpu part): no wgpu adapter ***");
+    false
+}

@@ -7,6 +7,9 @@
 //! the tanh approximation's derivative, while the compiled step (and burn-flex) use the exact
 //! one; the gelu case runs on flex.
 
+mod common;
+
+use common::largest_gap;
 use std::path::Path;
 
 use mlpc_data::Splits;
@@ -86,29 +89,6 @@ fn train(
         stepper.step(features, &targets, rate(model, step));
     }
     named_values(&stepper.network())
-}
-
-/// The largest relative difference between two networks' values, tensor by tensor (each
-/// relative to the largest magnitude in the reference tensor), with its tensor's name.
-fn largest_gap(compiled: &[(String, Vec<f32>)], reference: &[(String, Vec<f32>)]) -> (f64, String) {
-    assert_eq!(compiled.len(), reference.len());
-    compiled
-        .iter()
-        .zip(reference)
-        .map(|((name, ours), (reference_name, theirs))| {
-            assert_eq!(name, reference_name);
-            let scale = theirs
-                .iter()
-                .fold(0f64, |top, value| top.max(value.abs() as f64));
-            let gap = ours
-                .iter()
-                .zip(theirs)
-                .fold(0f64, |top, (a, b)| top.max((*a as f64 - *b as f64).abs()));
-            (gap / scale.max(1e-12), name.clone())
-        })
-        .fold((0.0, String::new()), |top, next| {
-            if next.0 > top.0 { next } else { top }
-        })
 }
 
 /// Trains `model` with both steps on `device` and asserts they agree; also that training

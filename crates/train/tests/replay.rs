@@ -16,11 +16,13 @@
 //! These run on Mesa's lavapipe in CI (`MLPC_REQUIRE_WGPU=1`); without any wgpu adapter they
 //! say loudly that they were skipped.
 
+mod common;
+
+use common::{largest_gap, wgpu_available};
 use std::path::Path;
 
 use mlpc_data::Splits;
 use mlpc_ir::Model;
-use mlpc_train::backend::wgpu_adapters;
 use mlpc_train::compiled::replay::{self, Segment};
 use mlpc_train::compiled::scalar::StepRow;
 use mlpc_train::compiled::update::UpdateRule;
@@ -43,21 +45,6 @@ fn turn() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn wgpu_available(test: &str) -> bool {
-    if !wgpu_adapters().is_empty() {
-        return true;
-    }
-    if std::env::var("MLPC_REQUIRE_WGPU").is_ok_and(|value| value == "1") {
-        panic!(
-            "{test}: no wgpu adapter found, and MLPC_REQUIRE_WGPU=1 requires one (install mesa-vulkan-drivers)"
-        );
-    }
-    eprintln!(
-        "\n*** SKIPPED {test}: no wgpu adapter on this machine (install mesa-vulkan-drivers to run it) ***\n"
-    );
-    false
-}
-
 fn model(text: &str) -> Model {
     // Paths in the text are relative to a file in `models/`.
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/replay.mlp");
@@ -74,6 +61,22 @@ fn digits(network: &str, optimizer: &str, schedule: &str) -> Model {
          {schedule}\n\
          train {{ epochs = 1, batch_size = 7, seed = 5 }}\n"
     ))
+}
+
+/// Trains `model` on wgpu with `kind`, keeping nothing on disk.
+fn train_on_wgpu(
+    model: &Model,
+    splits: &Splits,
+    kind: StepKind,
+) -> Result<mlpc_train::Trained, mlpc_train::TrainError> {
+    train_in(
+        model,
+        splits,
+        Backend::Wgpu,
+        kind,
+        &RunFolder::default(),
+        &mut |_: &mlpc_train::EpochReport| {},
+    )
 }
 
 /// A fresh compiled step on wgpu from the seed's initial weights, and the training rows on the
@@ -153,28 +156,6 @@ fn replayed(model: &Model, splits: &Splits, mutation: Option<Mutation>) -> Vec<(
     let (values, recorded) = segment(model, splits, true, mutation);
     assert!(recorded, "lavapipe and GPU drivers record kernel launches");
     values
-}
-
-/// The largest relative difference between two networks' values, tensor by tensor (each
-/// relative to the largest magnitude in the reference tensor), with its tensor's name.
-fn largest_gap(ours: &[(String, Vec<f32>)], reference: &[(String, Vec<f32>)]) -> (f64, String) {
-    assert_eq!(ours.len(), reference.len());
-    ours.iter()
-        .zip(reference)
-        .map(|((name, ours), (reference_name, theirs))| {
-            assert_eq!(name, reference_name);
-            let scale = theirs
-                .iter()
-                .fold(0f64, |top, value| top.max(value.abs() as f64));
-            let gap = ours
-                .iter()
-                .zip(theirs)
-                .fold(0f64, |top, (a, b)| top.max((*a as f64 - *b as f64).abs()));
-            (gap / scale.max(1e-12), name.clone())
-        })
-        .fold((0.0, String::new()), |top, next| {
-            if next.0 > top.0 { next } else { top }
-        })
 }
 
 /// Asserts replayed parameters match the reference, and that training moved them far beyond
@@ -342,17 +323,7 @@ fn training_with_replay_gives_the_compiled_steps_epochs() {
     model.training.batch_size = 50;
     model.training.epochs = 3;
     let splits = mlpc_data::load(&model.data).expect("data loads");
-    let run = |kind: StepKind| {
-        train_in(
-            &model,
-            &splits,
-            Backend::Wgpu,
-            kind,
-            &RunFolder::default(),
-            &mut |_: &mlpc_train::EpochReport| {},
-        )
-        .expect("training")
-    };
+    let run = |kind: StepKind| train_on_wgpu(&model, &splits, kind).expect("training");
     let replayed = run(StepKind::Replay);
     let compiled = run(StepKind::Compiled);
     assert_eq!(replayed.step, StepKind::Replay);
@@ -391,16 +362,9 @@ fn a_diverging_replay_names_the_same_step_as_the_compiled_step() {
     );
     let splits = mlpc_data::load(&model.data).expect("data loads");
     let diverged = |kind: StepKind| {
-        let error = train_in(
-            &model,
-            &splits,
-            Backend::Wgpu,
-            kind,
-            &RunFolder::default(),
-            &mut |_: &mlpc_train::EpochReport| {},
-        )
-        .err()
-        .expect("the run diverges");
+        let error = train_on_wgpu(&model, &splits, kind)
+            .err()
+            .expect("the run diverges");
         match error {
             mlpc_train::TrainError::Diverged {
                 epoch, step, steps, ..
@@ -507,15 +471,7 @@ fn wide_dropout_pools_split_a_chunk_into_segments_under_the_buffer_limit() {
     model.training.batch_size = 32;
     model.training.epochs = 2;
     let splits = mlpc_data::load(&model.data).expect("data loads");
-    let trained = train_in(
-        &model,
-        &splits,
-        Backend::Wgpu,
-        StepKind::Replay,
-        &RunFolder::default(),
-        &mut |_: &mlpc_train::EpochReport| {},
-    )
-    .expect("training");
+    let trained = train_on_wgpu(&model, &splits, StepKind::Replay).expect("training");
     let history = &trained.history;
     assert!(history.iter().all(|report| report.train_loss.is_finite()));
     assert!(history[1].train_loss < history[0].train_loss, "{history:?}");

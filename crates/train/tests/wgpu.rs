@@ -4,29 +4,16 @@
 //! Where no wgpu adapter exists these tests say loudly that they were skipped; with
 //! `MLPC_REQUIRE_WGPU=1` (set by `.ci/run`, which installs Mesa's lavapipe) they fail instead.
 
+mod common;
+
+use common::wgpu_available;
 use std::path::Path;
 
 use mlpc_ir::Model;
-use mlpc_train::backend::wgpu_adapters;
 use mlpc_train::{Backend, EpochReport, train};
 
 /// Largest relative difference allowed between CPU and wgpu losses, epoch by epoch.
 const PARITY_TOLERANCE: f64 = 1e-3;
-
-fn wgpu_available(test: &str) -> bool {
-    if !wgpu_adapters().is_empty() {
-        return true;
-    }
-    if std::env::var("MLPC_REQUIRE_WGPU").is_ok_and(|value| value == "1") {
-        panic!(
-            "{test}: no wgpu adapter found, and MLPC_REQUIRE_WGPU=1 requires one (install mesa-vulkan-drivers)"
-        );
-    }
-    eprintln!(
-        "\n*** SKIPPED {test}: no wgpu adapter on this machine (install mesa-vulkan-drivers to run it) ***\n"
-    );
-    false
-}
 
 fn model(text: &str) -> Model {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/models/parity.mlp");
