@@ -1,7 +1,8 @@
 //! The compiled step against burn's autodiff: from the same weights, batches and dropout
 //! masks, the parameters (and batch norm's running statistics) after 20 steps agree within
 //! 1e-5 relative, for every layer kind, every loss, every optimizer and a schedule, on ndarray
-//! and flex. A deliberately wrong backward rule fails the same comparison.
+//! and flex (and on wgpu for the derivatives it computes in another form). A deliberately
+//! wrong backward rule fails the same comparison.
 //!
 //! One exception, measured and documented: burn-ndarray's autodiff differentiates `gelu` with
 //! the tanh approximation's derivative, while the compiled step (and burn-flex) use the exact
@@ -9,7 +10,7 @@
 
 mod common;
 
-use common::largest_gap;
+use common::{largest_gap, wgpu_available};
 use std::path::Path;
 
 use mlpc_data::Splits;
@@ -207,6 +208,28 @@ fn prelu() {
             "adam(lr = 0.01)",
         ),
     );
+}
+
+/// On wgpu the piecewise-constant derivatives (relu, leaky relu, prelu) gate the gradient with
+/// masked fills rather than products (`Gating::Masked`): the same comparison, there.
+#[test]
+fn masked_derivatives_on_wgpu() {
+    if !wgpu_available("masked_derivatives_on_wgpu") {
+        return;
+    }
+    for network in [
+        "dense 16 relu\ndense 4",
+        "dense 12 leaky_relu(0.1)\ndense 4",
+        "dense 12 leaky_relu(1.5)\ndense 4",
+        "prelu(slope = -0.3)\ndense 12\nprelu(slope = 0.5)\ndense 4",
+    ] {
+        assert_parity(
+            &format!("{network:?} / wgpu"),
+            &blobs(network, "sgd(lr = 0.1, momentum = 0.9)"),
+            Backend::Wgpu,
+            TOLERANCE,
+        );
+    }
 }
 
 #[test]

@@ -5,11 +5,50 @@
 //! default `gelu` backward is the tanh approximation; flex overrides it with the exact one,
 //! which is what the compiled step uses on every backend).
 
-use burn::tensor::{Tensor, activation};
+use burn::tensor::{Bool, Device, Tensor, activation};
 use mlpc_ir::Activation;
 
 /// `1 / sqrt(2π)`.
 const INVERSE_SQRT_TWO_PI: f64 = 0.398_942_280_401_432_7;
+
+/// How a derivative that is a constant on each side of zero (relu, leaky relu, prelu) gates
+/// the upstream gradient: the form that is quicker depends on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gating {
+    /// A product with a 0/1 indicator. On the CPU: flex's masked fill branches per element,
+    /// and on a relu's unpredictable pattern that measured 8x slower than the two vectorised
+    /// operations of the product.
+    Product,
+    /// A masked fill (or masked choice). On a GPU: burn-fusion fuses it with its neighbours,
+    /// where the indicator's cast to float is a kernel of its own and the comparison another
+    /// (two launches per relu, measured on wgpu).
+    Masked,
+}
+
+impl Gating {
+    /// The quicker form on `device`: masked on cubecl's devices (wgpu), products elsewhere.
+    pub fn for_device(device: &Device) -> Gating {
+        match device.as_dispatch() {
+            burn::backend::DispatchDevice::Cube(_) => Gating::Masked,
+            _ => Gating::Product,
+        }
+    }
+
+    /// `upstream` where the derivative is 1 and zero where it is 0: `zero` gives the places
+    /// of zeros as a mask (the masked form), `indicator` the derivative as 0s and 1s (the
+    /// product form); only the one the form needs is computed.
+    fn gate(
+        self,
+        upstream: Tensor<2>,
+        zero: impl FnOnce() -> Tensor<2, Bool>,
+        indicator: impl FnOnce() -> Tensor<2>,
+    ) -> Tensor<2> {
+        match self {
+            Gating::Product => upstream * indicator(),
+            Gating::Masked => upstream.mask_fill(zero(), 0.0),
+        }
+    }
+}
 
 /// Whether the derivative reads the pre-activation input (else only the output).
 pub fn needs_input(function: &Activation) -> bool {
@@ -28,12 +67,13 @@ pub fn needs_input(function: &Activation) -> bool {
 
 /// The gradient with respect to the pre-activation, from the gradient `upstream` with respect
 /// to the output; `input` is the pre-activation (present when [`needs_input`] says so) and
-/// `output` the activation's value.
+/// `output` the activation's value; `gating` the form of the piecewise-constant derivatives.
 pub fn backward(
     function: &Activation,
     upstream: Tensor<2>,
     input: Option<&Tensor<2>>,
     output: &Tensor<2>,
+    gating: Gating,
 ) -> Tensor<2> {
     let input = || {
         input
@@ -42,10 +82,12 @@ pub fn backward(
     };
     match function {
         Activation::Identity => upstream,
-        // burn's relu passes no gradient where the output is zero. A product with the 0/1
-        // indicator, not a masked fill: flex's mask fill branches per element, and on a relu's
-        // unpredictable pattern that measured 8x slower than the two vectorised operations.
-        Activation::Relu => upstream * output.clone().greater_elem(0.0).float(),
+        // burn's relu passes no gradient where the output is zero.
+        Activation::Relu => gating.gate(
+            upstream,
+            || output.clone().lower_equal_elem(0.0),
+            || output.clone().greater_elem(0.0).float(),
+        ),
         // 1 - tanh²
         Activation::Tanh => {
             let output = output.clone();
@@ -74,9 +116,13 @@ pub fn backward(
             upstream * (cumulative + input * density)
         }
         // burn: x for x >= 0 (derivative 1, at 0 too), slope·x below.
-        // As a product, for the reason given at relu: the derivative is 1 where x >= 0 and
-        // the slope below, i.e. max(indicator, slope) for slopes up to 1 (exact), else
-        // slope + (1 - slope)·indicator.
+        // As a product ([`Gating::Product`]): the derivative is 1 where x >= 0 and the
+        // slope below, i.e. max(indicator, slope) for slopes up to 1 (exact), else
+        // slope + (1 - slope)·indicator. Masked: the upstream times the slope below zero.
+        Activation::LeakyRelu { slope } if gating == Gating::Masked => {
+            let below = upstream.clone().mul_scalar(*slope);
+            upstream.mask_where(input().lower_elem(0.0), below)
+        }
         Activation::LeakyRelu { slope } => {
             let indicator = input().greater_equal_elem(0.0).float();
             let derivative = if *slope <= 1.0 {

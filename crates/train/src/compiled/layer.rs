@@ -9,7 +9,7 @@ use burn::tensor::{Distribution, Tensor};
 use mlpc_ir::Activation;
 
 use super::Mutation;
-use super::activation;
+use super::activation::{self, Gating};
 use crate::network::apply_activation;
 
 /// One layer of the compiled step. Parameters are indices into the step's parameter list.
@@ -63,6 +63,15 @@ pub enum LayerRule {
         /// Added to the variance.
         epsilon: f64,
     },
+}
+
+/// How the backward rules are written for one step.
+#[derive(Debug, Clone, Copy)]
+pub struct Form {
+    /// The form of piecewise-constant derivatives quicker on the step's device.
+    pub gating: Gating,
+    /// A deliberate mistake planted for the tests, if any.
+    pub mutation: Option<Mutation>,
 }
 
 /// What a layer's forward pass keeps for its backward pass.
@@ -266,8 +275,9 @@ impl LayerRule {
         values: &[&Tensor<2>],
         wants_input: bool,
         gradients: &mut Gradients,
-        mutation: Option<Mutation>,
+        form: Form,
     ) -> Option<Tensor<2>> {
+        let Form { gating, mutation } = form;
         match (self, saved) {
             (
                 LayerRule::Dense {
@@ -288,7 +298,9 @@ impl LayerRule {
                         | Mutation::UpdatesOutOfPlace
                         | Mutation::HostWriteInStep,
                     )
-                    | None => activation::backward(activation, upstream, affine.as_ref(), &output),
+                    | None => {
+                        activation::backward(activation, upstream, affine.as_ref(), &output, gating)
+                    }
                 };
                 drop((affine, output));
                 let input_gradient = wants_input.then(|| {
@@ -303,18 +315,25 @@ impl LayerRule {
                 input_gradient
             }
             (LayerRule::Activation(function), Saved::Activation { input, output }) => Some(
-                activation::backward(function, upstream, input.as_ref(), &output),
+                activation::backward(function, upstream, input.as_ref(), &output, gating),
             ),
             (LayerRule::Prelu { slope }, Saved::Prelu(input)) => {
-                // dy/dx = a where x < 0, 1 elsewhere (at 0 too, as burn's): 1 - (1 - a) · [x < 0],
-                // as a product (a masked fill is far slower on flex); dy/da = min(0, x).
-                let negative = input.clone().lower_elem(0.0).float();
+                // dy/dx = a where x < 0, 1 elsewhere (at 0 too, as burn's); dy/da = min(0, x).
+                // As a product (CPU): 1 - (1 - a) · [x < 0]; masked (GPU): the upstream
+                // times a where x < 0 ([`Gating`]).
                 let slope_value = values[*slope].clone();
-                let input_gradient = wants_input.then(|| {
-                    let derivative = (negative * slope_value.neg().add_scalar(1.0))
-                        .neg()
-                        .add_scalar(1.0);
-                    upstream.clone() * derivative
+                let input_gradient = wants_input.then(|| match gating {
+                    Gating::Product => {
+                        let negative = input.clone().lower_elem(0.0).float();
+                        let derivative = (negative * slope_value.neg().add_scalar(1.0))
+                            .neg()
+                            .add_scalar(1.0);
+                        upstream.clone() * derivative
+                    }
+                    Gating::Masked => upstream.clone().mask_where(
+                        input.clone().lower_elem(0.0),
+                        upstream.clone() * slope_value,
+                    ),
                 });
                 gradients.push((*slope, (upstream * input.clamp_max(0.0)).sum_dim(0)));
                 input_gradient
@@ -333,7 +352,7 @@ impl LayerRule {
                         values,
                         index > 0 || wants_input,
                         gradients,
-                        mutation,
+                        form,
                     );
                 }
                 if wants_input {

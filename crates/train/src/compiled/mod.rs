@@ -39,7 +39,8 @@ use mlpc_ir::{LayerKind, Loss, Model};
 
 use crate::network::{ActivationLayer, DenseLayer, LayerModule, Network, ResidualBlock};
 use crate::objective::BatchTargets;
-use layer::{Gradients, LayerRule, Masks, Running, Saved};
+use activation::Gating;
+use layer::{Form, Gradients, LayerRule, Masks, Running, Saved};
 use scalar::{Scalar, StepRow, StepScalars};
 use update::{Parameter, State, UpdateRule};
 
@@ -248,6 +249,8 @@ pub struct CompiledStep {
     loss: Loss,
     optimizer: mlpc_ir::Optimizer,
     update: UpdateRule,
+    /// The form of piecewise-constant derivatives quicker on the step's device.
+    gating: Gating,
     device: Device,
 }
 
@@ -281,6 +284,7 @@ impl CompiledStep {
             loss: model.loss,
             optimizer: model.optimizer,
             update: UpdateRule::new(model.optimizer),
+            gating: Gating::for_device(device),
             device: device.clone(),
         }
     }
@@ -389,7 +393,10 @@ impl CompiledStep {
                     &values,
                     index > self.first_trained,
                     &mut gradients,
-                    self.mutation,
+                    Form {
+                        gating: self.gating,
+                        mutation: self.mutation,
+                    },
                 );
             }
             outcome.sum
