@@ -12,6 +12,7 @@ use mlpc_ir::Model;
 use mlpc_ir::memory::MemoryEstimate;
 
 use crate::backend::Backend;
+use crate::compiled::update::UpdateRule;
 use crate::error::TrainError;
 use crate::step::StepKind;
 
@@ -29,9 +30,10 @@ pub struct Available {
 
 /// The bytes a run of `model` on `splits` on `backend` with `step` needs, about. On a backend
 /// that permutes the training set once per epoch (wgpu) that copy counts too; the replayed
-/// step adds its dropout pools (a mask per step of a segment, each pool at most one chunk)
-/// and two more sets of what a step writes (its write-back targets, and the copy it keeps
-/// while a segment is recorded).
+/// step adds its dropout pools (a mask per step of a segment, each pool at most one chunk),
+/// a copy of what a step writes (parameters and optimizer state, kept while a segment is
+/// recorded) and the new buffers of what it writes anew each step and copies back (the
+/// optimizer state; parameters too where they are not updated in place).
 pub fn needed(model: &Model, splits: &Splits, backend: Backend, step: StepKind) -> u64 {
     let network = MemoryEstimate::of(&model.network, &model.optimizer, model.training.batch_size);
     let values = |dataset: &mlpc_data::Dataset| (dataset.features.len() + dataset.len()) as u64 * 4;
@@ -57,8 +59,14 @@ pub fn needed(model: &Model, splits: &Splits, backend: Backend, step: StepKind) 
                 mlpc_ir::Optimizer::Sgd { .. } => 0,
                 mlpc_ir::Optimizer::Adam { .. } | mlpc_ir::Optimizer::AdamW { .. } => 2,
             };
-            let written = model.network.parameters() as u64 * (1 + state_per_parameter) * 4;
-            pools.saturating_add(2 * written)
+            let parameters = model.network.parameters() as u64 * 4;
+            let copied = parameters * (1 + state_per_parameter);
+            let values_anew = match UpdateRule::new(model.optimizer).adds_in_place() {
+                true => 0,
+                false => 1,
+            };
+            let anew = parameters * (values_anew + state_per_parameter);
+            pools.saturating_add(copied).saturating_add(anew)
         }
     };
     network

@@ -431,9 +431,10 @@ fn launches_per_step(model: &Model, splits: &Splits) -> (usize, Vec<(&'static st
 }
 
 /// Kernels a replay of the benchmark's step may dispatch with burn-fusion's defaults
-/// (measured: 35 on lavapipe; 41-43 without fusion): a change that adds launches to the step
-/// must say so here.
-const KERNELS_PER_STEP: usize = 40;
+/// (measured: 30 on lavapipe, since relu's gradient is a masked fill and parameters are
+/// updated in place; 33 before, 35 before that): a change that adds launches to the step must
+/// say so here.
+const KERNELS_PER_STEP: usize = 32;
 
 #[test]
 fn the_replayed_step_launches_few_kernels() {

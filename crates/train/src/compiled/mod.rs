@@ -42,7 +42,7 @@ use crate::objective::BatchTargets;
 use activation::Gating;
 use layer::{Form, Gradients, LayerRule, Masks, Running, Saved};
 use scalar::{Scalar, StepRow, StepScalars};
-use update::{Parameter, State, UpdateRule};
+use update::{Parameter, State, UpdateRule, Updates};
 
 /// Why a model cannot be trained with the compiled step (it then runs on autodiff).
 #[derive(Debug, Clone, PartialEq)]
@@ -297,18 +297,39 @@ impl CompiledStep {
             rate,
             UpdateRule::next_time(&self.parameters),
         );
-        self.step_with(features, targets, &StepScalars::host(row), Masks::Drawn)
+        self.step_with(
+            features,
+            targets,
+            &StepScalars::host(row),
+            Masks::Drawn,
+            Updates::New,
+        )
     }
 
-    /// One training step with the step's factors and dropout masks given: the step a replay
-    /// records ([`replay`]), where they come from device buffers.
+    /// One training step with the step's factors and dropout masks given, and where its
+    /// updates go: the step a replay records ([`replay`]), where the factors and masks come
+    /// from device buffers and the updates go in place.
     pub fn step_with(
         &mut self,
         features: Tensor<2>,
         targets: &BatchTargets,
         scalars: &StepScalars,
         mut masks: Masks,
+        updates: Updates,
     ) -> Tensor<1> {
+        let in_place = match updates {
+            Updates::InPlace(rows) if self.update.adds_in_place() => Some(rows),
+            Updates::InPlace(_) | Updates::New => None,
+        };
+        // Updates added in place read the rate negated (`w + (-lr)·d`).
+        let negated;
+        let scalars = match in_place {
+            Some(_) => {
+                negated = scalars.with_rate_negated();
+                &negated
+            }
+            None => scalars,
+        };
         let scale = if self.update.folds_rate() {
             scalars.rate.clone()
         } else {
@@ -343,7 +364,11 @@ impl CompiledStep {
         self.parameters = parameters
             .into_iter()
             .zip(gradients)
-            .map(|(parameter, gradient)| self.update.apply(parameter, gradient, scalars))
+            .enumerate()
+            .map(|(index, (parameter, gradient))| {
+                let rows = in_place.map(|rows| &rows[index]);
+                self.update.apply(parameter, gradient, scalars, rows)
+            })
             .collect();
         drop(held);
         sum
@@ -463,12 +488,16 @@ impl CompiledStep {
         self.running = snapshot.running;
     }
 
-    /// Every tensor a step writes (parameter values, optimizer state, batch norm's running
-    /// statistics), in a fixed order.
-    fn written(&mut self) -> Vec<&mut Tensor<2>> {
+    /// Every tensor a step writes in a new buffer when it updates in place
+    /// ([`Updates::InPlace`]): optimizer state, batch norm's running statistics, and the
+    /// parameter values unless [`UpdateRule::adds_in_place`]; in a fixed order.
+    fn written_anew(&mut self) -> Vec<&mut Tensor<2>> {
         let mut written = Vec::new();
+        let values_in_place = self.update.adds_in_place();
         for parameter in &mut self.parameters {
-            written.push(&mut parameter.value);
+            if !values_in_place {
+                written.push(&mut parameter.value);
+            }
             match &mut parameter.state {
                 update::State::None => {}
                 update::State::Velocity(velocity) => written.push(velocity),

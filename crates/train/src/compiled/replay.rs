@@ -14,13 +14,15 @@
 //!   step ([`super::scalar`]), selected by the same counter.
 //! - Dropout masks are gathered from a pool drawn ahead for the whole segment (a recorded
 //!   random kernel would repeat its seed on every replay), one fresh mask per step.
-//! - Whatever the step writes (parameters, optimizer state, batch-norm statistics) is written
-//!   back at the step's end into the buffers the segment started with, one in-place copy each
-//!   ([`write_back`]), and the next step reads it there (the loss vector and the counter are
-//!   added into in place, by indexed additions).
+//! - Parameter values are updated in their own buffers: every rule but AdamW's decay is
+//!   `w - Δ`, and the step adds `-Δ` into `w` by one indexed addition, in place
+//!   ([`Updates::InPlace`]). Whatever else the step writes (optimizer state, batch-norm
+//!   statistics, AdamW's decayed values) is written back at the step's end into the buffers
+//!   the segment started with, one in-place copy each ([`write_back`]), and the next step
+//!   reads it there (the loss vector and the counter are added into in place, as parameters).
 //!   burn-fusion's fused kernels write their results where they choose, in place or in a new
-//!   buffer; a replay dispatches them against the buffers of the recording, so without the
-//!   write-back an update that landed in a new buffer is lost to the next replay.
+//!   buffer; a replay dispatches them against the buffers of the recording, so a result that
+//!   landed in a new buffer without being added or copied back is lost to the next replay.
 //! - Each step adds its loss into its own slot of a per-segment loss vector, read once at the
 //!   segment's end (the epoch's loss, and the exact step of a divergence).
 //!
@@ -42,6 +44,7 @@ use burn::tensor::{Distribution, IndexingUpdateOp, Int, Tensor, TensorData};
 use super::CompiledStep;
 use super::layer::Masks;
 use super::scalar::{StepRow, StepScalars, Table};
+use super::update::Updates;
 use crate::objective::BatchTargets;
 
 /// Runs of the step `burn::tensor::capture` makes before it records one.
@@ -73,9 +76,11 @@ pub struct Segment {
     losses: Tensor<1>,
     /// Dropout masks drawn ahead `[steps·batch, width]`, one pool per dropout layer.
     pools: Vec<Tensor<2>>,
-    /// The buffers every step reads the written tensors from and writes them back to
-    /// ([`CompiledStep::written`]), set when the segment starts.
+    /// The buffers every step reads the tensors it writes anew from and writes them back to
+    /// ([`CompiledStep::written_anew`]), set when the segment starts.
     stable: Vec<Tensor<2>>,
+    /// Each parameter's rows `0..rows`, where its update is added in place.
+    parameter_rows: Vec<Tensor<1, Int>>,
 }
 
 impl Segment {
@@ -120,6 +125,7 @@ impl Segment {
             losses: Tensor::<1>::zeros([steps], &device),
             pools,
             stable: Vec::new(),
+            parameter_rows: Vec::new(),
         }
     }
 }
@@ -166,6 +172,7 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
         &targets,
         &scalars,
         Masks::Given(masks.into_iter()),
+        Updates::InPlace(&segment.parameter_rows),
     );
     // The loss added into its slot and the counter advanced, each by an indexed addition into
     // its own buffer (one kernel each, in place as the write-backs below are).
@@ -183,13 +190,14 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
     write_back(step, segment);
 }
 
-/// Writes what the step wrote back into the segment's stable buffers, so that every replay
-/// reads what the previous one wrote whatever buffers the backend chose for its results.
+/// Writes what the step wrote anew back into the segment's stable buffers, so that every
+/// replay reads what the previous one wrote whatever buffers the backend chose for its
+/// results (parameter values are updated in their own buffers, [`Updates::InPlace`]).
 fn write_back(step: &mut CompiledStep, segment: &mut Segment) {
     if step.mutation == Some(super::Mutation::UpdatesOutOfPlace) {
         return;
     }
-    for (slot, stable) in step.written().into_iter().zip(&mut segment.stable) {
+    for (slot, stable) in step.written_anew().into_iter().zip(&mut segment.stable) {
         let [rows, columns] = slot.dims();
         *stable = stable
             .extract()
@@ -231,8 +239,16 @@ pub fn run(
     carry_on: &mut dyn FnMut(usize) -> bool,
 ) -> Result<SegmentOutcome, LostSteps> {
     let steps = segment.steps;
+    segment.parameter_rows = step
+        .parameters()
+        .iter()
+        .map(|parameter| {
+            let [rows, _] = parameter.value.dims();
+            Tensor::<1, Int>::arange(0..rows as i64, &parameter.value.device())
+        })
+        .collect();
     segment.stable = step
-        .written()
+        .written_anew()
         .into_iter()
         .map(|tensor| tensor.clone())
         .collect();
@@ -249,8 +265,9 @@ pub fn run(
             let mut ran = WARM_UPS;
             while ran < steps && carry_on(ran) {
                 // SAFETY: the buffers the recording reads and writes across steps are held by
-                // `segment` (batches, tables, pools, counter, losses and the write-back
-                // targets) and outlive the graph, dropped below before any of them changes
+                // `segment` (batches, tables, pools, counter, losses, parameter rows and the
+                // write-back targets) or by `step` (parameters, updated in place) and outlive
+                // the graph, dropped below before any of them changes
                 // hands. The step's temporaries (activations, gradients, factors, fusion's
                 // scratch) were dropped after the capture; their memory stays reserved for
                 // the graph, as cubecl-wgpu guards every page a recording touched until the
@@ -273,7 +290,7 @@ pub fn run(
             segment.counter = Tensor::<1, Int>::zeros([1], &device);
             segment.losses = Tensor::<1>::zeros([steps], &device);
             segment.stable = step
-                .written()
+                .written_anew()
                 .into_iter()
                 .map(|tensor| tensor.clone())
                 .collect();

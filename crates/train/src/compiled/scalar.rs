@@ -124,6 +124,15 @@ impl StepScalars {
         }
     }
 
+    /// The same factors with the learning rate negated (exactly: a sign flip), for updates
+    /// added in place.
+    pub fn with_rate_negated(&self) -> StepScalars {
+        StepScalars {
+            rate: self.rate.scaled(-1.0),
+            factors: self.factors.clone(),
+        }
+    }
+
     /// Device scalars of step `counter` (`[1]`) from a [`Table`] (a replayed step): one
     /// gather per column the optimizer reads (the others stay 1 and are never read).
     pub fn device(table: &Table, counter: &Tensor<1, Int>) -> StepScalars {

@@ -8,9 +8,16 @@
 //!
 //! Plain SGD (no momentum, no decay) updates `w -= lr·g`: the step folds `lr` into the loss
 //! gradient ([`UpdateRule::folds_rate`]), and the update is one subtraction per parameter.
+//!
+//! Every rule but AdamW's decoupled decay is `w - lr·d`; a replayed step adds `(-lr)·d` into
+//! the parameter's own buffer by one indexed addition ([`Updates::InPlace`]), in place, so the
+//! parameter never moves to another buffer and needs no copy back
+//! ([`UpdateRule::adds_in_place`]). The step negates the rate where it is read, so the
+//! negation costs no kernel; `w + (-lr)·d` is `w - lr·d` exactly in floating point (and a
+//! folded rate negates the whole backward pass exactly), so both forms train the same numbers.
 
 use burn::module::ParamId;
-use burn::tensor::Tensor;
+use burn::tensor::{IndexingUpdateOp, Int, Tensor};
 use mlpc_ir::Optimizer;
 
 use super::scalar::{Scalar, StepScalars};
@@ -108,6 +115,28 @@ impl State {
     }
 }
 
+/// Where updated parameter values go.
+#[derive(Clone, Copy)]
+pub enum Updates<'a> {
+    /// Into new tensors, in whatever buffers the backend chooses (the eager step).
+    New,
+    /// Added into each parameter's own buffer, where the rule allows it
+    /// ([`UpdateRule::adds_in_place`]): for each parameter, the list of its rows `0..rows`
+    /// (the replayed step, whose recording must find every parameter where it left it).
+    InPlace(&'a [Tensor<1, Int>]),
+}
+
+/// What a rule does to a parameter's value.
+enum Change {
+    /// `w - Δ`, or `w + Δ` where the rate came negated.
+    Decrement(Tensor<2>),
+    /// `c·w - Δ` (AdamW's decoupled decay, `c = 1 - lr·λ`).
+    Decayed {
+        factor: Scalar,
+        decrement: Tensor<2>,
+    },
+}
+
 /// The optimizer's update, as a rule applied to each parameter.
 #[derive(Debug, Clone, Copy)]
 pub struct UpdateRule {
@@ -129,6 +158,12 @@ impl UpdateRule {
         )
     }
 
+    /// Whether every update is `w - Δ`, which [`Updates::InPlace`] adds into the parameter's
+    /// own buffer (all rules but AdamW with a decay, whose `c·w - Δ` makes a new value).
+    pub fn adds_in_place(&self) -> bool {
+        !matches!(self.optimizer, Optimizer::AdamW { weight_decay, .. } if weight_decay != 0.0)
+    }
+
     /// The optimizer's time (1-based) of the next update: one more than the steps its
     /// parameters' state has taken (0 for optimizers that keep no count).
     pub fn next_time(parameters: &[Parameter]) -> usize {
@@ -143,7 +178,9 @@ impl UpdateRule {
     }
 
     /// Updates `parameter` from its `gradient` (of the batch's mean loss, times the rate if
-    /// [`folds_rate`](Self::folds_rate)) with the step's learning rate and optimizer factors.
+    /// [`folds_rate`](Self::folds_rate)) with the step's learning rate and optimizer factors;
+    /// `rows` lists the parameter's rows where updates go in place ([`Updates::InPlace`]),
+    /// and then the rate in `scalars` (and in a folded gradient) is negated.
     /// The value and its state are moved in and out, so each buffer has one owner and the
     /// backend can write in place.
     pub fn apply(
@@ -151,11 +188,12 @@ impl UpdateRule {
         parameter: Parameter,
         gradient: Tensor<2>,
         scalars: &StepScalars,
+        rows: Option<&Tensor<1, Int>>,
     ) -> Parameter {
         let rate = &scalars.rate;
         let Parameter { value, state, .. } = parameter;
-        let (value, state) = match (self.optimizer, state) {
-            (_, state) if self.folds_rate() => (value - gradient, state),
+        let (change, state) = match (self.optimizer, state) {
+            (_, state) if self.folds_rate() => (Change::Decrement(gradient), state),
             (
                 Optimizer::Sgd {
                     momentum,
@@ -180,7 +218,7 @@ impl UpdateRule {
                     }
                     state @ (State::None | State::Moments(_)) => (gradient, state),
                 };
-                (value - rate.times(direction), state)
+                (Change::Decrement(rate.times(direction)), state)
             }
             (
                 Optimizer::Adam {
@@ -194,7 +232,10 @@ impl UpdateRule {
                 let gradient = with_penalty(gradient, &value, weight_decay);
                 let moments = moments.advance(beta1, beta2, gradient);
                 let direction = moments.adam_direction(&scalars.factors);
-                (value - rate.times(direction), State::Moments(moments))
+                (
+                    Change::Decrement(rate.times(direction)),
+                    State::Moments(moments),
+                )
             }
             (
                 Optimizer::AdamW {
@@ -208,13 +249,17 @@ impl UpdateRule {
             ) => {
                 let moments = moments.advance(beta1, beta2, gradient);
                 let direction = moments.adamw_direction(&scalars.factors, epsilon);
-                // Decoupled decay, `w (1 - lr·λ)`.
-                let decayed = if weight_decay == 0.0 {
-                    value
+                let decrement = rate.times(direction);
+                let change = if weight_decay == 0.0 {
+                    Change::Decrement(decrement)
                 } else {
-                    scalars.factors[2].times(value)
+                    // Decoupled decay, `w (1 - lr·λ)`.
+                    Change::Decayed {
+                        factor: scalars.factors[2].clone(),
+                        decrement,
+                    }
                 };
-                (decayed - rate.times(direction), State::Moments(moments))
+                (change, State::Moments(moments))
             }
             (
                 Optimizer::Adam { .. } | Optimizer::AdamW { .. },
@@ -222,6 +267,14 @@ impl UpdateRule {
             ) => {
                 unreachable!("Adam's parameters start with moments")
             }
+        };
+        let value = match (change, rows) {
+            // The rate came negated: the decrement is `-Δ`.
+            (Change::Decrement(decrement), Some(rows)) => {
+                value.select_assign(0, rows.clone(), decrement, IndexingUpdateOp::Add)
+            }
+            (Change::Decrement(decrement), None) => value - decrement,
+            (Change::Decayed { factor, decrement }, _) => factor.times(value) - decrement,
         };
         Parameter {
             value,
