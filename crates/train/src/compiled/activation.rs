@@ -28,9 +28,9 @@ pub enum Gating {
 impl Gating {
     /// The quicker form on `device`: masked on cubecl's devices (wgpu), products elsewhere.
     pub fn for_device(device: &Device) -> Gating {
-        match device.as_dispatch() {
-            burn::backend::DispatchDevice::Cube(_) => Gating::Masked,
-            _ => Gating::Product,
+        match super::kernels::available(device) {
+            true => Gating::Masked,
+            false => Gating::Product,
         }
     }
 

@@ -1,7 +1,8 @@
 //! Loss rules: the batch's summed loss (for the epoch's report) and the gradient of the mean
 //! loss with respect to the network's output, with the output activation folded in.
 //!
-//! - cross-entropy: the softmax is folded into the gradient, `(p - y) / B`;
+//! - cross-entropy: the softmax is folded into the gradient, `(p - y) / B` (on wgpu, loss and
+//!   gradient in one kernel of the step's own, [`super::kernels`]);
 //! - binary cross-entropy: the sigmoid is folded in, `(σ(z) - t) / B`;
 //! - mse `2r / (B·O)`, mae `sign(r) / (B·O)`, huber `clamp(r, ±δ) / (B·O)`, with `r = z - t`.
 //!
@@ -12,6 +13,7 @@
 use burn::tensor::{IndexingUpdateOp, Int, Tensor, activation};
 use mlpc_ir::Loss;
 
+use super::kernels;
 use super::scalar::Scalar;
 use crate::objective::BatchTargets;
 
@@ -83,8 +85,27 @@ pub fn loss_and_gradient(
 }
 
 /// Softmax cross-entropy on logits, `[B, C]`, with class indices `[B]`; the gradient is
-/// multiplied by `factor` (the scale over the batch size).
+/// multiplied by `factor` (the scale over the batch size). One kernel of the step's own where
+/// the device runs them, else composed of tensor operations.
 fn cross_entropy(logits: Tensor<2>, classes: &Tensor<1, Int>, factor: Scalar) -> LossOutcome {
+    let device = classes.device();
+    if !kernels::available(&device) {
+        return composed_cross_entropy(logits, classes, factor);
+    }
+    let factor = match factor {
+        Scalar::Host(factor) => Tensor::full([1, 1], factor, &device),
+        Scalar::Device(factor) => factor,
+    };
+    let (gradient, sum) = kernels::softmax_cross_entropy(logits, classes.clone(), factor);
+    LossOutcome { sum, gradient }
+}
+
+/// [`cross_entropy`] composed of tensor operations.
+fn composed_cross_entropy(
+    logits: Tensor<2>,
+    classes: &Tensor<1, Int>,
+    factor: Scalar,
+) -> LossOutcome {
     let [batch, _] = logits.dims();
     let indices = classes.clone().reshape([batch, 1]);
     let shifted = logits.clone() - logits.max_dim(1);
@@ -111,4 +132,84 @@ fn cross_entropy(logits: Tensor<2>, classes: &Tensor<1, Int>, factor: Scalar) ->
         }
     };
     LossOutcome { sum, gradient }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, DeviceKind, Distribution, TensorData};
+
+    /// The largest difference between two tensors, relative to the reference's largest value.
+    fn gap<const D: usize>(ours: Tensor<D>, reference: Tensor<D>) -> f32 {
+        let ours = ours.into_data().try_to_vec::<f32>().expect("f32 values");
+        let reference = reference
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 values");
+        let scale = reference
+            .iter()
+            .fold(0f32, |top, value| top.max(value.abs()));
+        let difference = ours
+            .iter()
+            .zip(&reference)
+            .fold(0f32, |top, (a, b)| top.max((a - b).abs()));
+        difference / scale
+    }
+
+    /// The one-kernel cross-entropy against the composed one on wgpu: one row, a batch that
+    /// fits the kernel's units, one that strides over them, transposed (not contiguous)
+    /// logits, and factors from the host and from the device.
+    #[test]
+    fn the_cross_entropy_kernel_matches_the_composed_operations() {
+        if crate::backend::wgpu_adapters().is_empty() {
+            assert!(
+                !std::env::var("MLPC_REQUIRE_WGPU").is_ok_and(|value| value == "1"),
+                "MLPC_REQUIRE_WGPU=1 requires a wgpu adapter (install mesa-vulkan-drivers)"
+            );
+            eprintln!("*** SKIPPED: no wgpu adapter ***");
+            return;
+        }
+        crate::backend::configure_wgpu_runtime();
+        let device = Device::wgpu(DeviceKind::DefaultDevice);
+        assert!(kernels::available(&device));
+        for (rows, classes_count, transposed, factor) in [
+            (1, 10, false, Scalar::Host(1.0)),
+            (64, 10, false, Scalar::Host(-0.1 / 64.0)),
+            (700, 7, false, Scalar::Host(1.0 / 700.0)),
+            (
+                33,
+                5,
+                true,
+                Scalar::Device(Tensor::full([1, 1], 0.25, &device)),
+            ),
+        ] {
+            let logits = if transposed {
+                Tensor::<2>::random(
+                    [classes_count, rows],
+                    Distribution::Normal(0.0, 4.0),
+                    &device,
+                )
+                .transpose()
+            } else {
+                Tensor::<2>::random(
+                    [rows, classes_count],
+                    Distribution::Normal(0.0, 4.0),
+                    &device,
+                )
+            };
+            let labels: Vec<i64> = (0..rows)
+                .map(|row| ((row * 7 + 3) % classes_count) as i64)
+                .collect();
+            let classes = Tensor::<1, Int>::from_data(TensorData::new(labels, [rows]), &device);
+            let ours = cross_entropy(logits.clone(), &classes, factor.clone());
+            let reference = composed_cross_entropy(logits, &classes, factor);
+            let gradient_gap = gap(ours.gradient, reference.gradient);
+            let loss_gap = gap(ours.sum, reference.sum);
+            eprintln!("{rows} x {classes_count}: gradient {gradient_gap:.1e}, loss {loss_gap:.1e}");
+            assert!(
+                gradient_gap < 1e-6 && loss_gap < 1e-6,
+                "{rows} x {classes_count} (transposed: {transposed}): gradient differs by {gradient_gap:e}, loss by {loss_gap:e}"
+            );
+        }
+    }
 }

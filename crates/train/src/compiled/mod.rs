@@ -25,6 +25,7 @@
 //! differences through it.
 
 pub mod activation;
+mod kernels;
 pub mod layer;
 pub mod loss;
 pub mod record;

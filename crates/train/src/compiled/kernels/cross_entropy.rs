@@ -1,0 +1,208 @@
+//! Softmax cross-entropy on logits in one kernel: the gradient of the batch's loss and the
+//! batch's summed loss, `∇[b, c] = (softmax(z_b)_c - [c = y_b]) · factor` and
+//! `Σ_b (log Σ_c e^{z_bc - m_b} + m_b - z_{b y_b})` with `m_b` the row's maximum, as
+//! [`super::super::loss`] composes them from tensor operations.
+//!
+//! One cube of [`UNITS`] units takes the whole batch: rows are strided over the units (a
+//! classifier's rows are short), each unit keeps its rows' loss, and the cube sums them in
+//! shared memory, so the summed loss needs no second kernel.
+
+use burn::backend::Cube;
+use burn::backend::cubecl::dtype_to_storage_type;
+use burn::tensor::{Int, Shape, Tensor};
+use burn_cubecl::CubeBackend;
+use burn_cubecl::fusion::{CubeFusionHandle, FusionCubeRuntime};
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::ops::numeric::empty_device_dtype;
+use burn_cubecl::tensor::CubeTensor;
+use burn_fusion::ExecutionError;
+use burn_fusion::custom::{
+    CustomOpIr, HandleContainer, Operation, OperationIr, StreamId, TensorIr,
+};
+use cubecl::CubeDim;
+use cubecl::prelude::CubeCount;
+
+/// Units of the one cube: a power of two (the shared-memory sum halves it), no more than any
+/// device allows in one cube.
+const UNITS: usize = 256;
+
+/// The kernel, in a module of its own: cubecl's prelude has its own `Tensor` and `Int`.
+mod kernel {
+    use cubecl::prelude::*;
+
+    /// Writes `gradient` `[B, C]` and `loss` `[1]` from `logits` `[B, C]`, `classes` `[B]`
+    /// and `factor` (one element); one cube of `units` units.
+    #[cube(launch)]
+    pub fn softmax_cross_entropy_kernel<F: Float, I: Numeric>(
+        logits: &Tensor<F>,
+        classes: &Tensor<I>,
+        factor: &Tensor<F>,
+        gradient: &mut Tensor<F>,
+        loss: &mut Tensor<F>,
+        #[comptime] units: usize,
+        #[define(F, I)] _types: [ElemType; 2],
+    ) {
+        let unit = UNIT_POS as usize;
+        let rows = logits.shape(0);
+        let width = logits.shape(1);
+        let scale = factor[0];
+        let mut partial = Shared::<[F]>::new_slice(units);
+        // The stride between a unit's rows, as a runtime value (the shared-memory sum below
+        // fails to compile from a comptime one).
+        let stride = CUBE_DIM as usize;
+        let (row_stride, column_stride) = (logits.stride(0), logits.stride(1));
+        let (gradient_row_stride, gradient_column_stride) =
+            (gradient.stride(0), gradient.stride(1));
+        let mut accumulated = F::new(0.0_f32);
+        let mut row = unit;
+        while row < rows {
+            let base = row * row_stride;
+            let mut top = logits[base];
+            for column in 1..width {
+                top = F::max(top, logits[base + column * column_stride]);
+            }
+            let mut total = F::new(0.0_f32);
+            for column in 0..width {
+                total += (logits[base + column * column_stride] - top).exp();
+            }
+            let class = usize::cast_from(classes[row * classes.stride(0)]);
+            for column in 0..width {
+                let mut value = (logits[base + column * column_stride] - top).exp() / total;
+                if column == class {
+                    value -= F::new(1.0_f32);
+                }
+                gradient[row * gradient_row_stride + column * gradient_column_stride] =
+                    value * scale;
+            }
+            accumulated += total.ln() - (logits[base + class * column_stride] - top);
+            row += stride;
+        }
+        partial[unit] = accumulated;
+        sync_cube();
+        let mut half = stride / 2;
+        while half > 0 {
+            if unit < half {
+                let other = partial[unit + half];
+                partial[unit] += other;
+            }
+            sync_cube();
+            half /= 2;
+        }
+        if unit == 0 {
+            loss[0] = partial[0];
+        }
+    }
+}
+
+/// The kernel on cubecl's own tensors (what the fusion operation runs).
+fn launch(logits: CubeTensor, classes: CubeTensor, factor: CubeTensor) -> (CubeTensor, CubeTensor) {
+    let logits = into_contiguous(logits);
+    let classes = into_contiguous(classes);
+    let factor = into_contiguous(factor);
+    let [rows, width] = logits.meta.shape().dims::<2>();
+    let client = logits.client.clone();
+    let device = logits.device.clone();
+    let (float_type, int_type) = (logits.dtype, classes.dtype);
+    let gradient = empty_device_dtype(
+        client.clone(),
+        device.clone(),
+        Shape::new([rows, width]),
+        float_type,
+    );
+    let loss = empty_device_dtype(client.clone(), device, Shape::new([1]), float_type);
+    kernel::softmax_cross_entropy_kernel::launch(
+        &client,
+        CubeCount::Static(1, 1, 1),
+        CubeDim::new_1d(UNITS as u32),
+        logits.into_tensor_arg(),
+        classes.into_tensor_arg(),
+        factor.into_tensor_arg(),
+        gradient.clone().into_tensor_arg(),
+        loss.clone().into_tensor_arg(),
+        UNITS,
+        [
+            dtype_to_storage_type(float_type),
+            dtype_to_storage_type(int_type),
+        ],
+    );
+    (gradient, loss)
+}
+
+/// The deferred operation burn-fusion runs in stream order.
+#[derive(Debug)]
+struct SoftmaxCrossEntropy {
+    logits: TensorIr,
+    classes: TensorIr,
+    factor: TensorIr,
+    gradient: TensorIr,
+    loss: TensorIr,
+}
+
+impl Operation<FusionCubeRuntime> for SoftmaxCrossEntropy {
+    fn execute(
+        &self,
+        handles: &mut HandleContainer<CubeFusionHandle>,
+    ) -> Result<(), ExecutionError> {
+        let logits = handles.get_float_tensor::<CubeBackend>(&self.logits);
+        let classes = handles.get_int_tensor::<CubeBackend>(&self.classes);
+        let factor = handles.get_float_tensor::<CubeBackend>(&self.factor);
+        let (gradient, loss) = launch(logits, classes, factor);
+        handles.register_float_tensor::<CubeBackend>(&self.gradient.id, gradient);
+        handles.register_float_tensor::<CubeBackend>(&self.loss.id, loss);
+        Ok(())
+    }
+}
+
+/// The gradient `[B, C]` (times `factor`, one element `[1, 1]`) and the summed loss `[1]` of
+/// softmax cross-entropy on `logits` `[B, C]` for `classes` `[B]`, in one kernel. The tensors
+/// must be on a device where [`super::available`] holds.
+pub fn softmax_cross_entropy(
+    logits: Tensor<2>,
+    classes: Tensor<1, Int>,
+    factor: Tensor<2>,
+) -> (Tensor<2>, Tensor<1>) {
+    const ON_CUBECL: &str =
+        "the step's own kernels run on cubecl devices only (kernels::available)";
+    let logits = logits.try_into_primitive::<Cube>().expect(ON_CUBECL);
+    let classes = classes.try_into_primitive::<Cube>().expect(ON_CUBECL);
+    let factor = factor.try_into_primitive::<Cube>().expect(ON_CUBECL);
+    let client = logits.client.clone();
+    let [rows, width] = logits.shape.dims::<2>();
+    let float_type = logits.dtype;
+    let gradient = TensorIr::uninit(
+        client.create_empty_handle(),
+        Shape::new([rows, width]),
+        float_type,
+    );
+    let loss = TensorIr::uninit(client.create_empty_handle(), Shape::new([1]), float_type);
+    let operation = SoftmaxCrossEntropy {
+        logits: logits.into_ir(),
+        classes: classes.into_ir(),
+        factor: factor.into_ir(),
+        gradient: gradient.clone(),
+        loss: loss.clone(),
+    };
+    let description = CustomOpIr::new(
+        "mlpc_softmax_cross_entropy",
+        &[
+            operation.logits.clone(),
+            operation.classes.clone(),
+            operation.factor.clone(),
+        ],
+        &[gradient, loss],
+    );
+    let mut outputs = client
+        .register(
+            StreamId::current(),
+            OperationIr::Custom(description),
+            operation,
+        )
+        .into_iter();
+    let (Some(gradient), Some(loss)) = (outputs.next(), outputs.next()) else {
+        unreachable!("the operation registers its two outputs")
+    };
+    (
+        Tensor::from_primitive::<Cube>(gradient),
+        Tensor::from_primitive::<Cube>(loss),
+    )
+}
