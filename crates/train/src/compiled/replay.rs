@@ -7,9 +7,10 @@
 //! so everything a step reads or writes must live in a buffer that stays put, and nothing that
 //! changes from step to step may be baked into the recording:
 //! - The batch is gathered on the device from the epoch's permuted training rows (one chunk of
-//!   whole batches, [`crate::device_data::DeviceSet::permuted`]) at the rows of its line of a
-//!   `[steps, batch]` table, selected by `counter`, a one-element integer buffer the step
-//!   itself advances.
+//!   whole batches, [`crate::device_data::DeviceSet::permuted`]), laid out one step per line
+//!   (`[steps, batch · features]`, a reshape), at the line `counter` selects: a one-element
+//!   integer buffer the step itself advances. Targets and dropout pools are laid out and
+//!   gathered the same way, one gather each.
 //! - The learning rate and Adam's bias corrections are read from a device table of one row per
 //!   step ([`super::scalar`]), selected by the same counter.
 //! - Dropout masks are gathered from a pool drawn ahead for the whole segment (a recorded
@@ -39,7 +40,7 @@
 //!
 //! [`Graph::is_hardware`]: burn::tensor::Graph::is_hardware
 
-use burn::tensor::{Distribution, IndexingUpdateOp, Int, Tensor, TensorData};
+use burn::tensor::{Distribution, IndexingUpdateOp, Int, Tensor};
 
 use super::CompiledStep;
 use super::layer::Masks;
@@ -55,16 +56,16 @@ pub const SHORTEST_RECORDED: usize = WARM_UPS + 2;
 
 /// What the recorded step reads: one chunk of batches and the per-step numbers.
 pub struct Segment {
-    /// Permuted training rows `[rows, features]`, batch `s` at rows `s·batch..(s+1)·batch`.
+    /// Permuted training rows, one step's batch per line: `[steps, batch · features]`.
     features: Tensor<2>,
-    /// Their targets.
-    targets: BatchTargets,
+    /// Features per example.
+    width: usize,
+    /// Their targets, one step's per line.
+    targets: StepTargets,
     /// Examples per step.
     batch: usize,
     /// Steps in the segment.
     steps: usize,
-    /// The rows of each step's batch, `[steps, batch]` (line `s` is `s·batch..(s+1)·batch`).
-    batches: Tensor<2, Int>,
     /// The step counter `[1]`, advanced by every step.
     counter: Tensor<1, Int>,
     /// `[0]` and `[1]`: where and by how much the counter advances.
@@ -74,8 +75,9 @@ pub struct Segment {
     table: Table,
     /// Each step's summed loss `[steps]`.
     losses: Tensor<1>,
-    /// Dropout masks drawn ahead `[steps·batch, width]`, one pool per dropout layer.
-    pools: Vec<Tensor<2>>,
+    /// Dropout masks drawn ahead, one step's per line `[steps, batch · width]`, one pool per
+    /// dropout layer, with the layer's width.
+    pools: Vec<(Tensor<2>, usize)>,
     /// The buffers every step reads the tensors it writes anew from and writes them back to
     /// ([`CompiledStep::written_anew`]), set when the segment starts.
     stable: Vec<Tensor<2>>,
@@ -83,10 +85,47 @@ pub struct Segment {
     parameter_rows: Vec<Tensor<1, Int>>,
 }
 
+/// A segment's targets, one step's per line.
+enum StepTargets {
+    /// Class indices `[steps, batch]`.
+    Classes(Tensor<2, Int>),
+    /// Values `[steps, batch · outputs]`, with the outputs per example.
+    Values(Tensor<2>, usize),
+}
+
+impl StepTargets {
+    /// `targets` (of `steps · batch` examples) laid out one step per line.
+    fn new(targets: BatchTargets, steps: usize, batch: usize) -> StepTargets {
+        match targets {
+            BatchTargets::Classes(classes) => StepTargets::Classes(classes.reshape([steps, batch])),
+            BatchTargets::Values(values) => {
+                let [_, outputs] = values.dims();
+                StepTargets::Values(values.reshape([steps, batch * outputs]), outputs)
+            }
+        }
+    }
+
+    /// The batch of the step `counter` (`[1]`) selects.
+    fn at(&self, counter: &Tensor<1, Int>, batch: usize) -> BatchTargets {
+        match self {
+            StepTargets::Classes(classes) => {
+                BatchTargets::Classes(classes.clone().select(0, counter.clone()).reshape([batch]))
+            }
+            StepTargets::Values(values, outputs) => BatchTargets::Values(
+                values
+                    .clone()
+                    .select(0, counter.clone())
+                    .reshape([batch, *outputs]),
+            ),
+        }
+    }
+}
+
 impl Segment {
-    /// A segment of `rows.len()` steps of `batch` examples over `features` and `targets`,
-    /// whose step `s` has the factors `rows[s]` of `optimizer`; dropout pools are drawn for `dropouts`
-    /// (each layer's rate and width, in forward order) from the device's generator.
+    /// A segment of `rows.len()` steps of `batch` examples over `features` and `targets`
+    /// (`rows.len() · batch` examples, step `s`'s batch at `s·batch..(s+1)·batch`), whose
+    /// step `s` has the factors `rows[s]` of `optimizer`; dropout pools are drawn for
+    /// `dropouts` (each layer's rate and width, in forward order) from the device's generator.
     pub fn new(
         features: Tensor<2>,
         targets: BatchTargets,
@@ -97,27 +136,26 @@ impl Segment {
     ) -> Segment {
         let device = features.device();
         let steps = rows.len();
-        let positions: Vec<i64> = (0..(steps * batch) as i64).collect();
-        let batches =
-            Tensor::<2, Int>::from_data(TensorData::new(positions, [steps, batch]), &device);
+        let [_, width] = features.dims();
         let pools = dropouts
             .iter()
             .map(|&(rate, width)| {
                 let keep = 1.0 - rate;
-                Tensor::<2>::random(
-                    [steps * batch, width],
+                let pool = Tensor::<2>::random(
+                    [steps, batch * width],
                     Distribution::Bernoulli(keep),
                     &device,
                 )
-                .mul_scalar(1.0 / keep)
+                .mul_scalar(1.0 / keep);
+                (pool, width)
             })
             .collect();
         Segment {
-            features,
-            targets,
+            features: features.reshape([steps, batch * width]),
+            width,
+            targets: StepTargets::new(targets, steps, batch),
             batch,
             steps,
-            batches,
             counter: Tensor::<1, Int>::zeros([1], &device),
             zero: Tensor::<1, Int>::zeros([1], &device),
             one: Tensor::<1, Int>::ones([1], &device),
@@ -154,18 +192,22 @@ pub struct LostSteps {
 /// buffers and the step's own parameters.
 fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
     let counter = segment.counter.extract();
-    let rows = segment
-        .batches
+    let batch = segment.batch;
+    let features = segment
+        .features
         .clone()
         .select(0, counter.clone())
-        .reshape([segment.batch]);
-    let features = segment.features.clone().select(0, rows.clone());
-    let targets = segment.targets.select(rows.clone());
+        .reshape([batch, segment.width]);
+    let targets = segment.targets.at(&counter, batch);
     let scalars = StepScalars::device(&segment.table, &counter);
     let masks: Vec<Tensor<2>> = segment
         .pools
         .iter()
-        .map(|pool| pool.clone().select(0, rows.clone()))
+        .map(|(pool, width)| {
+            pool.clone()
+                .select(0, counter.clone())
+                .reshape([batch, *width])
+        })
         .collect();
     let sum = step.step_with(
         features,
@@ -265,7 +307,7 @@ pub fn run(
             let mut ran = WARM_UPS;
             while ran < steps && carry_on(ran) {
                 // SAFETY: the buffers the recording reads and writes across steps are held by
-                // `segment` (batches, tables, pools, counter, losses, parameter rows and the
+                // `segment` (features, targets, tables, pools, counter, losses, parameter rows and the
                 // write-back targets) or by `step` (parameters, updated in place) and outlive
                 // the graph, dropped below before any of them changes
                 // hands. The step's temporaries (activations, gradients, factors, fusion's
