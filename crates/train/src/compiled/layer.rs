@@ -128,7 +128,34 @@ pub struct Running {
 }
 
 /// The parameter gradients one layer's backward pass produced: `(parameter index, gradient)`.
-pub type Gradients = Vec<(usize, Tensor<2>)>;
+pub type Gradients = Vec<(usize, Gradient)>;
+
+/// A parameter's gradient as the backward pass gives it.
+pub enum Gradient {
+    /// The gradient, shaped as the parameter.
+    Value(Tensor<2>),
+    /// Rows `[B, n]` whose sum over the batch is the gradient `[1, n]` (a dense layer's bias):
+    /// an update added in place adds their sums in one kernel ([`super::update::InPlace`]).
+    RowSum(Tensor<2>),
+}
+
+impl Gradient {
+    /// The gradient, shaped as the parameter.
+    pub fn summed(self) -> Tensor<2> {
+        match self {
+            Gradient::Value(value) => value,
+            Gradient::RowSum(rows) => rows.sum_dim(0),
+        }
+    }
+
+    /// `factor` times the gradient.
+    pub fn times(self, factor: f64) -> Gradient {
+        match self {
+            Gradient::Value(value) => Gradient::Value(value.mul_scalar(factor)),
+            Gradient::RowSum(rows) => Gradient::RowSum(rows.mul_scalar(factor)),
+        }
+    }
+}
 
 impl LayerRule {
     /// Whether the rule (or a layer of its block) has parameters.
@@ -308,9 +335,12 @@ impl LayerRule {
                         .clone()
                         .matmul(values[*weight].clone().transpose())
                 });
-                gradients.push((*weight, input.transpose().matmul(affine_gradient.clone())));
+                gradients.push((
+                    *weight,
+                    Gradient::Value(input.transpose().matmul(affine_gradient.clone())),
+                ));
                 if let Some(bias) = bias {
-                    gradients.push((*bias, affine_gradient.sum_dim(0)));
+                    gradients.push((*bias, Gradient::RowSum(affine_gradient)));
                 }
                 input_gradient
             }
@@ -335,7 +365,10 @@ impl LayerRule {
                         upstream.clone() * slope_value,
                     ),
                 });
-                gradients.push((*slope, (upstream * input.clamp_max(0.0)).sum_dim(0)));
+                gradients.push((
+                    *slope,
+                    Gradient::Value((upstream * input.clamp_max(0.0)).sum_dim(0)),
+                ));
                 input_gradient
             }
             (LayerRule::Residual { rules }, Saved::Residual(saved)) => {
@@ -384,8 +417,8 @@ impl LayerRule {
                         - normalized * scale_gradient.clone())
                         * factor
                 });
-                gradients.push((*gamma, scale_gradient));
-                gradients.push((*beta, shift_gradient));
+                gradients.push((*gamma, Gradient::Value(scale_gradient)));
+                gradients.push((*beta, Gradient::Value(shift_gradient)));
                 input_gradient
             }
             (
@@ -404,8 +437,8 @@ impl LayerRule {
                     let correlation = (scaled.clone() * normalized.clone()).mean_dim(1);
                     (scaled - mean - normalized * correlation) * inverse_deviation
                 });
-                gradients.push((*gamma, scale_gradient));
-                gradients.push((*beta, shift_gradient));
+                gradients.push((*gamma, Gradient::Value(scale_gradient)));
+                gradients.push((*beta, Gradient::Value(shift_gradient)));
                 input_gradient
             }
             (

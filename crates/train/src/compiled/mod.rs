@@ -41,7 +41,7 @@ use mlpc_ir::{LayerKind, Loss, Model};
 use crate::network::{ActivationLayer, DenseLayer, LayerModule, Network, ResidualBlock};
 use crate::objective::BatchTargets;
 use activation::Gating;
-use layer::{Form, Gradients, LayerRule, Masks, Running, Saved};
+use layer::{Form, Gradient, Gradients, LayerRule, Masks, Running, Saved};
 use scalar::{Scalar, StepRow, StepScalars};
 use update::{Parameter, State, UpdateRule, Updates};
 
@@ -365,11 +365,7 @@ impl CompiledStep {
         self.parameters = parameters
             .into_iter()
             .zip(gradients)
-            .enumerate()
-            .map(|(index, (parameter, gradient))| {
-                let rows = in_place.map(|rows| &rows[index]);
-                self.update.apply(parameter, gradient, scalars, rows)
-            })
+            .map(|(parameter, gradient)| self.update.apply(parameter, gradient, scalars, in_place))
             .collect();
         drop(held);
         sum
@@ -385,7 +381,9 @@ impl CompiledStep {
         features: Tensor<2>,
         targets: &BatchTargets,
     ) -> (Tensor<1>, Vec<Tensor<2>>) {
-        self.forward_backward(features, targets, &Scalar::Host(1.0), &mut Masks::Drawn)
+        let (sum, gradients) =
+            self.forward_backward(features, targets, &Scalar::Host(1.0), &mut Masks::Drawn);
+        (sum, gradients.into_iter().map(Gradient::summed).collect())
     }
 
     /// Forward, loss and backward: the summed loss and `scale` times each parameter's
@@ -396,7 +394,7 @@ impl CompiledStep {
         targets: &BatchTargets,
         scale: &Scalar,
         masks: &mut Masks,
-    ) -> (Tensor<1>, Vec<Tensor<2>>) {
+    ) -> (Tensor<1>, Vec<Gradient>) {
         let mut gradients: Gradients = Vec::with_capacity(self.parameters.len());
         let sum = {
             let values: Vec<&Tensor<2>> = self.parameters.iter().map(|p| &p.value).collect();
@@ -441,7 +439,7 @@ impl CompiledStep {
                 Some(Mutation::ParameterGradientScaled { parameter, factor })
                     if parameter == index =>
                 {
-                    gradient.mul_scalar(factor)
+                    gradient.times(factor)
                 }
                 Some(_) | None => gradient,
             })

@@ -45,7 +45,7 @@ use burn::tensor::{Distribution, IndexingUpdateOp, Int, Tensor};
 use super::CompiledStep;
 use super::layer::Masks;
 use super::scalar::{StepRow, StepScalars, Table};
-use super::update::Updates;
+use super::update::{InPlace, Updates};
 use crate::objective::BatchTargets;
 
 /// Runs of the step `burn::tensor::capture` makes before it records one.
@@ -81,8 +81,8 @@ pub struct Segment {
     /// The buffers every step reads the tensors it writes anew from and writes them back to
     /// ([`CompiledStep::written_anew`]), set when the segment starts.
     stable: Vec<Tensor<2>>,
-    /// Each parameter's rows `0..rows`, where its update is added in place.
-    parameter_rows: Vec<Tensor<1, Int>>,
+    /// Where parameter updates are added in place.
+    in_place: InPlace,
 }
 
 /// A segment's targets, one step's per line.
@@ -163,7 +163,7 @@ impl Segment {
             losses: Tensor::<1>::zeros([steps], &device),
             pools,
             stable: Vec::new(),
-            parameter_rows: Vec::new(),
+            in_place: InPlace::default(),
         }
     }
 }
@@ -214,7 +214,7 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
         &targets,
         &scalars,
         Masks::Given(masks.into_iter()),
-        Updates::InPlace(&segment.parameter_rows),
+        Updates::InPlace(&segment.in_place),
     );
     // The loss added into its slot and the counter advanced, each by an indexed addition into
     // its own buffer (one kernel each, in place as the write-backs below are).
@@ -281,14 +281,6 @@ pub fn run(
     carry_on: &mut dyn FnMut(usize) -> bool,
 ) -> Result<SegmentOutcome, LostSteps> {
     let steps = segment.steps;
-    segment.parameter_rows = step
-        .parameters()
-        .iter()
-        .map(|parameter| {
-            let [rows, _] = parameter.value.dims();
-            Tensor::<1, Int>::arange(0..rows as i64, &parameter.value.device())
-        })
-        .collect();
     segment.stable = step
         .written_anew()
         .into_iter()
@@ -307,7 +299,7 @@ pub fn run(
             let mut ran = WARM_UPS;
             while ran < steps && carry_on(ran) {
                 // SAFETY: the buffers the recording reads and writes across steps are held by
-                // `segment` (features, targets, tables, pools, counter, losses, parameter rows and the
+                // `segment` (features, targets, tables, pools, counter, losses, in-place indices and the
                 // write-back targets) or by `step` (parameters, updated in place) and outlive
                 // the graph, dropped below before any of them changes
                 // hands. The step's temporaries (activations, gradients, factors, fusion's

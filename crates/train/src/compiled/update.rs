@@ -20,6 +20,8 @@ use burn::module::ParamId;
 use burn::tensor::{IndexingUpdateOp, Int, Tensor};
 use mlpc_ir::Optimizer;
 
+use super::kernels;
+use super::layer::Gradient;
 use super::scalar::{Scalar, StepScalars};
 
 /// A trainable tensor and its optimizer state.
@@ -121,15 +123,44 @@ pub enum Updates<'a> {
     /// Into new tensors, in whatever buffers the backend chooses (the eager step).
     New,
     /// Added into each parameter's own buffer, where the rule allows it
-    /// ([`UpdateRule::adds_in_place`]): for each parameter, the list of its rows `0..rows`
-    /// (the replayed step, whose recording must find every parameter where it left it).
-    InPlace(&'a [Tensor<1, Int>]),
+    /// ([`UpdateRule::adds_in_place`]): the replayed step, whose recording must find every
+    /// parameter where it left it.
+    InPlace(&'a InPlace),
+}
+
+/// How in-place updates add: on cubecl devices by kernels of the step's own
+/// ([`super::kernels::add_into`], and [`super::kernels::add_column_sums`] for a bias whose
+/// gradient comes as rows); elsewhere by one indexed addition (burn's `select_assign`) of the
+/// change over the parameter's rows.
+#[derive(Default)]
+pub struct InPlace {
+    /// `0..rows` for each row count met, as the indexed addition's indices.
+    rows: std::cell::RefCell<Vec<Tensor<1, Int>>>,
+}
+
+impl InPlace {
+    /// `value + change`, added into `value`'s buffer by an indexed addition over its rows.
+    fn add(&self, value: Tensor<2>, change: Tensor<2>) -> Tensor<2> {
+        let [rows, _] = value.dims();
+        let indices = {
+            let mut known = self.rows.borrow_mut();
+            match known.iter().find(|indices| indices.dims() == [rows]) {
+                Some(indices) => indices.clone(),
+                None => {
+                    let indices = Tensor::arange(0..rows as i64, &value.device());
+                    known.push(indices.clone());
+                    indices
+                }
+            }
+        };
+        value.select_assign(0, indices, change, IndexingUpdateOp::Add)
+    }
 }
 
 /// What a rule does to a parameter's value.
 enum Change {
     /// `w - Δ`, or `w + Δ` where the rate came negated.
-    Decrement(Tensor<2>),
+    Decrement(Gradient),
     /// `c·w - Δ` (AdamW's decoupled decay, `c = 1 - lr·λ`).
     Decayed {
         factor: Scalar,
@@ -179,21 +210,60 @@ impl UpdateRule {
 
     /// Updates `parameter` from its `gradient` (of the batch's mean loss, times the rate if
     /// [`folds_rate`](Self::folds_rate)) with the step's learning rate and optimizer factors;
-    /// `rows` lists the parameter's rows where updates go in place ([`Updates::InPlace`]),
-    /// and then the rate in `scalars` (and in a folded gradient) is negated.
+    /// `in_place` gives the indices where updates go in place ([`Updates::InPlace`]), and
+    /// then the rate in `scalars` (and in a folded gradient) is negated.
     /// The value and its state are moved in and out, so each buffer has one owner and the
     /// backend can write in place.
     pub fn apply(
         &self,
         parameter: Parameter,
-        gradient: Tensor<2>,
+        gradient: Gradient,
         scalars: &StepScalars,
-        rows: Option<&Tensor<1, Int>>,
+        in_place: Option<&InPlace>,
     ) -> Parameter {
-        let rate = &scalars.rate;
         let Parameter { value, state, .. } = parameter;
         let (change, state) = match (self.optimizer, state) {
             (_, state) if self.folds_rate() => (Change::Decrement(gradient), state),
+            (optimizer, state) => self.change(optimizer, state, gradient.summed(), &value, scalars),
+        };
+        let value = match (change, in_place) {
+            // The rate came negated: the decrement is `-Δ`.
+            (Change::Decrement(Gradient::Value(decrement)), Some(in_place)) => {
+                if kernels::available(&decrement.device()) {
+                    kernels::add_into(value, decrement)
+                } else {
+                    in_place.add(value, decrement)
+                }
+            }
+            (Change::Decrement(Gradient::RowSum(rows)), Some(in_place)) => {
+                if kernels::available(&rows.device()) {
+                    kernels::add_column_sums(value, rows)
+                } else {
+                    in_place.add(value, rows.sum_dim(0))
+                }
+            }
+            (Change::Decrement(decrement), None) => value - decrement.summed(),
+            (Change::Decayed { factor, decrement }, _) => factor.times(value) - decrement,
+        };
+        Parameter {
+            value,
+            state,
+            ..parameter
+        }
+    }
+
+    /// The change of a rule that does not fold the rate, from the summed `gradient`, and the
+    /// state after it.
+    fn change(
+        &self,
+        optimizer: Optimizer,
+        state: State,
+        gradient: Tensor<2>,
+        value: &Tensor<2>,
+        scalars: &StepScalars,
+    ) -> (Change, State) {
+        let rate = &scalars.rate;
+        match (optimizer, state) {
             (
                 Optimizer::Sgd {
                     momentum,
@@ -203,7 +273,7 @@ impl UpdateRule {
                 },
                 state,
             ) => {
-                let gradient = with_penalty(gradient, &value, weight_decay);
+                let gradient = with_penalty(gradient, value, weight_decay);
                 let (direction, state) = match state {
                     State::Velocity(velocity) => {
                         // burn keeps the momentum factor in f32.
@@ -218,7 +288,10 @@ impl UpdateRule {
                     }
                     state @ (State::None | State::Moments(_)) => (gradient, state),
                 };
-                (Change::Decrement(rate.times(direction)), state)
+                (
+                    Change::Decrement(Gradient::Value(rate.times(direction))),
+                    state,
+                )
             }
             (
                 Optimizer::Adam {
@@ -229,11 +302,11 @@ impl UpdateRule {
                 },
                 State::Moments(moments),
             ) => {
-                let gradient = with_penalty(gradient, &value, weight_decay);
+                let gradient = with_penalty(gradient, value, weight_decay);
                 let moments = moments.advance(beta1, beta2, gradient);
                 let direction = moments.adam_direction(&scalars.factors);
                 (
-                    Change::Decrement(rate.times(direction)),
+                    Change::Decrement(Gradient::Value(rate.times(direction))),
                     State::Moments(moments),
                 )
             }
@@ -251,7 +324,7 @@ impl UpdateRule {
                 let direction = moments.adamw_direction(&scalars.factors, epsilon);
                 let decrement = rate.times(direction);
                 let change = if weight_decay == 0.0 {
-                    Change::Decrement(decrement)
+                    Change::Decrement(Gradient::Value(decrement))
                 } else {
                     // Decoupled decay, `w (1 - lr·λ)`.
                     Change::Decayed {
@@ -267,19 +340,6 @@ impl UpdateRule {
             ) => {
                 unreachable!("Adam's parameters start with moments")
             }
-        };
-        let value = match (change, rows) {
-            // The rate came negated: the decrement is `-Δ`.
-            (Change::Decrement(decrement), Some(rows)) => {
-                value.select_assign(0, rows.clone(), decrement, IndexingUpdateOp::Add)
-            }
-            (Change::Decrement(decrement), None) => value - decrement,
-            (Change::Decayed { factor, decrement }, _) => factor.times(value) - decrement,
-        };
-        Parameter {
-            value,
-            state,
-            ..parameter
         }
     }
 }

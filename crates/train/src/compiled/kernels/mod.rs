@@ -19,8 +19,10 @@
 //! the host, which a recording could not hold.
 
 mod cross_entropy;
+mod in_place;
 
 pub use cross_entropy::softmax_cross_entropy;
+pub use in_place::{add_column_sums, add_into};
 
 use burn::backend::DispatchDevice;
 use burn::tensor::Device;

@@ -1,0 +1,188 @@
+//! Parameter updates added in place, one kernel each, writing into the parameter's own buffer
+//! (where it has no other owner, else into a copy, as burn's own in-place operations do):
+//! - [`add_into`]: `target += change`, one unit per value;
+//! - [`add_column_sums`]: a bias's update from its gradient rows, `target[0, c] += Σ_b
+//!   rows[b, c]`, where burn's operations would take two kernels (a sum over the batch, then an
+//!   addition); one unit per column sums its column in a register (reads across units are
+//!   contiguous) and adds the sum once.
+
+use burn::backend::Cube;
+use burn::backend::cubecl::dtype_to_storage_type;
+use burn::tensor::Tensor;
+use burn_cubecl::CubeBackend;
+use burn_cubecl::fusion::{CubeFusionHandle, FusionCubeRuntime};
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::tensor::CubeTensor;
+use burn_fusion::ExecutionError;
+use burn_fusion::custom::{
+    CustomOpIr, HandleContainer, Operation, OperationIr, StreamId, TensorIr,
+};
+use cubecl::{CubeDim, calculate_cube_count_elemwise};
+
+/// The kernels, in a module of their own: cubecl's prelude has its own `Tensor`.
+mod kernel {
+    use cubecl::prelude::*;
+
+    /// Adds `change` into `target` (both `[R, C]`), one unit per value.
+    #[cube(launch)]
+    pub fn add_into_kernel<F: Float>(
+        target: &mut Tensor<F>,
+        change: &Tensor<F>,
+        #[define(F)] _type: ElemType,
+    ) {
+        let position = ABSOLUTE_POS;
+        let columns = change.shape(1);
+        if position >= change.shape(0) * columns {
+            terminate!();
+        }
+        let (row, column) = (position / columns, position % columns);
+        let at = row * target.stride(0) + column * target.stride(1);
+        target[at] += change[row * change.stride(0) + column * change.stride(1)];
+    }
+
+    /// Adds the column sums of `rows` `[B, n]` into `target` `[1, n]`, one unit per column.
+    #[cube(launch)]
+    pub fn add_column_sums_kernel<F: Float>(
+        target: &mut Tensor<F>,
+        rows: &Tensor<F>,
+        #[define(F)] _type: ElemType,
+    ) {
+        let column = ABSOLUTE_POS;
+        if column >= rows.shape(1) {
+            terminate!();
+        }
+        let (row_stride, column_stride) = (rows.stride(0), rows.stride(1));
+        let mut total = F::new(0.0_f32);
+        for row in 0..rows.shape(0) {
+            total += rows[row * row_stride + column * column_stride];
+        }
+        let at = column * target.stride(1);
+        target[at] += total;
+    }
+}
+
+/// Which addition an [`AddInPlace`] runs.
+#[derive(Debug, Clone, Copy)]
+enum Addition {
+    /// [`add_into`].
+    Values,
+    /// [`add_column_sums`].
+    ColumnSums,
+}
+
+/// The kernel on cubecl's own tensors: writes into `target` where its buffer has no other
+/// owner, else into a copy (as burn's own in-place operations do).
+fn launch(addition: Addition, target: CubeTensor, source: CubeTensor) -> CubeTensor {
+    let target = match target.can_mut() && target.is_nonoverlapping() {
+        true => target,
+        false => target.copy(),
+    };
+    let source = into_contiguous(source);
+    let [rows, columns] = source.meta.shape().dims::<2>();
+    let client = source.client.clone();
+    let float_type = dtype_to_storage_type(target.dtype);
+    let units = match addition {
+        Addition::Values => rows * columns,
+        Addition::ColumnSums => columns,
+    };
+    let cube_dim = CubeDim::new(&client, units);
+    let cube_count = calculate_cube_count_elemwise(&client, units, cube_dim);
+    let (target_argument, source_argument) =
+        (target.clone().into_tensor_arg(), source.into_tensor_arg());
+    match addition {
+        Addition::Values => kernel::add_into_kernel::launch(
+            &client,
+            cube_count,
+            cube_dim,
+            target_argument,
+            source_argument,
+            float_type,
+        ),
+        Addition::ColumnSums => kernel::add_column_sums_kernel::launch(
+            &client,
+            cube_count,
+            cube_dim,
+            target_argument,
+            source_argument,
+            float_type,
+        ),
+    }
+    target
+}
+
+/// The deferred operation burn-fusion runs in stream order.
+#[derive(Debug)]
+struct AddInPlace {
+    addition: Addition,
+    target: TensorIr,
+    source: TensorIr,
+    output: TensorIr,
+}
+
+impl Operation<FusionCubeRuntime> for AddInPlace {
+    fn execute(
+        &self,
+        handles: &mut HandleContainer<CubeFusionHandle>,
+    ) -> Result<(), ExecutionError> {
+        let target = handles.get_float_tensor::<CubeBackend>(&self.target);
+        let source = handles.get_float_tensor::<CubeBackend>(&self.source);
+        let output = launch(self.addition, target, source);
+        handles.register_float_tensor::<CubeBackend>(&self.output.id, output);
+        Ok(())
+    }
+}
+
+/// `target + change` (both `[R, C]`), in one kernel, written into `target`'s own buffer
+/// where it has no other owner. The tensors must be on a device where [`super::available`]
+/// holds.
+pub fn add_into(target: Tensor<2>, change: Tensor<2>) -> Tensor<2> {
+    register(Addition::Values, target, change)
+}
+
+/// `target` `[1, n]` plus the sum over the batch of `rows` `[B, n]`, in one kernel, written
+/// into `target`'s own buffer where it has no other owner. The tensors must be on a device
+/// where [`super::available`] holds.
+pub fn add_column_sums(target: Tensor<2>, rows: Tensor<2>) -> Tensor<2> {
+    register(Addition::ColumnSums, target, rows)
+}
+
+/// Registers an [`AddInPlace`] with burn-fusion.
+fn register(addition: Addition, target: Tensor<2>, source: Tensor<2>) -> Tensor<2> {
+    const ON_CUBECL: &str =
+        "the step's own kernels run on cubecl devices only (kernels::available)";
+    let target = target.try_into_primitive::<Cube>().expect(ON_CUBECL);
+    let source = source.try_into_primitive::<Cube>().expect(ON_CUBECL);
+    let client = target.client.clone();
+    let output = TensorIr::uninit(
+        client.create_empty_handle(),
+        target.shape.clone(),
+        target.dtype,
+    );
+    let operation = AddInPlace {
+        addition,
+        target: target.into_ir(),
+        source: source.into_ir(),
+        output: output.clone(),
+    };
+    let name = match addition {
+        Addition::Values => "mlpc_add_into",
+        Addition::ColumnSums => "mlpc_add_column_sums",
+    };
+    let description = CustomOpIr::new(
+        name,
+        &[operation.target.clone(), operation.source.clone()],
+        &[output],
+    );
+    let Some(output) = client
+        .register(
+            StreamId::current(),
+            OperationIr::Custom(description),
+            operation,
+        )
+        .into_iter()
+        .next()
+    else {
+        unreachable!("the operation registers its output")
+    };
+    Tensor::from_primitive::<Cube>(output)
+}
