@@ -1,6 +1,7 @@
 //! Parameter updates added in place, one kernel each, writing into the parameter's own buffer
 //! (where it has no other owner, else into a copy, as burn's own in-place operations do):
-//! - [`add_into`]: `target += change`, one unit per value;
+//! - [`add_into`]: `target += change`, a few values per unit (both contiguous: no index
+//!   arithmetic, which a software driver pays for per value);
 //! - [`add_column_sums`]: a bias's update from its gradient rows, `target[0, c] += Σ_b
 //!   rows[b, c]`, where burn's operations would take two kernels (a sum over the batch, then an
 //!   addition); one unit per column sums its column in a register (reads across units are
@@ -23,21 +24,29 @@ use cubecl::{CubeDim, calculate_cube_count_elemwise};
 mod kernel {
     use cubecl::prelude::*;
 
-    /// Adds `change` into `target` (both `[R, C]`), one unit per value.
+    /// Adds `change` into `target` (both `[R, C]` and contiguous), each of the `units` units
+    /// adding `per_unit` values a stride of `units` apart (neighbouring units read
+    /// neighbouring values).
     #[cube(launch)]
     pub fn add_into_kernel<F: Float>(
         target: &mut Tensor<F>,
         change: &Tensor<F>,
+        units: usize,
+        #[comptime] per_unit: usize,
         #[define(F)] _type: ElemType,
     ) {
-        let position = ABSOLUTE_POS;
-        let columns = change.shape(1);
-        if position >= change.shape(0) * columns {
+        let unit = ABSOLUTE_POS;
+        if unit >= units {
             terminate!();
         }
-        let (row, column) = (position / columns, position % columns);
-        let at = row * target.stride(0) + column * target.stride(1);
-        target[at] += change[row * change.stride(0) + column * change.stride(1)];
+        let length = change.len();
+        #[unroll]
+        for index in 0..per_unit {
+            let position = unit + index * units;
+            if position < length {
+                target[position] += change[position];
+            }
+        }
     }
 
     /// Adds the column sums of `rows` `[B, n]` into `target` `[1, n]`, one unit per column.
@@ -61,6 +70,10 @@ mod kernel {
     }
 }
 
+/// Values each unit of [`add_into`] adds: fewer units than values (a software driver pays
+/// per unit), neighbouring units on neighbouring values (as a GPU reads best).
+const VALUES_PER_UNIT: usize = 4;
+
 /// Which addition an [`AddInPlace`] runs.
 #[derive(Debug, Clone, Copy)]
 enum Addition {
@@ -71,18 +84,19 @@ enum Addition {
 }
 
 /// The kernel on cubecl's own tensors: writes into `target` where its buffer has no other
-/// owner, else into a copy (as burn's own in-place operations do).
+/// owner (and is contiguous, as a parameter's is), else into a copy (as burn's own in-place
+/// operations do).
 fn launch(addition: Addition, target: CubeTensor, source: CubeTensor) -> CubeTensor {
-    let target = match target.can_mut() && target.is_nonoverlapping() {
+    let target = match target.can_mut() && target.is_contiguous() {
         true => target,
-        false => target.copy(),
+        false => into_contiguous(target.copy()),
     };
     let source = into_contiguous(source);
     let [rows, columns] = source.meta.shape().dims::<2>();
     let client = source.client.clone();
     let float_type = dtype_to_storage_type(target.dtype);
     let units = match addition {
-        Addition::Values => rows * columns,
+        Addition::Values => (rows * columns).div_ceil(VALUES_PER_UNIT),
         Addition::ColumnSums => columns,
     };
     let cube_dim = CubeDim::new(&client, units);
@@ -96,6 +110,8 @@ fn launch(addition: Addition, target: CubeTensor, source: CubeTensor) -> CubeTen
             cube_dim,
             target_argument,
             source_argument,
+            units,
+            VALUES_PER_UNIT,
             float_type,
         ),
         Addition::ColumnSums => kernel::add_column_sums_kernel::launch(
