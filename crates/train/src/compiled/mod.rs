@@ -16,6 +16,11 @@
 //!   as soon as the backward pass is done; parameters and their state are moved through the
 //!   update (one owner per buffer), so backends that reuse a sole owner's buffer update in place.
 //!   Plain SGD folds the learning rate into the loss gradient.
+//! - [`kernels`]: on GPU devices (wgpu), rules that burn's operations would split into many
+//!   small kernels run as kernels of the step's own (the softmax cross-entropy, replay's
+//!   in-place updates); [`activation::Gating`] picks the quicker form of relu-like derivatives
+//!   per device. The CPU keeps the composed operations.
+//! - [`replay`]: the step recorded once per segment of an epoch and replayed on a GPU.
 //! - [`record`]: the optimizer state in burn's record format, and [`CompiledStep::network`] /
 //!   [`CompiledStep::from_network`] convert to and from the burn module with the same parameter
 //!   ids, so checkpoints are shared with the autodiff step.
@@ -25,7 +30,7 @@
 //! differences through it.
 
 pub mod activation;
-mod kernels;
+pub mod kernels;
 pub mod layer;
 pub mod loss;
 pub mod record;
