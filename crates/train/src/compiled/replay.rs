@@ -35,8 +35,9 @@
 //! land is what the parity tests (`tests/replay.rs`) prove, write-back and all.
 //! Where nothing was recorded ([`Graph::is_hardware`] is false: the backend cannot record,
 //! or the recording failed, after which the buffers its kernels would have written cannot be
-//! read), the step goes back to a copy of its state taken before the warm-ups, and the
-//! segment runs step by step.
+//! read), the step goes back to a copy of its state taken before the warm-ups and the segment
+//! is recorded once more (a recording can fail now and then, when its run allocates a buffer
+//! the warm-ups did not), then runs step by step.
 //!
 //! [`Graph::is_hardware`]: burn::tensor::Graph::is_hardware
 
@@ -50,6 +51,12 @@ use crate::objective::BatchTargets;
 
 /// Runs of the step `burn::tensor::capture` makes before it records one.
 const WARM_UPS: usize = 3;
+
+/// Recordings tried for a segment before its steps run unrecorded. A recording fails when the
+/// recorded run allocates a buffer the warm-ups did not (a kernel tuned or a fused plan
+/// chosen differently between runs): measured on lavapipe, now and then for a momentum step;
+/// a second recording, after as many warm-ups again, then succeeds.
+const RECORDING_ATTEMPTS: usize = 2;
 
 /// Segments shorter than this are not recorded: their steps run as they are.
 pub const SHORTEST_RECORDED: usize = WARM_UPS + 2;
@@ -273,7 +280,8 @@ fn run_unrecorded(
 ///
 /// Where the device records nothing (it cannot, or the recording failed: then the buffers
 /// the recorded kernels would have written cannot be read), the step is set back to a copy
-/// taken before the warm-ups and the whole segment runs unrecorded.
+/// taken before the warm-ups and the segment is recorded again, up to
+/// [`RECORDING_ATTEMPTS`] times, then runs unrecorded.
 pub fn run(
     step: &mut CompiledStep,
     mut segment: Segment,
@@ -291,32 +299,34 @@ pub fn run(
     let (ran, recorded) = if !record || steps < SHORTEST_RECORDED {
         (run_unrecorded(step, &mut segment, carry_on), false)
     } else {
-        let before = step.snapshot();
-        let mut graph = burn::tensor::capture(&device, || segment_step(step, &mut segment));
-        if graph.is_hardware() {
-            drop(before);
-            // The recording backend recorded the fourth run without running it.
-            let mut ran = WARM_UPS;
-            while ran < steps && carry_on(ran) {
-                // SAFETY: the buffers the recording reads and writes across steps are held by
-                // `segment` (features, targets, tables, pools, counter, losses, in-place indices and the
-                // write-back targets) or by `step` (parameters, updated in place) and outlive
-                // the graph, dropped below before any of them changes
-                // hands. The step's temporaries (activations, gradients, factors, fusion's
-                // scratch) were dropped after the capture; their memory stays reserved for
-                // the graph, as cubecl-wgpu guards every page a recording touched until the
-                // graph is dropped, and nothing between replays (`carry_on`: progress and
-                // interrupts, host work only) allocates on the device. Every input is written
-                // by the recorded kernels themselves (the counter) or not at all; replays and
-                // the reads below are on this thread's stream.
-                unsafe {
-                    graph.replay();
+        let mut attempt = 1;
+        loop {
+            let before = step.snapshot();
+            let mut graph = burn::tensor::capture(&device, || segment_step(step, &mut segment));
+            if graph.is_hardware() {
+                drop(before);
+                // The recording backend recorded the fourth run without running it.
+                let mut ran = WARM_UPS;
+                while ran < steps && carry_on(ran) {
+                    // SAFETY: the buffers the recording reads and writes across steps are held
+                    // by `segment` (features, targets, tables, pools, counter, losses and the
+                    // write-back targets) or by `step` (parameters, updated in place) and
+                    // outlive the graph, dropped below before any of them changes hands. The
+                    // step's temporaries (activations, gradients, factors, fusion's scratch)
+                    // were dropped after the capture; their memory stays reserved for the
+                    // graph, as cubecl-wgpu guards every page a recording touched until the
+                    // graph is dropped, and nothing between replays (`carry_on`: progress and
+                    // interrupts, host work only) allocates on the device. Every input is
+                    // written by the recorded kernels themselves (the counter) or not at all;
+                    // replays and the reads below are on this thread's stream.
+                    unsafe {
+                        graph.replay();
+                    }
+                    ran += 1;
                 }
-                ran += 1;
+                drop(graph);
+                break (ran, true);
             }
-            drop(graph);
-            (ran, true)
-        } else {
             drop(graph);
             // A failed recording leaves the buffers its kernels would have written unreadable:
             // every written tensor comes back from the copy, in buffers of its own.
@@ -328,7 +338,10 @@ pub fn run(
                 .into_iter()
                 .map(|tensor| tensor.clone())
                 .collect();
-            (run_unrecorded(step, &mut segment, carry_on), false)
+            if attempt == RECORDING_ATTEMPTS {
+                break (run_unrecorded(step, &mut segment, carry_on), false);
+            }
+            attempt += 1;
         }
     };
     step.set_time(first_time - 1 + ran);

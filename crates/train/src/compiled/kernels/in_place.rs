@@ -202,3 +202,61 @@ fn register(addition: Addition, target: Tensor<2>, source: Tensor<2>) -> Tensor<
     };
     Tensor::from_primitive::<Cube>(output)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, DeviceKind, Distribution};
+
+    /// The largest absolute difference between two tensors' values.
+    fn gap(ours: Tensor<2>, reference: Tensor<2>) -> f32 {
+        let ours = ours.into_data().try_to_vec::<f32>().expect("f32 values");
+        let reference = reference
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 values");
+        ours.iter()
+            .zip(&reference)
+            .fold(0f32, |top, (a, b)| top.max((a - b).abs()))
+    }
+
+    /// Both additions against burn's operations on wgpu, on shapes whose value counts are not
+    /// multiples of the values per unit, with a transposed (not contiguous) source; a target
+    /// whose buffer is shared (a clone is kept) is added into a copy, the clone unchanged.
+    #[test]
+    fn the_in_place_additions_match_burns_operations() {
+        if crate::backend::wgpu_adapters().is_empty() {
+            assert!(
+                !std::env::var("MLPC_REQUIRE_WGPU").is_ok_and(|value| value == "1"),
+                "MLPC_REQUIRE_WGPU=1 requires a wgpu adapter (install mesa-vulkan-drivers)"
+            );
+            eprintln!("*** SKIPPED: no wgpu adapter ***");
+            return;
+        }
+        crate::backend::configure_wgpu_runtime();
+        let device = Device::wgpu(DeviceKind::DefaultDevice);
+        let normal = Distribution::Normal(0.0, 1.0);
+        for [rows, columns] in [[1, 1], [7, 13], [784, 128]] {
+            let target = Tensor::<2>::random([rows, columns], normal, &device);
+            let change = Tensor::<2>::random([columns, rows], normal, &device).transpose();
+            let expected = target.clone() + change.clone();
+            let original = target.clone() * 1.0;
+            let kept = target.clone();
+            let added = add_into(target, change);
+            assert!(gap(added, expected) == 0.0, "add_into [{rows}, {columns}]");
+            // `kept` shared the buffer, so the addition wrote a copy and left it as it was.
+            assert!(gap(kept, original) == 0.0, "a shared target was written");
+        }
+        for [batch, columns] in [[1, 3], [64, 128], [300, 10]] {
+            let bias = Tensor::<2>::random([1, columns], normal, &device);
+            let rows = Tensor::<2>::random([batch, columns], normal, &device);
+            let expected = bias.clone() + rows.clone().sum_dim(0);
+            let added = add_column_sums(bias * 1.0, rows);
+            let difference = gap(added, expected);
+            assert!(
+                difference < 1e-4,
+                "add_column_sums [{batch}, {columns}] differs by {difference}"
+            );
+        }
+    }
+}
