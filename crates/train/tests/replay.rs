@@ -307,6 +307,35 @@ fn a_step_that_cannot_be_recorded_runs_unrecorded_from_its_state_before() {
 }
 
 #[test]
+fn a_recording_that_fails_once_is_recorded_again() {
+    if !wgpu_available("a_recording_that_fails_once_is_recorded_again") {
+        return;
+    }
+    let _turn = turn();
+    let model = digits(
+        "  dense 32 relu\n  dense 10",
+        "sgd(lr = 0.03, momentum = 0.9)",
+        "",
+    );
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    // The first recording holds a host write and fails; the second, from the state before
+    // the first one's warm-ups, succeeds.
+    let (values, recorded) = segment(
+        &model,
+        &splits,
+        true,
+        Some(Mutation::HostWriteInFirstRecording),
+    );
+    assert!(recorded, "the second recording succeeds");
+    assert_parity(
+        "recorded again",
+        &model,
+        &values,
+        &eager(&model, &splits, None),
+    );
+}
+
+#[test]
 fn training_with_replay_gives_the_compiled_steps_epochs() {
     if !wgpu_available("training_with_replay_gives_the_compiled_steps_epochs") {
         return;

@@ -323,7 +323,8 @@ impl LayerRule {
                     Some(
                         Mutation::ParameterGradientScaled { .. }
                         | Mutation::UpdatesOutOfPlace
-                        | Mutation::HostWriteInStep,
+                        | Mutation::HostWriteInStep
+                        | Mutation::HostWriteInFirstRecording,
                     )
                     | None => {
                         activation::backward(activation, upstream, affine.as_ref(), &output, gating)

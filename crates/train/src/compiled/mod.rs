@@ -235,6 +235,10 @@ pub enum Mutation {
     /// The step sends a number from the host (a zero added to the batch): a recording cannot
     /// hold a host write, so recording the step fails.
     HostWriteInStep,
+    /// As [`Mutation::HostWriteInStep`] until a recording fails, then gone: the second
+    /// recording of the segment succeeds (a recording that fails once, as one that allocates
+    /// in its run can).
+    HostWriteInFirstRecording,
 }
 
 /// What a step writes, copied ([`CompiledStep::snapshot`]).
@@ -342,7 +346,7 @@ impl CompiledStep {
             Scalar::Host(1.0)
         };
         let features = match self.mutation {
-            Some(Mutation::HostWriteInStep) => {
+            Some(Mutation::HostWriteInStep | Mutation::HostWriteInFirstRecording) => {
                 features + Tensor::from_data(TensorData::new(vec![0f32], [1, 1]), &self.device)
             }
             Some(
@@ -362,7 +366,8 @@ impl CompiledStep {
             Some(
                 Mutation::ActivationDerivativeDropped
                 | Mutation::ParameterGradientScaled { .. }
-                | Mutation::HostWriteInStep,
+                | Mutation::HostWriteInStep
+                | Mutation::HostWriteInFirstRecording,
             )
             | None => Vec::new(),
         };

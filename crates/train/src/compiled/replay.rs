@@ -338,6 +338,9 @@ pub fn run(
                 .into_iter()
                 .map(|tensor| tensor.clone())
                 .collect();
+            if step.mutation == Some(super::Mutation::HostWriteInFirstRecording) {
+                step.mutation = None;
+            }
             if attempt == RECORDING_ATTEMPTS {
                 break (run_unrecorded(step, &mut segment, carry_on), false);
             }
