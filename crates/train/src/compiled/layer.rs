@@ -135,7 +135,7 @@ pub enum Gradient {
     /// The gradient, shaped as the parameter.
     Value(Tensor<2>),
     /// Rows `[B, n]` whose sum over the batch is the gradient `[1, n]` (a dense layer's bias):
-    /// an update added in place adds their sums in one kernel ([`super::update::InPlace`]).
+    /// an update added in place adds their sums in one kernel ([`super::update::Updates::InPlace`]).
     RowSum(Tensor<2>),
 }
 

@@ -327,18 +327,14 @@ impl CompiledStep {
         mut masks: Masks,
         updates: Updates,
     ) -> Tensor<1> {
-        let in_place = match updates {
-            Updates::InPlace(rows) if self.update.adds_in_place() => Some(rows),
-            Updates::InPlace(_) | Updates::New => None,
-        };
+        let in_place = updates == Updates::InPlace && self.update.adds_in_place();
         // Updates added in place read the rate negated (`w + (-lr)·d`).
         let negated;
-        let scalars = match in_place {
-            Some(_) => {
-                negated = scalars.with_rate_negated();
-                &negated
-            }
-            None => scalars,
+        let scalars = if in_place {
+            negated = scalars.with_rate_negated();
+            &negated
+        } else {
+            scalars
         };
         let scale = if self.update.folds_rate() {
             scalars.rate.clone()

@@ -46,7 +46,7 @@ use burn::tensor::{Distribution, IndexingUpdateOp, Int, Tensor};
 use super::CompiledStep;
 use super::layer::Masks;
 use super::scalar::{StepRow, StepScalars, Table};
-use super::update::{InPlace, Updates};
+use super::update::Updates;
 use crate::objective::BatchTargets;
 
 /// Runs of the step `burn::tensor::capture` makes before it records one.
@@ -88,8 +88,6 @@ pub struct Segment {
     /// The buffers every step reads the tensors it writes anew from and writes them back to
     /// ([`CompiledStep::written_anew`]), set when the segment starts.
     stable: Vec<Tensor<2>>,
-    /// Where parameter updates are added in place.
-    in_place: InPlace,
 }
 
 /// A segment's targets, one step's per line.
@@ -170,7 +168,6 @@ impl Segment {
             losses: Tensor::<1>::zeros([steps], &device),
             pools,
             stable: Vec::new(),
-            in_place: InPlace::default(),
         }
     }
 }
@@ -221,7 +218,7 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
         &targets,
         &scalars,
         Masks::Given(masks.into_iter()),
-        Updates::InPlace(&segment.in_place),
+        Updates::InPlace,
     );
     // The loss added into its slot and the counter advanced, each by an indexed addition into
     // its own buffer (one kernel each, in place as the write-backs below are).

@@ -17,7 +17,7 @@
 //! folded rate negates the whole backward pass exactly), so both forms train the same numbers.
 
 use burn::module::ParamId;
-use burn::tensor::{IndexingUpdateOp, Int, Tensor};
+use burn::tensor::Tensor;
 use mlpc_ir::Optimizer;
 
 use super::kernels;
@@ -118,43 +118,16 @@ impl State {
 }
 
 /// Where updated parameter values go.
-#[derive(Clone, Copy)]
-pub enum Updates<'a> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Updates {
     /// Into new tensors, in whatever buffers the backend chooses (the eager step).
     New,
     /// Added into each parameter's own buffer, where the rule allows it
     /// ([`UpdateRule::adds_in_place`]): the replayed step, whose recording must find every
-    /// parameter where it left it.
-    InPlace(&'a InPlace),
-}
-
-/// How in-place updates add: on cubecl devices by kernels of the step's own
-/// ([`super::kernels::add_into`], and [`super::kernels::add_column_sums`] for a bias whose
-/// gradient comes as rows); elsewhere by one indexed addition (burn's `select_assign`) of the
-/// change over the parameter's rows.
-#[derive(Default)]
-pub struct InPlace {
-    /// `0..rows` for each row count met, as the indexed addition's indices.
-    rows: std::cell::RefCell<Vec<Tensor<1, Int>>>,
-}
-
-impl InPlace {
-    /// `value + change`, added into `value`'s buffer by an indexed addition over its rows.
-    fn add(&self, value: Tensor<2>, change: Tensor<2>) -> Tensor<2> {
-        let [rows, _] = value.dims();
-        let indices = {
-            let mut known = self.rows.borrow_mut();
-            match known.iter().find(|indices| indices.dims() == [rows]) {
-                Some(indices) => indices.clone(),
-                None => {
-                    let indices = Tensor::arange(0..rows as i64, &value.device());
-                    known.push(indices.clone());
-                    indices
-                }
-            }
-        };
-        value.select_assign(0, indices, change, IndexingUpdateOp::Add)
-    }
+    /// parameter where it left it. On cubecl devices by kernels of the step's own
+    /// ([`super::kernels::add_into`], and [`super::kernels::add_column_sums`] for a bias whose
+    /// gradient comes as rows); elsewhere (nothing is recorded there) as a new value.
+    InPlace,
 }
 
 /// What a rule does to a parameter's value.
@@ -210,7 +183,7 @@ impl UpdateRule {
 
     /// Updates `parameter` from its `gradient` (of the batch's mean loss, times the rate if
     /// [`folds_rate`](Self::folds_rate)) with the step's learning rate and optimizer factors;
-    /// `in_place` gives the indices where updates go in place ([`Updates::InPlace`]), and
+    /// With `in_place` the update goes into the parameter's buffer ([`Updates::InPlace`]), and
     /// then the rate in `scalars` (and in a folded gradient) is negated.
     /// The value and its state are moved in and out, so each buffer has one owner and the
     /// backend can write in place.
@@ -219,7 +192,7 @@ impl UpdateRule {
         parameter: Parameter,
         gradient: Gradient,
         scalars: &StepScalars,
-        in_place: Option<&InPlace>,
+        in_place: bool,
     ) -> Parameter {
         let Parameter { value, state, .. } = parameter;
         let (change, state) = match (self.optimizer, state) {
@@ -228,21 +201,21 @@ impl UpdateRule {
         };
         let value = match (change, in_place) {
             // The rate came negated: the decrement is `-Δ`.
-            (Change::Decrement(Gradient::Value(decrement)), Some(in_place)) => {
+            (Change::Decrement(Gradient::Value(decrement)), true) => {
                 if kernels::available(&decrement.device()) {
                     kernels::add_into(value, decrement)
                 } else {
-                    in_place.add(value, decrement)
+                    value + decrement
                 }
             }
-            (Change::Decrement(Gradient::RowSum(rows)), Some(in_place)) => {
+            (Change::Decrement(Gradient::RowSum(rows)), true) => {
                 if kernels::available(&rows.device()) {
                     kernels::add_column_sums(value, rows)
                 } else {
-                    in_place.add(value, rows.sum_dim(0))
+                    value + rows.sum_dim(0)
                 }
             }
-            (Change::Decrement(decrement), None) => value - decrement.summed(),
+            (Change::Decrement(decrement), false) => value - decrement.summed(),
             (Change::Decayed { factor, decrement }, _) => factor.times(value) - decrement,
         };
         Parameter {
