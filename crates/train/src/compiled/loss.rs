@@ -136,23 +136,13 @@ fn composed_cross_entropy(
 
 #[cfg(test)]
 mod tests {
+    use super::kernels::testing::{largest_difference, wgpu_device};
     use super::*;
-    use burn::tensor::{Device, DeviceKind, Distribution, TensorData};
+    use burn::tensor::{Distribution, TensorData};
 
     /// The largest difference between two tensors, relative to the reference's largest value.
     fn gap<const D: usize>(ours: Tensor<D>, reference: Tensor<D>) -> f32 {
-        let ours = ours.into_data().try_to_vec::<f32>().expect("f32 values");
-        let reference = reference
-            .into_data()
-            .try_to_vec::<f32>()
-            .expect("f32 values");
-        let scale = reference
-            .iter()
-            .fold(0f32, |top, value| top.max(value.abs()));
-        let difference = ours
-            .iter()
-            .zip(&reference)
-            .fold(0f32, |top, (a, b)| top.max((a - b).abs()));
+        let (difference, scale) = largest_difference(ours, reference);
         difference / scale
     }
 
@@ -161,16 +151,9 @@ mod tests {
     /// logits, and factors from the host and from the device.
     #[test]
     fn the_cross_entropy_kernel_matches_the_composed_operations() {
-        if crate::backend::wgpu_adapters().is_empty() {
-            assert!(
-                !std::env::var("MLPC_REQUIRE_WGPU").is_ok_and(|value| value == "1"),
-                "MLPC_REQUIRE_WGPU=1 requires a wgpu adapter (install mesa-vulkan-drivers)"
-            );
-            eprintln!("*** SKIPPED: no wgpu adapter ***");
+        let Some(device) = wgpu_device() else {
             return;
-        }
-        crate::backend::configure_wgpu_runtime();
-        let device = Device::wgpu(DeviceKind::DefaultDevice);
+        };
         assert!(kernels::available(&device));
         for (rows, classes_count, transposed, factor) in [
             (1, 10, false, Scalar::Host(1.0)),

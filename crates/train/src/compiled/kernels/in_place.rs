@@ -205,19 +205,13 @@ fn register(addition: Addition, target: Tensor<2>, source: Tensor<2>) -> Tensor<
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{largest_difference, wgpu_device};
     use super::*;
-    use burn::tensor::{Device, DeviceKind, Distribution};
+    use burn::tensor::Distribution;
 
     /// The largest absolute difference between two tensors' values.
     fn gap(ours: Tensor<2>, reference: Tensor<2>) -> f32 {
-        let ours = ours.into_data().try_to_vec::<f32>().expect("f32 values");
-        let reference = reference
-            .into_data()
-            .try_to_vec::<f32>()
-            .expect("f32 values");
-        ours.iter()
-            .zip(&reference)
-            .fold(0f32, |top, (a, b)| top.max((a - b).abs()))
+        largest_difference(ours, reference).0
     }
 
     /// Both additions against burn's operations on wgpu, on shapes whose value counts are not
@@ -225,16 +219,9 @@ mod tests {
     /// whose buffer is shared (a clone is kept) is added into a copy, the clone unchanged.
     #[test]
     fn the_in_place_additions_match_burns_operations() {
-        if crate::backend::wgpu_adapters().is_empty() {
-            assert!(
-                !std::env::var("MLPC_REQUIRE_WGPU").is_ok_and(|value| value == "1"),
-                "MLPC_REQUIRE_WGPU=1 requires a wgpu adapter (install mesa-vulkan-drivers)"
-            );
-            eprintln!("*** SKIPPED: no wgpu adapter ***");
+        let Some(device) = wgpu_device() else {
             return;
-        }
-        crate::backend::configure_wgpu_runtime();
-        let device = Device::wgpu(DeviceKind::DefaultDevice);
+        };
         let normal = Distribution::Normal(0.0, 1.0);
         for [rows, columns] in [[1, 1], [7, 13], [784, 128]] {
             let target = Tensor::<2>::random([rows, columns], normal, &device);

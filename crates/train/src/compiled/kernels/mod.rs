@@ -32,3 +32,42 @@ use burn::tensor::Device;
 pub fn available(device: &Device) -> bool {
     matches!(device.as_dispatch(), DispatchDevice::Cube(_))
 }
+
+/// What the kernels' tests share: the wgpu device, and how far two tensors are apart.
+#[cfg(test)]
+pub(crate) mod testing {
+    use burn::tensor::{Device, DeviceKind, Tensor};
+
+    /// The wgpu device, or `None` (said loudly) where no adapter exists; with
+    /// `MLPC_REQUIRE_WGPU=1` (set by CI) a missing adapter is a failure.
+    pub fn wgpu_device() -> Option<Device> {
+        if crate::backend::wgpu_adapters().is_empty() {
+            assert!(
+                !std::env::var("MLPC_REQUIRE_WGPU").is_ok_and(|value| value == "1"),
+                "MLPC_REQUIRE_WGPU=1 requires a wgpu adapter (install mesa-vulkan-drivers)"
+            );
+            eprintln!("*** SKIPPED: no wgpu adapter ***");
+            return None;
+        }
+        crate::backend::configure_wgpu_runtime();
+        Some(Device::wgpu(DeviceKind::DefaultDevice))
+    }
+
+    /// The largest absolute difference between two tensors' values, and the reference's
+    /// largest magnitude.
+    pub fn largest_difference<const D: usize>(ours: Tensor<D>, reference: Tensor<D>) -> (f32, f32) {
+        let ours = ours.into_data().try_to_vec::<f32>().expect("f32 values");
+        let reference = reference
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 values");
+        let scale = reference
+            .iter()
+            .fold(0f32, |top, value| top.max(value.abs()));
+        let difference = ours
+            .iter()
+            .zip(&reference)
+            .fold(0f32, |top, (a, b)| top.max((a - b).abs()));
+        (difference, scale)
+    }
+}
