@@ -154,6 +154,8 @@ mod tests {
         let Some(device) = wgpu_device() else {
             return;
         };
+        // Seeded, so every run draws the same logits.
+        device.seed(11);
         assert!(kernels::available(&device));
         for (rows, classes_count, transposed, factor) in [
             (1, 10, false, Scalar::Host(1.0)),
@@ -190,7 +192,7 @@ mod tests {
             let loss_gap = gap(ours.sum, reference.sum);
             eprintln!("{rows} x {classes_count}: gradient {gradient_gap:.1e}, loss {loss_gap:.1e}");
             assert!(
-                gradient_gap < 1e-6 && loss_gap < 1e-6,
+                gradient_gap < 1e-5 && loss_gap < 1e-5,
                 "{rows} x {classes_count} (transposed: {transposed}): gradient differs by {gradient_gap:e}, loss by {loss_gap:e}"
             );
         }
