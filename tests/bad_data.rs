@@ -279,3 +279,102 @@ fn on_wgpu_the_estimate_counts_what_the_replayed_step_keeps() {
         "{stderr}"
     );
 }
+
+/// A model with ten million tanh units on iris (80 million parameters) in a fresh folder.
+fn huge_iris_model(name: &str) -> (PathBuf, PathBuf) {
+    let here = fresh_folder(name);
+    std::fs::create_dir_all(&here).expect("folder");
+    let iris = workspace().join("data").join("iris.csv");
+    let model = here.join("huge.mlp");
+    std::fs::write(
+        &model,
+        format!(
+            "model huge\ndata csv({:?}, target = \"species\", test_fraction = 0.3)\n\
+             network {{\n  dense 10000000 tanh\n  dense 3\n}}\nloss cross_entropy\n\
+             optimizer adam(lr = 0.01)\ntrain {{ epochs = 1, batch_size = 16 }}\n",
+            iris.to_string_lossy()
+        ),
+    )
+    .expect("model");
+    (here, model)
+}
+
+/// `mlpc run MODEL --backend wgpu --no-save` with `limit` as `MLPC_MEMORY_LIMIT` (none if
+/// `None`): refused before training, one error, status 1; its standard error.
+fn refused_on_wgpu(model: &Path, limit: Option<&str>) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mlpc"));
+    command
+        .args([
+            "run",
+            &model.to_string_lossy(),
+            "--no-save",
+            "--backend",
+            "wgpu",
+        ])
+        .env("NO_COLOR", "1")
+        .env_remove("MLPC_MEMORY_LIMIT");
+    if let Some(limit) = limit {
+        command.env("MLPC_MEMORY_LIMIT", limit);
+    }
+    let output = command.output().expect("run mlpc");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        !stderr.contains("training huge"),
+        "nothing trained: {stderr}"
+    );
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    assert!(!stderr.contains("internal error") && !stderr.contains("panicked"));
+    stderr
+}
+
+/// On wgpu a run is checked against the free memory the GPU's Vulkan driver reports (the
+/// figure `mlpc backends` prints; lavapipe reports a 2 GiB heap), with no `MLPC_MEMORY_LIMIT`.
+#[test]
+fn on_wgpu_a_run_is_checked_against_the_memory_the_gpu_reports() {
+    if !wgpu_present("on_wgpu_a_run_is_checked_against_the_memory_the_gpu_reports") {
+        return;
+    }
+    let backends = mlpc(&["backends", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&backends.stdout).expect("JSON");
+    let memory = &json["wgpu_memory"];
+    let bytes = memory["bytes"].as_u64().expect("a Vulkan adapter's memory");
+    // Adam's four copies of 80 million parameters, and the replayed step's copies of them.
+    let needed = "3.9 GiB";
+    if bytes >= 4 << 30 {
+        eprintln!("*** SKIPPED: this GPU has {bytes} bytes free, more than the model needs ***");
+        return;
+    }
+    let (here, model) = huge_iris_model("huge-by-device");
+    let stderr = refused_on_wgpu(&model, None);
+    let adapter = memory["adapter"].as_str().expect("adapter");
+    assert!(
+        stderr.contains(&format!("training this model needs about {needed}"))
+            && (stderr.contains(&format!("memory of {adapter} (Vulkan's"))
+                || stderr.contains("(available memory")
+                || stderr.contains("(the cgroup's")),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&here);
+}
+
+/// A tensor larger than the largest buffer the GPU allocates (lavapipe: 128 MiB) is refused
+/// before training, naming the tensor, even where the memory allowed is ample: before, the
+/// kernels failed mid-run and three threads each reported an internal error.
+#[test]
+fn on_wgpu_a_tensor_over_the_largest_buffer_is_refused_by_name() {
+    if !wgpu_present("on_wgpu_a_tensor_over_the_largest_buffer_is_refused_by_name") {
+        return;
+    }
+    let (here, model) = huge_iris_model("huge-tensor");
+    let stderr = refused_on_wgpu(&model, Some("1T"));
+    // 105 training rows (an evaluation pass takes them all) x 10 million outputs x 4 bytes.
+    assert!(
+        stderr.contains(
+            "error: the outputs of layer 1 (dense (tanh)) for 105 examples take 3.9 GiB, more than the "
+        ) && stderr.contains("one buffer may hold on")
+            && stderr.contains("hint: use fewer units in that layer"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&here);
+}

@@ -175,6 +175,31 @@ fn backends_lists_the_cpu_backends() {
         json["backends"],
         serde_json::json!(["ndarray", "flex", "wgpu"])
     );
+    assert_eq!(json["default"], "flex");
+}
+
+/// Where there is a Vulkan adapter (lavapipe in CI), `mlpc backends` gives the free memory of
+/// the one a wgpu run lands on: the figure a run on wgpu is checked against before it starts.
+#[test]
+fn backends_gives_the_free_memory_of_the_gpu_a_run_lands_on() {
+    if !common::wgpu_present("backends_gives_the_free_memory_of_the_gpu_a_run_lands_on") {
+        return;
+    }
+    let output = mlpc(&["backends", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let memory = &json["wgpu_memory"];
+    let bytes = memory["bytes"].as_u64().expect("bytes");
+    assert!((64 << 20..1 << 50).contains(&bytes), "{memory}");
+    let adapters = json["wgpu_adapters"].as_array().expect("adapters");
+    assert!(
+        adapters
+            .iter()
+            .any(|adapter| adapter["name"] == memory["adapter"]),
+        "{json}"
+    );
+    let human = text(&mlpc(&["backends"]).stdout);
+    assert!(human.contains("a wgpu run lands on"), "{human}");
 }
 
 #[test]

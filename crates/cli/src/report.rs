@@ -137,9 +137,14 @@ pub fn compile(path: &Path) -> Result<(String, mlpc_ir::Model), Outcome> {
 }
 
 /// Turns a panic anywhere (a backend failing on the device, say) into one clear error line
-/// instead of a backtrace; `main` then exits with status 1.
+/// instead of a backtrace; `main` then exits with status 1. Only the first is reported: one
+/// failure on a device often panics several threads (kernel tuning, the training loop) in turn.
 pub fn install_panic_hook() {
+    static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     std::panic::set_hook(Box::new(|information| {
+        if REPORTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         let message = information
             .payload()
             .downcast_ref::<&str>()

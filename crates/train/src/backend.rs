@@ -178,7 +178,7 @@ pub fn wgpu_adapters() -> Vec<Adapter> {
 }
 
 /// Runs a future that is ready at once on native platforms (as wgpu's adapter listing is).
-fn block_on<F: Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
     loop {

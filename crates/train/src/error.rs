@@ -56,6 +56,22 @@ pub enum TrainError {
         /// Where the available figure comes from.
         origin: String,
     },
+    /// One tensor of the run is larger than the device's largest buffer.
+    #[error(
+        "{what} take {}, more than the {} one buffer may hold on {device}",
+        mlpc_ir::memory::gibibytes(*bytes),
+        mlpc_ir::memory::gibibytes(*limit)
+    )]
+    TensorTooLarge {
+        /// The tensor, in words.
+        what: String,
+        /// Its bytes.
+        bytes: u64,
+        /// The device's largest buffer, in bytes.
+        limit: u64,
+        /// The device's name.
+        device: String,
+    },
     /// The caller asked training to stop (an interrupt): it stopped after a whole step.
     #[error("training stopped at epoch {epoch}, step {step} of {steps}")]
     Interrupted {
@@ -122,6 +138,9 @@ impl TrainError {
                 "lower `batch_size`, use fewer units or a smaller data set, or free memory; `{}` sets what a run may use",
                 crate::memory_budget::LIMIT_VARIABLE
             )),
+            TrainError::TensorTooLarge { .. } => Some(
+                "use fewer units in that layer or a smaller `batch_size`, or train on the CPU (`--backend flex`), where no such limit holds".into(),
+            ),
             TrainError::Checkpoint { .. } => None,
         }
     }

@@ -10,7 +10,7 @@ use crate::network::Network;
 use crate::objective::{BatchTargets, Objective};
 
 /// Rows per evaluation batch.
-const EVALUATION_BATCH: usize = 2048;
+pub(crate) const EVALUATION_BATCH: usize = 2048;
 
 /// Loss and metrics on one split.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -26,6 +26,9 @@
 //!   run repeats an uninterrupted one exactly).
 //! - [`backend`]: `flex` (default), `ndarray`, `wgpu`; adapter probing so that a machine
 //!   without a GPU driver gets one clear line, not a panic.
+//! - [`memory_budget`]: a run that will not fit is refused before training, with the figures;
+//!   [`gpu_memory`] reads a GPU's free memory from its Vulkan driver, and the largest buffer
+//!   its device allocates.
 //! - [`gradcheck`]: every trainable tensor's gradient, from both steps, against central finite
 //!   differences on a few batches of the model's data (`mlpc gradcheck`).
 //! - [`bench`](mod@bench): one model trained on several backends in one process, speeds as ratios.
@@ -41,6 +44,7 @@ pub mod epoch_report;
 pub mod error;
 pub mod evaluate;
 pub mod export;
+pub mod gpu_memory;
 pub mod gradcheck;
 pub mod memory_budget;
 pub mod names;

@@ -3,9 +3,11 @@
 //! batch's activations) plus the data set kept resident on the device (every split's features
 //! and targets, as 32-bit values). What may be used is, in order: `MLPC_MEMORY_LIMIT` (bytes,
 //! or with a `K`, `M` or `G` suffix, powers of 1024), else on the CPU what the system says is
-//! available (`MemAvailable` in `/proc/meminfo`, lowered to what a cgroup limit leaves). A GPU's
-//! memory is not reported through wgpu, so on wgpu only `MLPC_MEMORY_LIMIT` is checked; running
-//! out there mid-run is reported as an error with a hint (the CLI's panic hook).
+//! available (`MemAvailable` in `/proc/meminfo`, lowered to what a cgroup limit leaves), and on
+//! wgpu what the GPU's Vulkan driver says its largest device-local heap can still give
+//! ([`crate::gpu_memory`]; on a software driver, also bounded by the host's figure). Where no
+//! figure is known (no Vulkan) the run is not checked; running out mid-run is reported as an
+//! error with a hint (the CLI's panic hook).
 
 use mlpc_data::Splits;
 use mlpc_ir::Model;
@@ -77,25 +79,106 @@ pub fn needed(model: &Model, splits: &Splits, backend: Backend, step: StepKind) 
         .saturating_add(replayed)
 }
 
-/// Refuses a run that will not fit, before it starts, with both figures.
+/// Refuses a run that will not fit, before it starts, with both figures: all of it against
+/// the memory it may use, and on a GPU its largest tensor against the largest buffer the device
+/// allocates (a limit of the graphics API's, 128 MiB to a few GiB).
 pub fn check(
     model: &Model,
     splits: &Splits,
     backend: Backend,
     step: StepKind,
 ) -> Result<(), TrainError> {
-    let Some(available) = available(backend)? else {
-        return Ok(());
-    };
-    let needed = needed(model, splits, backend, step);
-    if needed <= available.bytes {
-        return Ok(());
+    if let Some(available) = available(backend)? {
+        let needed = needed(model, splits, backend, step);
+        if needed > available.bytes {
+            return Err(TrainError::TooLarge {
+                needed,
+                available: available.bytes,
+                origin: available.source,
+            });
+        }
     }
-    Err(TrainError::TooLarge {
-        needed,
-        available: available.bytes,
-        origin: available.source,
-    })
+    match backend {
+        Backend::Ndarray | Backend::Flex => Ok(()),
+        Backend::Wgpu => {
+            let (limit, device) = crate::gpu_memory::default_device_largest_buffer();
+            let largest = largest_tensor(model, splits);
+            match largest.bytes > limit {
+                true => Err(TrainError::TensorTooLarge {
+                    what: largest.what,
+                    bytes: largest.bytes,
+                    limit,
+                    device,
+                }),
+                false => Ok(()),
+            }
+        }
+    }
+}
+
+/// One tensor a run keeps on the device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tensor {
+    /// Bytes.
+    pub bytes: u64,
+    /// What it is, in words ("the weights of layer 1 (dense (tanh), 4 x 10000000)").
+    pub what: String,
+}
+
+/// The largest single tensor a run of `model` on `splits` keeps: a layer's largest parameter
+/// (a dense layer's weights), or a layer's outputs (or the inputs) for the most rows one pass
+/// takes (a training batch, or an evaluation batch of up to 2,048 rows). The data set itself
+/// is kept in chunks under any device's limit, and so are the replayed step's dropout pools.
+pub fn largest_tensor(model: &Model, splits: &Splits) -> Tensor {
+    let longest = splits.train.len().max(splits.test.len());
+    let rows = model
+        .training
+        .batch_size
+        .max(crate::evaluate::EVALUATION_BATCH.min(longest)) as u64;
+    let values = |count: u64| count.saturating_mul(4);
+    let mut largest = Tensor {
+        bytes: values(rows.saturating_mul(model.network.inputs as u64)),
+        what: format!("the inputs for {rows} examples"),
+    };
+    for (index, layer) in model.network.every_layer().into_iter().enumerate() {
+        let name = layer.kind.display_name();
+        let parameter = match &layer.kind {
+            mlpc_ir::LayerKind::Dense { .. } => Some((
+                layer.inputs as u64 * layer.outputs as u64,
+                format!(
+                    "the weights of layer {} ({name}, {} x {})",
+                    index + 1,
+                    layer.inputs,
+                    layer.outputs
+                ),
+            )),
+            mlpc_ir::LayerKind::Prelu { .. }
+            | mlpc_ir::LayerKind::BatchNorm { .. }
+            | mlpc_ir::LayerKind::LayerNorm { .. } => Some((
+                layer.outputs as u64,
+                format!("the parameters of layer {} ({name})", index + 1),
+            )),
+            mlpc_ir::LayerKind::Activation { .. }
+            | mlpc_ir::LayerKind::Dropout { .. }
+            | mlpc_ir::LayerKind::Residual { .. } => None,
+        };
+        let outputs = (
+            rows.saturating_mul(layer.outputs as u64),
+            format!(
+                "the outputs of layer {} ({name}) for {rows} examples",
+                index + 1
+            ),
+        );
+        for (count, what) in parameter.into_iter().chain([outputs]) {
+            if values(count) > largest.bytes {
+                largest = Tensor {
+                    bytes: values(count),
+                    what,
+                };
+            }
+        }
+    }
+    largest
 }
 
 /// The memory a run on `backend` may use, where it is known.
@@ -112,8 +195,22 @@ pub fn available(backend: Backend) -> Result<Option<Available>, TrainError> {
     }
     Ok(match backend {
         Backend::Ndarray | Backend::Flex => system_available(),
-        Backend::Wgpu => None,
+        Backend::Wgpu => gpu_available(),
     })
+}
+
+/// What the GPU a wgpu run lands on can still give, as Vulkan reports it; a software driver's
+/// device memory is the host's, so the smaller of the two figures counts there.
+fn gpu_available() -> Option<Available> {
+    let memory = crate::gpu_memory::default_adapter_memory()?;
+    let device = Available {
+        bytes: memory.bytes,
+        source: memory.source(),
+    };
+    match (memory.software, system_available()) {
+        (true, Some(host)) if host.bytes < device.bytes => Some(host),
+        _ => Some(device),
+    }
 }
 
 /// `1048576`, `512K`, `64M`, `8G` (powers of 1024; a trailing `B` or `iB` is allowed).

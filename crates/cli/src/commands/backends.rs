@@ -2,17 +2,28 @@
 
 use mlpc_train::Backend;
 use mlpc_train::backend::wgpu_adapters;
+use mlpc_train::gpu_memory::default_adapter_memory;
 
 use crate::report::Outcome;
 
-/// Lists backends and wgpu adapters.
+/// Lists backends and wgpu adapters, and the free memory of the adapter a wgpu run lands on
+/// (what a run on wgpu is checked against before it starts).
 pub fn run(json: bool) -> Outcome {
     let adapters = wgpu_adapters();
+    let memory = match adapters.is_empty() {
+        true => None,
+        false => default_adapter_memory(),
+    };
     if json {
         let value = serde_json::json!({
             "backends": Backend::ALL.iter().map(|backend| backend.name()).collect::<Vec<_>>(),
-            "default": Backend::Ndarray.name(),
+            "default": Backend::Flex.name(),
             "wgpu_adapters": adapters,
+            "wgpu_memory": memory.as_ref().map(|memory| serde_json::json!({
+                "adapter": memory.adapter,
+                "bytes": memory.bytes,
+                "budget": memory.budgeted,
+            })),
         });
         println!(
             "{}",
@@ -38,6 +49,20 @@ pub fn run(json: bool) -> Outcome {
                 "             {} ({}, {})",
                 adapter.name, adapter.kind, adapter.api
             );
+        }
+        match &memory {
+            Some(memory) => println!(
+                "           a wgpu run lands on {}: {} {}",
+                memory.adapter,
+                mlpc_ir::memory::gibibytes(memory.bytes),
+                match memory.budgeted {
+                    true => "free (Vulkan's budget)",
+                    false => "of device memory (Vulkan's heap size)",
+                }
+            ),
+            None => println!(
+                "           its memory is not reported (no Vulkan driver), so runs are not checked against it"
+            ),
         }
     }
     Outcome::Success
