@@ -61,7 +61,7 @@ pub fn write(parameters: &[Parameter], path: &Path) -> Result<(), String> {
         .map_err(|error| error.to_string())
 }
 
-/// Reads the optimizer state of `parameters` from `path`, written by [`write`] or by burn's
+/// Reads the optimizer state of `parameters` from `path`, written by [`write()`] or by burn's
 /// optimizer. A parameter the record has no state for starts afresh, as burn's would.
 pub fn read(parameters: &mut [Parameter], path: &Path, device: &Device) -> Result<(), String> {
     let reader = Reader::from_file(path).map_err(|error| error.to_string())?;

@@ -16,16 +16,17 @@
 //! - Dropout masks are gathered from a pool drawn ahead for the whole segment (a recorded
 //!   random kernel would repeat its seed on every replay), one fresh mask per step.
 //! - Parameter values are updated in their own buffers: every rule but AdamW's decay is
-//!   `w - Δ`, and the step adds `-Δ` into `w` by one indexed addition, in place
+//!   `w - Δ`, and the step adds `-Δ` into `w` by one kernel, in place
 //!   ([`Updates::InPlace`]). Whatever else the step writes (optimizer state, batch-norm
 //!   statistics, AdamW's decayed values) is written back at the step's end into the buffers
-//!   the segment started with, one in-place copy each ([`write_back`]), and the next step
+//!   the segment started with, one in-place copy each (`write_back`), and the next step
 //!   reads it there (the loss vector and the counter are added into in place, as parameters).
 //!   burn-fusion's fused kernels write their results where they choose, in place or in a new
 //!   buffer; a replay dispatches them against the buffers of the recording, so a result that
 //!   landed in a new buffer without being added or copied back is lost to the next replay.
 //! - Each step adds its loss into its own slot of a per-segment loss vector, read once at the
-//!   segment's end (the epoch's loss, and the exact step of a divergence).
+//!   segment's end (the epoch's loss, and the exact step of a divergence), and advances the
+//!   counter: one kernel of ours for both ([`super::kernels::tally`]).
 //!
 //! A segment is the run of full batches in one chunk of the permuted set. `capture` runs the
 //! step three times (warm-ups, real steps that advance the counter) and records a fourth
@@ -220,19 +221,22 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
         Masks::Given(masks.into_iter()),
         Updates::InPlace,
     );
-    // The loss added into its slot and the counter advanced, each by an indexed addition into
-    // its own buffer (one kernel each, in place as the write-backs below are).
-    segment.losses =
-        segment
-            .losses
-            .extract()
-            .select_assign(0, counter.clone(), sum, IndexingUpdateOp::Add);
-    segment.counter = counter.select_assign(
-        0,
-        segment.zero.clone(),
-        segment.one.clone(),
-        IndexingUpdateOp::Add,
-    );
+    // The loss added into its slot and the counter advanced, in their own buffers (in place,
+    // as the write-backs below are): one kernel of ours on a cubecl device, else an indexed
+    // addition each.
+    let losses = segment.losses.extract();
+    (segment.losses, segment.counter) = match super::kernels::available(&losses.device()) {
+        true => super::kernels::tally(losses, counter, sum),
+        false => (
+            losses.select_assign(0, counter.clone(), sum, IndexingUpdateOp::Add),
+            counter.select_assign(
+                0,
+                segment.zero.clone(),
+                segment.one.clone(),
+                IndexingUpdateOp::Add,
+            ),
+        ),
+    };
     write_back(step, segment);
 }
 
@@ -269,7 +273,7 @@ fn run_unrecorded(
     ran
 }
 
-/// Runs a segment's steps: the first [`WARM_UPS`] as they are, the rest replayed from one
+/// Runs a segment's steps: the first `WARM_UPS` as they are, the rest replayed from one
 /// recording (with `record` false, or for a segment shorter than [`SHORTEST_RECORDED`],
 /// every step runs as it is: the same step without the recording, for comparison).
 /// `carry_on` is asked after each step after the warm-ups with the steps run so far; when it
@@ -278,7 +282,7 @@ fn run_unrecorded(
 /// Where the device records nothing (it cannot, or the recording failed: then the buffers
 /// the recorded kernels would have written cannot be read), the step is set back to a copy
 /// taken before the warm-ups and the segment is recorded again, up to
-/// [`RECORDING_ATTEMPTS`] times, then runs unrecorded.
+/// `RECORDING_ATTEMPTS` times, then runs unrecorded.
 pub fn run(
     step: &mut CompiledStep,
     mut segment: Segment,

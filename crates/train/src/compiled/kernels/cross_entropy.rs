@@ -16,9 +16,7 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
 use burn_fusion::ExecutionError;
-use burn_fusion::custom::{
-    CustomOpIr, HandleContainer, Operation, OperationIr, StreamId, TensorIr,
-};
+use burn_fusion::custom::{HandleContainer, Operation, TensorIr};
 use cubecl::CubeDim;
 use cubecl::prelude::CubeCount;
 
@@ -161,43 +159,31 @@ pub fn softmax_cross_entropy(
     classes: Tensor<1, Int>,
     factor: Tensor<2>,
 ) -> (Tensor<2>, Tensor<1>) {
-    const ON_CUBECL: &str =
-        "the step's own kernels run on cubecl devices only (kernels::available)";
-    let logits = logits.try_into_primitive::<Cube>().expect(ON_CUBECL);
-    let classes = classes.try_into_primitive::<Cube>().expect(ON_CUBECL);
-    let factor = factor.try_into_primitive::<Cube>().expect(ON_CUBECL);
-    let client = logits.client.clone();
+    let (logits, classes, factor) = (
+        super::primitive(logits),
+        super::int_primitive(classes),
+        super::primitive(factor),
+    );
     let [rows, width] = logits.shape.dims::<2>();
-    let float_type = logits.dtype;
-    let gradient = TensorIr::uninit(
-        client.create_empty_handle(),
-        Shape::new([rows, width]),
-        float_type,
-    );
-    let loss = TensorIr::uninit(client.create_empty_handle(), Shape::new([1]), float_type);
-    let operation = SoftmaxCrossEntropy {
-        logits: logits.into_ir(),
-        classes: classes.into_ir(),
-        factor: factor.into_ir(),
-        gradient: gradient.clone(),
-        loss: loss.clone(),
-    };
-    let description = CustomOpIr::new(
+    let outputs = [(Shape::new([rows, width]), None), (Shape::new([1]), None)];
+    let inputs = vec![logits, classes, factor];
+    let mut outputs = super::register(
         "mlpc_softmax_cross_entropy",
-        &[
-            operation.logits.clone(),
-            operation.classes.clone(),
-            operation.factor.clone(),
-        ],
-        &[gradient, loss],
-    );
-    let mut outputs = client
-        .register(
-            StreamId::current(),
-            OperationIr::Custom(description),
-            operation,
-        )
-        .into_iter();
+        inputs,
+        &outputs,
+        |inputs, outputs| {
+            let [logits, classes, factor] = <[TensorIr; 3]>::try_from(inputs).expect("3 inputs");
+            let [gradient, loss] = <[TensorIr; 2]>::try_from(outputs).expect("2 outputs");
+            SoftmaxCrossEntropy {
+                logits,
+                classes,
+                factor,
+                gradient,
+                loss,
+            }
+        },
+    )
+    .into_iter();
     let (Some(gradient), Some(loss)) = (outputs.next(), outputs.next()) else {
         unreachable!("the operation registers its two outputs")
     };

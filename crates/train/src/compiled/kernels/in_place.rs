@@ -15,9 +15,7 @@ use burn_cubecl::fusion::{CubeFusionHandle, FusionCubeRuntime};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_fusion::ExecutionError;
-use burn_fusion::custom::{
-    CustomOpIr, HandleContainer, Operation, OperationIr, StreamId, TensorIr,
-};
+use burn_fusion::custom::{HandleContainer, Operation, TensorIr};
 use cubecl::{CubeDim, calculate_cube_count_elemwise};
 
 /// The kernels, in a module of their own: cubecl's prelude has its own `Tensor`.
@@ -87,10 +85,7 @@ enum Addition {
 /// owner (and is contiguous, as a parameter's is), else into a copy (as burn's own in-place
 /// operations do).
 fn launch(addition: Addition, target: CubeTensor, source: CubeTensor) -> CubeTensor {
-    let target = match target.can_mut() && target.is_contiguous() {
-        true => target,
-        false => into_contiguous(target.copy()),
-    };
+    let target = super::writable(target);
     let source = into_contiguous(source);
     let [rows, columns] = source.meta.shape().dims::<2>();
     let client = source.client.clone();
@@ -164,40 +159,23 @@ pub fn add_column_sums(target: Tensor<2>, rows: Tensor<2>) -> Tensor<2> {
 
 /// Registers an [`AddInPlace`] with burn-fusion.
 fn register(addition: Addition, target: Tensor<2>, source: Tensor<2>) -> Tensor<2> {
-    const ON_CUBECL: &str =
-        "the step's own kernels run on cubecl devices only (kernels::available)";
-    let target = target.try_into_primitive::<Cube>().expect(ON_CUBECL);
-    let source = source.try_into_primitive::<Cube>().expect(ON_CUBECL);
-    let client = target.client.clone();
-    let output = TensorIr::uninit(
-        client.create_empty_handle(),
-        target.shape.clone(),
-        target.dtype,
-    );
-    let operation = AddInPlace {
-        addition,
-        target: target.into_ir(),
-        source: source.into_ir(),
-        output: output.clone(),
-    };
+    let (target, source) = (super::primitive(target), super::primitive(source));
     let name = match addition {
         Addition::Values => "mlpc_add_into",
         Addition::ColumnSums => "mlpc_add_column_sums",
     };
-    let description = CustomOpIr::new(
-        name,
-        &[operation.target.clone(), operation.source.clone()],
-        &[output],
-    );
-    let Some(output) = client
-        .register(
-            StreamId::current(),
-            OperationIr::Custom(description),
-            operation,
-        )
-        .into_iter()
-        .next()
-    else {
+    let outputs = [(target.shape.clone(), None)];
+    let outputs = super::register(name, vec![target, source], &outputs, |inputs, outputs| {
+        let [target, source] = <[TensorIr; 2]>::try_from(inputs).expect("2 inputs");
+        let [output] = <[TensorIr; 1]>::try_from(outputs).expect("1 output");
+        AddInPlace {
+            addition,
+            target,
+            source,
+            output,
+        }
+    });
+    let Some(output) = outputs.into_iter().next() else {
         unreachable!("the operation registers its output")
     };
     Tensor::from_primitive::<Cube>(output)

@@ -17,20 +17,89 @@
 //!
 //! Only cubecl devices (wgpu) run them ([`available`]); a kernel never reads from or writes to
 //! the host, which a recording could not hold.
+//!
+//! The kernels: [`softmax_cross_entropy`] (loss and gradient), [`add_into`] and
+//! [`add_column_sums`] (parameter updates in place), [`tally`] (a replayed step's loss slot and
+//! counter). Each is registered through `register`, which hands burn-fusion the operation's
+//! inputs and output descriptions; a kernel that writes in place takes its target through
+//! `writable` (its own buffer where no one else holds it, else a copy).
 
 mod cross_entropy;
 mod in_place;
+mod tally;
 
 pub use cross_entropy::softmax_cross_entropy;
 pub use in_place::{add_column_sums, add_into};
+pub use tally::tally;
 
-use burn::backend::DispatchDevice;
-use burn::tensor::Device;
+use burn::backend::{Cube, DispatchDevice};
+use burn::tensor::{Device, Int, Shape, Tensor};
+use burn_cubecl::fusion::FusionCubeRuntime;
+use burn_fusion::FusionTensor;
+use burn_fusion::custom::{CustomOpIr, Operation, OperationIr, StreamId, TensorIr};
 
 /// Whether `device` runs cubecl kernels (wgpu without autodiff): there the step's own kernels
 /// run; elsewhere the composed tensor operations do.
 pub fn available(device: &Device) -> bool {
     matches!(device.as_dispatch(), DispatchDevice::Cube(_))
+}
+
+/// A tensor as the kernels' registration takes it: burn-fusion's primitive over cubecl.
+type Primitive = FusionTensor<FusionCubeRuntime>;
+
+/// Why a tensor handed to the kernels must be on a cubecl device.
+const ON_CUBECL: &str = "the step's own kernels run on cubecl devices only (kernels::available)";
+
+/// A float tensor's primitive, for a device where [`available`] holds.
+fn primitive<const D: usize>(tensor: Tensor<D>) -> Primitive {
+    tensor.try_into_primitive::<Cube>().expect(ON_CUBECL)
+}
+
+/// An integer tensor's primitive, for a device where [`available`] holds.
+fn int_primitive<const D: usize>(tensor: Tensor<D, Int>) -> Primitive {
+    tensor.try_into_primitive::<Cube>().expect(ON_CUBECL)
+}
+
+/// `tensor` to write into: itself where its buffer has no other owner (and it is contiguous,
+/// as a parameter's is), else a copy (as burn's own in-place operations do).
+fn writable(tensor: burn_cubecl::tensor::CubeTensor) -> burn_cubecl::tensor::CubeTensor {
+    match tensor.can_mut() && tensor.is_contiguous() {
+        true => tensor,
+        false => burn_cubecl::kernel::into_contiguous(tensor.copy()),
+    }
+}
+
+/// Registers one of the kernels with burn-fusion as a custom operation named `name`: it runs in
+/// stream order after what wrote `inputs` (consumed here: where one has no other owner, the
+/// kernel may write into its buffer), and returns its outputs, of `outputs`' shapes and the
+/// first input's element type except where one names its own. `operation` makes the deferred
+/// operation from the inputs' and the outputs' descriptions.
+fn register<O: Operation<FusionCubeRuntime> + 'static>(
+    name: &'static str,
+    inputs: Vec<Primitive>,
+    outputs: &[(Shape, Option<burn::tensor::DType>)],
+    operation: impl FnOnce(Vec<TensorIr>, Vec<TensorIr>) -> O,
+) -> Vec<Primitive> {
+    let client = inputs[0].client.clone();
+    let float_type = inputs[0].dtype;
+    let outputs: Vec<TensorIr> = outputs
+        .iter()
+        .map(|(shape, dtype)| {
+            TensorIr::uninit(
+                client.create_empty_handle(),
+                shape.clone(),
+                dtype.unwrap_or(float_type),
+            )
+        })
+        .collect();
+    let inputs: Vec<TensorIr> = inputs.into_iter().map(Primitive::into_ir).collect();
+    let description = CustomOpIr::new(name, &inputs, &outputs);
+    let operation = operation(inputs, outputs);
+    client.register(
+        StreamId::current(),
+        OperationIr::Custom(description),
+        operation,
+    )
 }
 
 /// What the kernels' tests share: the wgpu device, and how far two tensors are apart.
