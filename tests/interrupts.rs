@@ -235,3 +235,64 @@ fn an_infinite_loss_stops_at_its_step_and_keeps_the_last_checkpoint() {
     assert!(output.status.success());
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// A device that fails mid-run (planted: `MLPC_DEVICE_FAULT`, a panic carrying the words
+/// cubecl and wgpu use for an out-of-memory and a lost device) ends the run with one error and
+/// a hint, status 1, the last whole epoch's checkpoint kept; `--resume` then reaches the very
+/// metrics of a run that never failed.
+#[test]
+fn a_device_failing_mid_run_keeps_the_last_checkpoint_and_resumes_to_the_same_metrics() {
+    let epochs = "6";
+    let whole = fresh_folder("fault-whole");
+    let run = |folder: &Path, fault: Option<&str>, resume: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mlpc"));
+        command
+            .args(["run", "models/spiral.mlp", "--epochs", epochs, "--json"])
+            .arg("--out")
+            .arg(folder)
+            .current_dir(workspace())
+            .env("NO_COLOR", "1")
+            .env_remove("MLPC_DEVICE_FAULT");
+        if resume {
+            command.arg("--resume");
+        }
+        if let Some(fault) = fault {
+            command.env("MLPC_DEVICE_FAULT", fault);
+        }
+        let output = command.output().expect("run mlpc");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    assert_eq!(run(&whole, None, false).0, Some(0));
+    for (fault, problem, kept) in [
+        ("out-of-memory@4", "the device ran out of memory", 3),
+        (
+            "device-lost@2",
+            "the GPU was lost (a driver reset or a device removed)",
+            1,
+        ),
+    ] {
+        let failed = fresh_folder("fault");
+        let (status, stderr) = run(&failed, Some(fault), false);
+        assert_eq!(status, Some(1), "{fault}: {stderr}");
+        let errors = stderr.lines().filter(|line| line.starts_with("error:"));
+        assert_eq!(errors.count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!("error: {problem}: "))
+                && stderr.contains("(planted by MLPC_DEVICE_FAULT)")
+                && stderr.contains("--resume")
+                && !stderr.contains("internal error")
+                && !stderr.contains("panicked"),
+            "{fault}: {stderr}"
+        );
+        assert_eq!(completed_epochs(&failed), Some(kept), "{fault}");
+        let (status, stderr) = run(&failed, None, true);
+        assert_eq!(status, Some(0), "{fault}, resumed: {stderr}");
+        assert_eq!(completed_epochs(&failed), Some(6));
+        assert_eq!(last_epoch(&failed), last_epoch(&whole), "{fault}");
+        let _ = std::fs::remove_dir_all(&failed);
+    }
+    let _ = std::fs::remove_dir_all(&whole);
+}

@@ -44,6 +44,7 @@ pub mod epoch_report;
 pub mod error;
 pub mod evaluate;
 pub mod export;
+pub mod fault;
 pub mod gpu_memory;
 pub mod gradcheck;
 pub mod memory_budget;

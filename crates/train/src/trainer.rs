@@ -160,6 +160,7 @@ pub fn train_in(
     };
     let mut recorded = None;
     for epoch in state.completed_epochs..model.training.epochs {
+        crate::fault::strike(epoch + 1);
         let kept = Kept {
             folder: folder.path.clone(),
             epochs: state.completed_epochs,
