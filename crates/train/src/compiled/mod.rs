@@ -368,11 +368,9 @@ impl CompiledStep {
             | None => Vec::new(),
         };
         let parameters = std::mem::take(&mut self.parameters);
-        self.parameters = parameters
-            .into_iter()
-            .zip(gradients)
-            .map(|(parameter, gradient)| self.update.apply(parameter, gradient, scalars, in_place))
-            .collect();
+        self.parameters = self
+            .update
+            .apply_all(parameters, gradients, scalars, in_place);
         drop(held);
         sum
     }

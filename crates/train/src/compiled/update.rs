@@ -125,9 +125,46 @@ pub enum Updates {
     /// Added into each parameter's own buffer, where the rule allows it
     /// ([`UpdateRule::adds_in_place`]): the replayed step, whose recording must find every
     /// parameter where it left it. On cubecl devices by kernels of the step's own
-    /// ([`super::kernels::add_into`], and [`super::kernels::add_column_sums`] for a bias whose
-    /// gradient comes as rows); elsewhere (nothing is recorded there) as a new value.
+    /// ([`super::kernels::add`], the column sums of rows for a bias whose gradient comes as
+    /// rows; two updates to a kernel, [`super::kernels::add_two`]); elsewhere (nothing is
+    /// recorded there) as a new value.
     InPlace,
+}
+
+/// A parameter whose state has advanced, and the change still to be made to its value.
+struct Pending {
+    /// The value before the change (moved out, so that its buffer keeps one owner).
+    value: Tensor<2>,
+    /// The rest of the parameter.
+    rest: Unvalued,
+    change: Change,
+}
+
+/// A parameter without its value.
+struct Unvalued {
+    id: ParamId,
+    path: String,
+    is_vector: bool,
+    state: State,
+}
+
+impl Unvalued {
+    /// The parameter with `value`.
+    fn with_value(self, value: Tensor<2>) -> Parameter {
+        let Unvalued {
+            id,
+            path,
+            is_vector,
+            state,
+        } = self;
+        Parameter {
+            id,
+            path,
+            value,
+            is_vector,
+            state,
+        }
+    }
 }
 
 /// What a rule does to a parameter's value.
@@ -181,6 +218,75 @@ impl UpdateRule {
             + 1
     }
 
+    /// Updates every parameter from its gradient, as [`apply`](Self::apply) does one; on a
+    /// cubecl device with `in_place` the updates that add into the parameter's buffer go two
+    /// to a kernel ([`kernels::add_two`]), in parameter order. Every change is computed (and
+    /// registered) before any value is written.
+    pub fn apply_all(
+        &self,
+        parameters: Vec<Parameter>,
+        gradients: Vec<Gradient>,
+        scalars: &StepScalars,
+        in_place: bool,
+    ) -> Vec<Parameter> {
+        let on_kernels = parameters
+            .first()
+            .is_some_and(|parameter| kernels::available(&parameter.value.device()));
+        if !(in_place && on_kernels) {
+            return parameters
+                .into_iter()
+                .zip(gradients)
+                .map(|(parameter, gradient)| self.apply(parameter, gradient, scalars, in_place))
+                .collect();
+        }
+        let pending: Vec<Pending> = parameters
+            .into_iter()
+            .zip(gradients)
+            .map(|(parameter, gradient)| self.pending(parameter, gradient, scalars))
+            .collect();
+        let mut updated: Vec<Option<Parameter>> = Vec::with_capacity(pending.len());
+        let mut waiting: Option<(usize, Tensor<2>, Unvalued, kernels::Addend)> = None;
+        for Pending {
+            value,
+            rest,
+            change,
+        } in pending
+        {
+            let addend = match change {
+                // The rate came negated: the decrement is `-Δ`, added.
+                Change::Decrement(Gradient::Value(decrement)) => kernels::Addend::Values(decrement),
+                Change::Decrement(Gradient::RowSum(rows)) => kernels::Addend::ColumnSums(rows),
+                change @ Change::Decayed { .. } => {
+                    let pending = Pending {
+                        value,
+                        rest,
+                        change,
+                    };
+                    updated.push(Some(Self::write(pending, true)));
+                    continue;
+                }
+            };
+            let index = updated.len();
+            updated.push(None);
+            match waiting.take() {
+                None => waiting = Some((index, value, rest, addend)),
+                Some((first_index, first_value, first_rest, first_addend)) => {
+                    let (first_value, second_value) =
+                        kernels::add_two((first_value, first_addend), (value, addend));
+                    updated[first_index] = Some(first_rest.with_value(first_value));
+                    updated[index] = Some(rest.with_value(second_value));
+                }
+            }
+        }
+        if let Some((index, value, rest, addend)) = waiting {
+            updated[index] = Some(rest.with_value(kernels::add(value, addend)));
+        }
+        updated
+            .into_iter()
+            .map(|parameter| parameter.expect("every parameter updated"))
+            .collect()
+    }
+
     /// Updates `parameter` from its `gradient` (of the batch's mean loss, times the rate if
     /// [`folds_rate`](Self::folds_rate)) with the step's learning rate and optimizer factors;
     /// With `in_place` the update goes into the parameter's buffer ([`Updates::InPlace`]), and
@@ -194,23 +300,54 @@ impl UpdateRule {
         scalars: &StepScalars,
         in_place: bool,
     ) -> Parameter {
-        let Parameter { value, state, .. } = parameter;
+        Self::write(self.pending(parameter, gradient, scalars), in_place)
+    }
+
+    /// The change `gradient` makes to `parameter`, whose state it already advanced.
+    fn pending(&self, parameter: Parameter, gradient: Gradient, scalars: &StepScalars) -> Pending {
+        let Parameter {
+            id,
+            path,
+            value,
+            is_vector,
+            state,
+        } = parameter;
         let (change, state) = match (self.optimizer, state) {
             (_, state) if self.folds_rate() => (Change::Decrement(gradient), state),
             (optimizer, state) => self.change(optimizer, state, gradient.summed(), &value, scalars),
         };
+        Pending {
+            value,
+            rest: Unvalued {
+                id,
+                path,
+                is_vector,
+                state,
+            },
+            change,
+        }
+    }
+
+    /// The pending change written into the parameter's value: added into its buffer with
+    /// `in_place` (where the rate came negated), else into a new value.
+    fn write(pending: Pending, in_place: bool) -> Parameter {
+        let Pending {
+            value,
+            rest,
+            change,
+        } = pending;
         let value = match (change, in_place) {
             // The rate came negated: the decrement is `-Δ`.
             (Change::Decrement(Gradient::Value(decrement)), true) => {
                 if kernels::available(&decrement.device()) {
-                    kernels::add_into(value, decrement)
+                    kernels::add(value, kernels::Addend::Values(decrement))
                 } else {
                     value + decrement
                 }
             }
             (Change::Decrement(Gradient::RowSum(rows)), true) => {
                 if kernels::available(&rows.device()) {
-                    kernels::add_column_sums(value, rows)
+                    kernels::add(value, kernels::Addend::ColumnSums(rows))
                 } else {
                     value + rows.sum_dim(0)
                 }
@@ -218,11 +355,7 @@ impl UpdateRule {
             (Change::Decrement(decrement), false) => value - decrement.summed(),
             (Change::Decayed { factor, decrement }, _) => factor.times(value) - decrement,
         };
-        Parameter {
-            value,
-            state,
-            ..parameter
-        }
+        rest.with_value(value)
     }
 
     /// The change of a rule that does not fold the rate, from the summed `gradient`, and the

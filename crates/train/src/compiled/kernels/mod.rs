@@ -18,8 +18,8 @@
 //! Only cubecl devices (wgpu) run them ([`available`]); a kernel never reads from or writes to
 //! the host, which a recording could not hold.
 //!
-//! The kernels: [`softmax_cross_entropy`] (loss and gradient), [`add_into`] and
-//! [`add_column_sums`] (parameter updates in place), [`tally`] (a replayed step's loss slot and
+//! The kernels: [`softmax_cross_entropy`] (loss and gradient), [`add`] and [`add_two`]
+//! (parameter updates in place, one or two to a kernel), [`tally`] (a replayed step's loss slot and
 //! counter). Each is registered through `register`, which hands burn-fusion the operation's
 //! inputs and output descriptions; a kernel that writes in place takes its target through
 //! `writable` (its own buffer where no one else holds it, else a copy).
@@ -29,7 +29,7 @@ mod in_place;
 mod tally;
 
 pub use cross_entropy::softmax_cross_entropy;
-pub use in_place::{add_column_sums, add_into};
+pub use in_place::{Addend, add, add_two};
 pub use tally::tally;
 
 use burn::backend::{Cube, DispatchDevice};
