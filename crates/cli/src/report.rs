@@ -189,9 +189,17 @@ fn device_failure(message: &str) -> Option<(&'static str, &'static str)> {
             "lower `batch_size` or the network's width, or use another device; the run folder keeps its last whole epoch's checkpoint (`--resume`)",
         ));
     }
-    if ["device lost", "devicelost", "device_lost"]
-        .iter()
-        .any(|sign| lower.contains(sign))
+    // cubecl marks a lost device (wgpu's device-lost callback) as poisoned, and every later
+    // call on it fails with "The device is poisoned".
+    if [
+        "device lost",
+        "devicelost",
+        "device_lost",
+        "device is poisoned",
+        "was poisoned",
+    ]
+    .iter()
+    .any(|sign| lower.contains(sign))
     {
         return Some((
             "the GPU was lost (a driver reset or a device removed)",
@@ -270,6 +278,13 @@ mod tests {
             "out of device memory allocating 1073741824 bytes",
         ] {
             assert!(device_failure(message).is_some(), "{message}");
+        }
+        for message in [
+            "Error while reading data: The device is poisoned\nCaused by:\n  Unknown: VK_ERROR_DEVICE_LOST",
+            "The device was poisoned during launch\nCaused by:\n  Destroyed: gone",
+        ] {
+            let (problem, _) = device_failure(message).expect("poisoned");
+            assert!(problem.starts_with("the GPU was lost"), "{message}");
         }
         assert_eq!(device_failure("index out of bounds: the len is 3"), None);
     }
