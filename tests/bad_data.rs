@@ -341,7 +341,7 @@ fn on_wgpu_a_run_is_checked_against_the_memory_the_gpu_reports() {
     let bytes = memory["bytes"].as_u64().expect("a Vulkan adapter's memory");
     // Adam's four copies of 80 million parameters, and the replayed step's copies of them.
     let needed = "3.9 GiB";
-    if bytes >= 4 << 30 {
+    if bytes as f64 >= 3.8 * (1u64 << 30) as f64 {
         eprintln!("*** SKIPPED: this GPU has {bytes} bytes free, more than the model needs ***");
         return;
     }
@@ -368,10 +368,10 @@ fn on_wgpu_a_tensor_over_the_largest_buffer_is_refused_by_name() {
     }
     let (here, model) = huge_iris_model("huge-tensor");
     let stderr = refused_on_wgpu(&model, Some("1T"));
-    // 105 training rows (an evaluation pass takes them all) x 10 million outputs x 4 bytes.
+    // 45 test rows (an evaluation pass takes them all) x 10 million outputs x 4 bytes.
     assert!(
         stderr.contains(
-            "error: the outputs of layer 1 (dense (tanh)) for 105 examples take 3.9 GiB, more than the "
+            "error: the outputs of layer 1 (dense (tanh)) for 45 examples take 1.7 GiB, more than the "
         ) && stderr.contains("one buffer may hold on")
             && stderr.contains("hint: use fewer units in that layer"),
         "{stderr}"

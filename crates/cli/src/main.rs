@@ -104,7 +104,7 @@ fn main() -> ExitCode {
         mlpc_train::backend::configure_wgpu_runtime();
     }
     report::set_message_format(cli.message_format);
-    report::install_panic_hook();
+    report::install_panic_hook(matches!(cli.command, Command::Lsp));
     let outcome = std::panic::catch_unwind(|| match cli.command {
         Command::Check { files, emit } => commands::check::run(&files, emit.is_some()),
         Command::Summary { file, json } => commands::summary::run(&file, json),
@@ -119,7 +119,10 @@ fn main() -> ExitCode {
         Command::Backends { json } => commands::backends::run(json),
         Command::Lsp => commands::lsp::run(),
     })
-    .unwrap_or(report::Outcome::Failure);
+    .unwrap_or_else(|_| {
+        report::report_panic();
+        report::Outcome::Failure
+    });
     if let Some(folder) = runtime_folder {
         let _ = std::fs::remove_dir_all(folder);
     }

@@ -136,15 +136,25 @@ pub fn compile(path: &Path) -> Result<(String, mlpc_ir::Model), Outcome> {
     }
 }
 
-/// Turns a panic anywhere (a backend failing on the device, say) into one clear error line
-/// instead of a backtrace; `main` then exits with status 1. Only the first is reported: one
-/// failure on a device often panics several threads (kernel tuning, the training loop) in turn.
-pub fn install_panic_hook() {
-    static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    std::panic::set_hook(Box::new(|information| {
-        if REPORTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            return;
-        }
+/// A panic the hook saw: its message, where it was raised, and whether on the main thread.
+#[derive(Clone)]
+struct Panic {
+    message: String,
+    place: String,
+    on_main_thread: bool,
+}
+
+/// Every panic of the process, in order (when they are reported at the end).
+static PANICS: std::sync::Mutex<Vec<Panic>> = std::sync::Mutex::new(Vec::new());
+
+/// Turns panics (a backend failing on the device, say) into one clear error line instead of
+/// a backtrace. With `each` (the language server, which catches a panic per request and goes
+/// on) every panic is reported as it happens; otherwise they are kept, and `main`, when a
+/// panic ends its command, reports one with [`report_panic`] and exits with status 1: one
+/// failure on a device often panics several threads (kernel tuning, the training loop) in
+/// turn, and a panic a backend caught and recovered from ends nothing.
+pub fn install_panic_hook(each: bool) {
+    std::panic::set_hook(Box::new(move |information| {
         let message = information
             .payload()
             .downcast_ref::<&str>()
@@ -155,17 +165,56 @@ pub fn install_panic_hook() {
             .location()
             .map(|location| format!(" (at {}:{})", location.file(), location.line()))
             .unwrap_or_default();
-        let first_line = message.lines().next().unwrap_or("");
-        match device_failure(&message) {
-            Some((problem, hint)) => error(&format!("{problem}: {first_line}"), Some(hint)),
-            None => error(
-                &format!("internal error: {first_line}{place}"),
-                Some(
-                    "this is a bug in mlpc or its backend; with `--backend ndarray` the CPU path may still work",
-                ),
-            ),
+        let panic = Panic {
+            message,
+            place,
+            on_main_thread: std::thread::current().name() == Some("main"),
+        };
+        match each {
+            true => print_panic(&panic),
+            false => {
+                if let Ok(mut panics) = PANICS.lock() {
+                    panics.push(panic);
+                }
+            }
         }
     }));
+}
+
+/// Reports the panic that ended a command, as one error: a device's failure if any panic was
+/// one (the others follow from it), else the main thread's last panic, else the first.
+pub fn report_panic() {
+    let panics = PANICS
+        .lock()
+        .map(|panics| panics.clone())
+        .unwrap_or_default();
+    let chosen = panics
+        .iter()
+        .find(|panic| device_failure(&panic.message).is_some())
+        .or_else(|| panics.iter().rev().find(|panic| panic.on_main_thread))
+        .or_else(|| panics.first());
+    match chosen {
+        Some(panic) => print_panic(panic),
+        None => print_panic(&Panic {
+            message: "unknown failure".into(),
+            place: String::new(),
+            on_main_thread: true,
+        }),
+    }
+}
+
+/// One panic as an error line with its hint.
+fn print_panic(panic: &Panic) {
+    let first_line = panic.message.lines().next().unwrap_or("");
+    match device_failure(&panic.message) {
+        Some((problem, hint)) => error(&format!("{problem}: {first_line}"), Some(hint)),
+        None => error(
+            &format!("internal error: {first_line}{}", panic.place),
+            Some(
+                "this is a bug in mlpc or its backend; with `--backend ndarray` the CPU path may still work",
+            ),
+        ),
+    }
 }
 
 /// A backend's failure that is the device's, not a bug: running out of memory, or losing the

@@ -19,6 +19,9 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// Every fault, each named in [`Fault::name`]'s exhaustive match.
+    pub const ALL: [Fault; 2] = [Fault::OutOfMemory, Fault::DeviceLost];
+
     /// The fault's name in [`VARIABLE`].
     pub fn name(self) -> &'static str {
         match self {
@@ -39,9 +42,7 @@ impl Fault {
 /// The planted failure and its 1-based epoch, read from `text` (`out-of-memory@3`).
 pub fn parse(text: &str) -> Option<(Fault, usize)> {
     let (name, epoch) = text.trim().split_once('@')?;
-    let fault = [Fault::OutOfMemory, Fault::DeviceLost]
-        .into_iter()
-        .find(|fault| fault.name() == name)?;
+    let fault = Fault::ALL.into_iter().find(|fault| fault.name() == name)?;
     Some((fault, epoch.parse().ok().filter(|&epoch| epoch >= 1)?))
 }
 

@@ -50,17 +50,18 @@ pub fn default_adapter_memory() -> Option<GpuMemory> {
             ..wgpu::RequestAdapterOptions::default()
         }))
         .ok()?;
-    let info = adapter.get_info();
+    let information = adapter.get_info();
     // SAFETY: the adapter outlives the guard, and only queries are made through it (no object
     // is created or destroyed, nothing wgpu tracks is touched).
     let hardware = unsafe { adapter.as_hal::<wgpu::hal::api::Vulkan>() }?;
+    // SAFETY: `hardware` is the live Vulkan adapter of wgpu's just obtained.
     let heaps = unsafe { device_local_heaps(&hardware) };
     let (bytes, budgeted) = heaps?;
     Some(GpuMemory {
         bytes,
-        adapter: info.name,
+        adapter: information.name,
         budgeted,
-        software: info.device_type == wgpu::DeviceType::Cpu,
+        software: information.device_type == wgpu::DeviceType::Cpu,
     })
 }
 
@@ -89,7 +90,7 @@ unsafe fn device_local_heaps(adapter: &wgpu::hal::vulkan::Adapter) -> Option<(u6
             .map(|index| budget.heap_budget[index].saturating_sub(budget.heap_usage[index]))
             .max()
             .unwrap_or(0);
-        return (free > 0).then_some((free, true));
+        return local_heap_indices(&heaps).next().map(|_| (free, true));
     }
     // SAFETY: a Vulkan 1.0 query on a physical device of this instance.
     let heaps = unsafe { instance.get_physical_device_memory_properties(physical) };
@@ -97,7 +98,7 @@ unsafe fn device_local_heaps(adapter: &wgpu::hal::vulkan::Adapter) -> Option<(u6
         .map(|index| heaps.memory_heaps[index].size)
         .max()
         .unwrap_or(0);
-    (size > 0).then_some((size, false))
+    local_heap_indices(&heaps).next().map(|_| (size, false))
 }
 
 /// The indices of the device-local heaps among `heaps`.
@@ -134,14 +135,16 @@ mod tests {
     #[test]
     fn the_default_adapter_reports_its_memory_through_vulkan() {
         let memory = default_adapter_memory();
-        if std::env::var_os("MLPC_REQUIRE_WGPU").is_some() {
-            let memory = memory.expect("a Vulkan adapter's memory");
-            assert!(memory.bytes >= 64 << 20, "{memory:?}");
-            assert!(memory.bytes < 1 << 50, "{memory:?}");
-            assert!(!memory.adapter.is_empty());
-            let (largest, name) = default_device_largest_buffer();
-            assert!((64 << 20..=1 << 50).contains(&largest), "{largest}");
-            assert_eq!(name, memory.adapter);
+        if memory.is_none() && std::env::var_os("MLPC_REQUIRE_WGPU").is_none() {
+            eprintln!("*** SKIPPED: no Vulkan adapter reports its memory ***");
+            return;
         }
+        let memory = memory.expect("a Vulkan adapter's memory");
+        assert!(memory.bytes >= 64 << 20, "{memory:?}");
+        assert!(memory.bytes < 1 << 50, "{memory:?}");
+        assert!(!memory.adapter.is_empty());
+        let (largest, name) = default_device_largest_buffer();
+        assert!((64 << 20..=1 << 50).contains(&largest), "{largest}");
+        assert_eq!(name, memory.adapter);
     }
 }

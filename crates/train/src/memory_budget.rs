@@ -101,6 +101,8 @@ pub fn check(
     match backend {
         Backend::Ndarray | Backend::Flex => Ok(()),
         Backend::Wgpu => {
+            // The device must exist before its limits are asked for (else a clear error).
+            backend.plain_device()?;
             let (limit, device) = crate::gpu_memory::default_device_largest_buffer();
             let largest = largest_tensor(model, splits);
             match largest.bytes > limit {
@@ -127,10 +129,12 @@ pub struct Tensor {
 
 /// The largest single tensor a run of `model` on `splits` keeps: a layer's largest parameter
 /// (a dense layer's weights), or a layer's outputs (or the inputs) for the most rows one pass
-/// takes (a training batch, or an evaluation batch of up to 2,048 rows). The data set itself
-/// is kept in chunks under any device's limit, and so are the replayed step's dropout pools.
+/// takes (a training batch, or an evaluation batch of up to 2,048 rows of the test or
+/// validation set). The data set itself is kept in chunks under any device's limit, and so
+/// are the replayed step's dropout pools.
 pub fn largest_tensor(model: &Model, splits: &Splits) -> Tensor {
-    let longest = splits.train.len().max(splits.test.len());
+    let validation = crate::trainer::validation_rows(splits.train.len(), model.training.validation);
+    let longest = splits.test.len().max(validation);
     let rows = model
         .training
         .batch_size

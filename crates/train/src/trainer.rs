@@ -506,6 +506,14 @@ fn split_validation(rows: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<u
         return ((0..rows).collect(), Vec::new());
     }
     let order = Random::new(seed ^ 0x0A11_DA7E).permutation(rows);
-    let held_out = ((rows as f64) * fraction).round() as usize;
+    let held_out = validation_rows(rows, fraction);
     (order[held_out..].to_vec(), order[..held_out].to_vec())
+}
+
+/// How many of `rows` training rows a validation `fraction` holds out.
+pub(crate) fn validation_rows(rows: usize, fraction: f64) -> usize {
+    match fraction > 0.0 {
+        true => ((rows as f64) * fraction).round() as usize,
+        false => 0,
+    }
 }

@@ -61,7 +61,7 @@ pub fn run(json: bool) -> Outcome {
                 }
             ),
             None => println!(
-                "           its memory is not reported (no Vulkan driver), so runs are not checked against it"
+                "           its memory is not reported (no Vulkan adapter, or CUBECL_WGPU_DEFAULT_DEVICE picks another), so runs are not checked against it"
             ),
         }
     }

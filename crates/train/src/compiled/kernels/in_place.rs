@@ -253,7 +253,8 @@ fn register(updates: Vec<(Tensor<2>, Addend)>) -> Vec<Tensor<2>> {
     let name = match updates.as_slice() {
         [(_, Addend::Values(_))] => "mlpc_add_into",
         [(_, Addend::ColumnSums(_))] => "mlpc_add_column_sums",
-        _ => "mlpc_add_two",
+        [_, _] => "mlpc_add_two",
+        [] | [_, _, _, ..] => unreachable!("one or two updates per kernel"),
     };
     let columns: Vec<bool> = updates.iter().map(|(_, addend)| addend.columns()).collect();
     let mut inputs = Vec::new();
