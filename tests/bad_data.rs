@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{fresh_folder, mlpc, wgpu_present, workspace};
+use common::{fresh_folder, mlpc, mlpc_command, wgpu_present, workspace};
 
 /// Asserts that `mlpc run MODEL --no-save --epochs 1` gives one error (no panic, no internal
 /// error) containing each of `expected`, status 2.
@@ -302,17 +302,9 @@ fn huge_iris_model(name: &str) -> (PathBuf, PathBuf) {
 /// `mlpc run MODEL --backend wgpu --no-save` with `limit` as `MLPC_MEMORY_LIMIT` (none if
 /// `None`): refused before training, one error, status 1; its standard error.
 fn refused_on_wgpu(model: &Path, limit: Option<&str>) -> String {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mlpc"));
-    command
-        .args([
-            "run",
-            &model.to_string_lossy(),
-            "--no-save",
-            "--backend",
-            "wgpu",
-        ])
-        .env("NO_COLOR", "1")
-        .env_remove("MLPC_MEMORY_LIMIT");
+    let model = model.to_string_lossy();
+    let mut command = mlpc_command(&["run", &model, "--no-save", "--backend", "wgpu"]);
+    command.env_remove("MLPC_MEMORY_LIMIT");
     if let Some(limit) = limit {
         command.env("MLPC_MEMORY_LIMIT", limit);
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 mod common;
-use common::{fresh_folder, mlpc, workspace};
+use common::{fresh_folder, mlpc, mlpc_command, workspace};
 
 fn completed_epochs(folder: &Path) -> Option<u64> {
     let bytes = std::fs::read(folder.join("run.json")).ok()?;
@@ -245,13 +245,10 @@ fn a_device_failing_mid_run_keeps_the_last_checkpoint_and_resumes_to_the_same_me
     let epochs = "6";
     let whole = fresh_folder("fault-whole");
     let run = |folder: &Path, fault: Option<&str>, resume: bool| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_mlpc"));
+        let mut command = mlpc_command(&["run", "models/spiral.mlp", "--epochs", epochs, "--json"]);
         command
-            .args(["run", "models/spiral.mlp", "--epochs", epochs, "--json"])
             .arg("--out")
             .arg(folder)
-            .current_dir(workspace())
-            .env("NO_COLOR", "1")
             .env_remove("MLPC_DEVICE_FAULT");
         if resume {
             command.arg("--resume");

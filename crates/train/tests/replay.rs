@@ -283,18 +283,24 @@ fn a_lost_update_fails_the_comparison() {
     );
 }
 
-#[test]
-fn a_step_that_cannot_be_recorded_runs_unrecorded_from_its_state_before() {
-    if !wgpu_available("a_step_that_cannot_be_recorded_runs_unrecorded_from_its_state_before") {
-        return;
-    }
-    let _turn = turn();
+/// The digits with a small relu network and SGD with momentum (the recording tests' model).
+fn momentum_digits() -> (Model, Splits) {
     let model = digits(
         "  dense 32 relu\n  dense 10",
         "sgd(lr = 0.03, momentum = 0.9)",
         "",
     );
     let splits = mlpc_data::load(&model.data).expect("data loads");
+    (model, splits)
+}
+
+#[test]
+fn a_step_that_cannot_be_recorded_runs_unrecorded_from_its_state_before() {
+    if !wgpu_available("a_step_that_cannot_be_recorded_runs_unrecorded_from_its_state_before") {
+        return;
+    }
+    let _turn = turn();
+    let (model, splits) = momentum_digits();
     // A host write inside the step dooms its recording; the three warm-ups had already run.
     let (values, recorded) = segment(&model, &splits, true, Some(Mutation::HostWriteInStep));
     assert!(!recorded, "a recording holding a host write cannot seal");
@@ -312,12 +318,7 @@ fn a_recording_that_fails_once_is_recorded_again() {
         return;
     }
     let _turn = turn();
-    let model = digits(
-        "  dense 32 relu\n  dense 10",
-        "sgd(lr = 0.03, momentum = 0.9)",
-        "",
-    );
-    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let (model, splits) = momentum_digits();
     // The first recording holds a host write and fails; the second, from the state before
     // the first one's warm-ups, succeeds.
     let (values, recorded) = segment(

@@ -327,7 +327,9 @@ impl CompiledStep {
         mut masks: Masks,
         updates: Updates,
     ) -> Tensor<1> {
-        let in_place = updates == Updates::InPlace && self.update.adds_in_place();
+        let in_place = updates == Updates::InPlace
+            && self.update.adds_in_place()
+            && kernels::available(&self.device);
         // Updates added in place read the rate negated (`w + (-lr)·d`).
         let negated;
         let scalars = if in_place {

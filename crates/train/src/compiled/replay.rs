@@ -42,7 +42,7 @@
 //!
 //! [`Graph::is_hardware`]: burn::tensor::Graph::is_hardware
 
-use burn::tensor::{Distribution, IndexingUpdateOp, Int, Tensor};
+use burn::tensor::{Distribution, Int, Tensor};
 
 use super::CompiledStep;
 use super::layer::Masks;
@@ -62,7 +62,8 @@ const RECORDING_ATTEMPTS: usize = 2;
 /// Segments shorter than this are not recorded: their steps run as they are.
 pub const SHORTEST_RECORDED: usize = WARM_UPS + 2;
 
-/// What the recorded step reads: one chunk of batches and the per-step numbers.
+/// What the recorded step reads: one chunk of batches and the per-step numbers. Segments
+/// run on devices that record and run the step's own kernels (wgpu, [`super::kernels`]).
 pub struct Segment {
     /// Permuted training rows, one step's batch per line: `[steps, batch · features]`.
     features: Tensor<2>,
@@ -76,9 +77,6 @@ pub struct Segment {
     steps: usize,
     /// The step counter `[1]`, advanced by every step.
     counter: Tensor<1, Int>,
-    /// `[0]` and `[1]`: where and by how much the counter advances.
-    zero: Tensor<1, Int>,
-    one: Tensor<1, Int>,
     /// One row of factors per step.
     table: Table,
     /// Each step's summed loss `[steps]`.
@@ -163,8 +161,6 @@ impl Segment {
             batch,
             steps,
             counter: Tensor::<1, Int>::zeros([1], &device),
-            zero: Tensor::<1, Int>::zeros([1], &device),
-            one: Tensor::<1, Int>::ones([1], &device),
             table: Table::new(optimizer, rows, &device),
             losses: Tensor::<1>::zeros([steps], &device),
             pools,
@@ -222,21 +218,9 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
         Updates::InPlace,
     );
     // The loss added into its slot and the counter advanced, in their own buffers (in place,
-    // as the write-backs below are): one kernel of ours on a cubecl device, else an indexed
-    // addition each.
-    let losses = segment.losses.extract();
-    (segment.losses, segment.counter) = match super::kernels::available(&losses.device()) {
-        true => super::kernels::tally(losses, counter, sum),
-        false => (
-            losses.select_assign(0, counter.clone(), sum, IndexingUpdateOp::Add),
-            counter.select_assign(
-                0,
-                segment.zero.clone(),
-                segment.one.clone(),
-                IndexingUpdateOp::Add,
-            ),
-        ),
-    };
+    // as the write-backs below are), by one kernel of ours.
+    (segment.losses, segment.counter) =
+        super::kernels::tally(segment.losses.extract(), counter, sum);
     write_back(step, segment);
 }
 

@@ -123,11 +123,10 @@ pub enum Updates {
     /// Into new tensors, in whatever buffers the backend chooses (the eager step).
     New,
     /// Added into each parameter's own buffer, where the rule allows it
-    /// ([`UpdateRule::adds_in_place`]): the replayed step, whose recording must find every
-    /// parameter where it left it. On cubecl devices by kernels of the step's own
-    /// ([`super::kernels::add`], the column sums of rows for a bias whose gradient comes as
-    /// rows; two updates to a kernel, [`super::kernels::add_two`]); elsewhere (nothing is
-    /// recorded there) as a new value.
+    /// ([`UpdateRule::adds_in_place`]) and the device runs the step's kernels (two updates to
+    /// a kernel, [`super::kernels::add_two`]; a bias whose gradient comes as rows gets their
+    /// column sums): the replayed step, whose recording must find every parameter where it
+    /// left it. Elsewhere (nothing is recorded there) as new values.
     InPlace,
 }
 
@@ -138,6 +137,30 @@ struct Pending {
     /// The rest of the parameter.
     rest: Unvalued,
     change: Change,
+}
+
+impl Pending {
+    /// The parameter with the change made into a new value.
+    fn into_new(self) -> Parameter {
+        let value = match self.change {
+            Change::Decrement(decrement) => self.value - decrement.summed(),
+            Change::Decayed { factor, decrement } => factor.times(self.value) - decrement,
+        };
+        self.rest.with_value(value)
+    }
+
+    /// The value, the rest, and what an update in place adds into the value (the rate came
+    /// negated: the decrement is `-Δ`).
+    fn into_addition(self) -> (Tensor<2>, Unvalued, kernels::Addend) {
+        let addend = match self.change {
+            Change::Decrement(Gradient::Value(decrement)) => kernels::Addend::Values(decrement),
+            Change::Decrement(Gradient::RowSum(rows)) => kernels::Addend::ColumnSums(rows),
+            Change::Decayed { .. } => {
+                unreachable!("a rule that decays does not add in place (adds_in_place)")
+            }
+        };
+        (self.value, self.rest, addend)
+    }
 }
 
 /// A parameter without its value.
@@ -218,10 +241,16 @@ impl UpdateRule {
             + 1
     }
 
-    /// Updates every parameter from its gradient, as [`apply`](Self::apply) does one; on a
-    /// cubecl device with `in_place` the updates that add into the parameter's buffer go two
-    /// to a kernel ([`kernels::add_two`]), in parameter order. Every change is computed (and
-    /// registered) before any value is written.
+    /// Updates every parameter from its gradient (of the batch's mean loss, times the rate if
+    /// [`folds_rate`](Self::folds_rate)) with the step's learning rate and optimizer factors.
+    /// Values and states are moved in and out, so each buffer has one owner and the backend
+    /// can write in place.
+    ///
+    /// With `in_place` (the caller's promise: [`Updates::InPlace`] on a device that runs the
+    /// step's kernels, under a rule that [adds in place](Self::adds_in_place), with the rate
+    /// in `scalars` negated) every change is computed before any value is written, and the
+    /// changes are added into the parameters' buffers two to a kernel
+    /// ([`kernels::add_two`]), in parameter order; otherwise each parameter gets a new value.
     pub fn apply_all(
         &self,
         parameters: Vec<Parameter>,
@@ -229,78 +258,29 @@ impl UpdateRule {
         scalars: &StepScalars,
         in_place: bool,
     ) -> Vec<Parameter> {
-        let on_kernels = parameters
-            .first()
-            .is_some_and(|parameter| kernels::available(&parameter.value.device()));
-        if !(in_place && on_kernels) {
-            return parameters
-                .into_iter()
-                .zip(gradients)
-                .map(|(parameter, gradient)| self.apply(parameter, gradient, scalars, in_place))
-                .collect();
-        }
-        let pending: Vec<Pending> = parameters
+        let pending = parameters
             .into_iter()
             .zip(gradients)
-            .map(|(parameter, gradient)| self.pending(parameter, gradient, scalars))
-            .collect();
-        let mut updated: Vec<Option<Parameter>> = Vec::with_capacity(pending.len());
-        let mut waiting: Option<(usize, Tensor<2>, Unvalued, kernels::Addend)> = None;
-        for Pending {
-            value,
-            rest,
-            change,
-        } in pending
-        {
-            let addend = match change {
-                // The rate came negated: the decrement is `-Δ`, added.
-                Change::Decrement(Gradient::Value(decrement)) => kernels::Addend::Values(decrement),
-                Change::Decrement(Gradient::RowSum(rows)) => kernels::Addend::ColumnSums(rows),
-                change @ Change::Decayed { .. } => {
-                    let pending = Pending {
-                        value,
-                        rest,
-                        change,
-                    };
-                    updated.push(Some(Self::write(pending, true)));
-                    continue;
+            .map(|(parameter, gradient)| self.pending(parameter, gradient, scalars));
+        if !in_place {
+            return pending.map(Pending::into_new).collect();
+        }
+        let mut pending = pending.collect::<Vec<_>>().into_iter();
+        let mut updated = Vec::with_capacity(pending.len());
+        while let Some(first) = pending.next() {
+            let (value, rest, addend) = first.into_addition();
+            match pending.next() {
+                Some(second) => {
+                    let (second_value, second_rest, second_addend) = second.into_addition();
+                    let (value, second_value) =
+                        kernels::add_two((value, addend), (second_value, second_addend));
+                    updated.push(rest.with_value(value));
+                    updated.push(second_rest.with_value(second_value));
                 }
-            };
-            let index = updated.len();
-            updated.push(None);
-            match waiting.take() {
-                None => waiting = Some((index, value, rest, addend)),
-                Some((first_index, first_value, first_rest, first_addend)) => {
-                    let (first_value, second_value) =
-                        kernels::add_two((first_value, first_addend), (value, addend));
-                    updated[first_index] = Some(first_rest.with_value(first_value));
-                    updated[index] = Some(rest.with_value(second_value));
-                }
+                None => updated.push(rest.with_value(kernels::add(value, addend))),
             }
         }
-        if let Some((index, value, rest, addend)) = waiting {
-            updated[index] = Some(rest.with_value(kernels::add(value, addend)));
-        }
         updated
-            .into_iter()
-            .map(|parameter| parameter.expect("every parameter updated"))
-            .collect()
-    }
-
-    /// Updates `parameter` from its `gradient` (of the batch's mean loss, times the rate if
-    /// [`folds_rate`](Self::folds_rate)) with the step's learning rate and optimizer factors;
-    /// With `in_place` the update goes into the parameter's buffer ([`Updates::InPlace`]), and
-    /// then the rate in `scalars` (and in a folded gradient) is negated.
-    /// The value and its state are moved in and out, so each buffer has one owner and the
-    /// backend can write in place.
-    pub fn apply(
-        &self,
-        parameter: Parameter,
-        gradient: Gradient,
-        scalars: &StepScalars,
-        in_place: bool,
-    ) -> Parameter {
-        Self::write(self.pending(parameter, gradient, scalars), in_place)
     }
 
     /// The change `gradient` makes to `parameter`, whose state it already advanced.
@@ -326,36 +306,6 @@ impl UpdateRule {
             },
             change,
         }
-    }
-
-    /// The pending change written into the parameter's value: added into its buffer with
-    /// `in_place` (where the rate came negated), else into a new value.
-    fn write(pending: Pending, in_place: bool) -> Parameter {
-        let Pending {
-            value,
-            rest,
-            change,
-        } = pending;
-        let value = match (change, in_place) {
-            // The rate came negated: the decrement is `-Δ`.
-            (Change::Decrement(Gradient::Value(decrement)), true) => {
-                if kernels::available(&decrement.device()) {
-                    kernels::add(value, kernels::Addend::Values(decrement))
-                } else {
-                    value + decrement
-                }
-            }
-            (Change::Decrement(Gradient::RowSum(rows)), true) => {
-                if kernels::available(&rows.device()) {
-                    kernels::add(value, kernels::Addend::ColumnSums(rows))
-                } else {
-                    value + rows.sum_dim(0)
-                }
-            }
-            (Change::Decrement(decrement), false) => value - decrement.summed(),
-            (Change::Decayed { factor, decrement }, _) => factor.times(value) - decrement,
-        };
-        rest.with_value(value)
     }
 
     /// The change of a rule that does not fold the rate, from the summed `gradient`, and the

@@ -94,8 +94,7 @@ mod kernel {
 
 /// The kernel on cubecl's own tensors (what the fusion operation runs).
 fn launch(logits: CubeTensor, classes: CubeTensor, factor: CubeTensor) -> (CubeTensor, CubeTensor) {
-    let logits = into_contiguous(logits);
-    let classes = into_contiguous(classes);
+    // The kernel reads logits and classes through their strides; the factor is one element.
     let factor = into_contiguous(factor);
     let [rows, width] = logits.meta.shape().dims::<2>();
     let client = logits.client.clone();
@@ -166,27 +165,18 @@ pub fn softmax_cross_entropy(
     );
     let [rows, width] = logits.shape.dims::<2>();
     let outputs = [(Shape::new([rows, width]), None), (Shape::new([1]), None)];
-    let inputs = vec![logits, classes, factor];
-    let mut outputs = super::register(
+    let [gradient, loss] = super::register(
         "mlpc_softmax_cross_entropy",
-        inputs,
-        &outputs,
-        |inputs, outputs| {
-            let [logits, classes, factor] = <[TensorIr; 3]>::try_from(inputs).expect("3 inputs");
-            let [gradient, loss] = <[TensorIr; 2]>::try_from(outputs).expect("2 outputs");
-            SoftmaxCrossEntropy {
-                logits,
-                classes,
-                factor,
-                gradient,
-                loss,
-            }
+        [logits, classes, factor],
+        outputs,
+        |[logits, classes, factor], [gradient, loss]| SoftmaxCrossEntropy {
+            logits,
+            classes,
+            factor,
+            gradient,
+            loss,
         },
-    )
-    .into_iter();
-    let (Some(gradient), Some(loss)) = (outputs.next(), outputs.next()) else {
-        unreachable!("the operation registers its two outputs")
-    };
+    );
     (
         Tensor::from_primitive::<Cube>(gradient),
         Tensor::from_primitive::<Cube>(loss),

@@ -13,7 +13,7 @@
 
 use burn::backend::Cube;
 use burn::backend::cubecl::dtype_to_storage_type;
-use burn::tensor::Tensor;
+use burn::tensor::{DType, Shape, Tensor};
 use burn_cubecl::CubeBackend;
 use burn_cubecl::fusion::{CubeFusionHandle, FusionCubeRuntime};
 use burn_cubecl::kernel::into_contiguous;
@@ -248,50 +248,55 @@ impl Operation<FusionCubeRuntime> for AddInPlace {
     }
 }
 
-/// Registers an [`AddInPlace`] of `updates` (one or two) with burn-fusion.
-fn register(updates: Vec<(Tensor<2>, Addend)>) -> Vec<Tensor<2>> {
-    let name = match updates.as_slice() {
-        [(_, Addend::Values(_))] => "mlpc_add_into",
-        [(_, Addend::ColumnSums(_))] => "mlpc_add_column_sums",
-        [_, _] => "mlpc_add_two",
-        [] | [_, _, _, ..] => unreachable!("one or two updates per kernel"),
-    };
-    let columns: Vec<bool> = updates.iter().map(|(_, addend)| addend.columns()).collect();
-    let mut inputs = Vec::new();
-    let mut outputs = Vec::new();
-    for (target, addend) in updates {
-        let target = super::primitive(target);
-        outputs.push((target.shape.clone(), None));
-        inputs.push(target);
-        inputs.push(super::primitive(addend.into_tensor()));
-    }
-    let results = super::register(name, inputs, &outputs, |inputs, outputs| AddInPlace {
-        columns,
-        inputs,
-        outputs,
-    });
-    results
-        .into_iter()
-        .map(Tensor::from_primitive::<Cube>)
-        .collect()
+/// An update's target and source as the registration takes them, the target's shape (the
+/// result's), and whether column sums are added.
+fn operands(
+    target: Tensor<2>,
+    addend: Addend,
+) -> ([super::Primitive; 2], (Shape, Option<DType>), bool) {
+    let columns = addend.columns();
+    let target = super::primitive(target);
+    let shape = target.shape.clone();
+    let source = super::primitive(addend.into_tensor());
+    ([target, source], (shape, None), columns)
 }
 
 /// `target` plus `addend`, in one kernel, written into `target`'s own buffer where it has no
 /// other owner. The tensors must be on a device where [`super::available`] holds.
 pub fn add(target: Tensor<2>, addend: Addend) -> Tensor<2> {
-    let Some(result) = register(vec![(target, addend)]).into_iter().next() else {
-        unreachable!("the operation registers its output")
+    let name = match addend {
+        Addend::Values(_) => "mlpc_add_into",
+        Addend::ColumnSums(_) => "mlpc_add_column_sums",
     };
-    result
+    let (inputs, output, columns) = operands(target, addend);
+    let [result] = super::register(name, inputs, [output], |inputs, outputs| AddInPlace {
+        columns: vec![columns],
+        inputs: inputs.into(),
+        outputs: outputs.into(),
+    });
+    Tensor::from_primitive::<Cube>(result)
 }
 
 /// Two updates as [`add`] makes one, in one kernel.
 pub fn add_two(first: (Tensor<2>, Addend), second: (Tensor<2>, Addend)) -> (Tensor<2>, Tensor<2>) {
-    let mut results = register(vec![first, second]).into_iter();
-    let (Some(first), Some(second)) = (results.next(), results.next()) else {
-        unreachable!("the operation registers its two outputs")
-    };
-    (first, second)
+    let ([target, source], output, columns) = operands(first.0, first.1);
+    let ([second_target, second_source], second_output, second_columns) =
+        operands(second.0, second.1);
+    let inputs = [target, source, second_target, second_source];
+    let [first, second] = super::register(
+        "mlpc_add_two",
+        inputs,
+        [output, second_output],
+        |inputs, outputs| AddInPlace {
+            columns: vec![columns, second_columns],
+            inputs: inputs.into(),
+            outputs: outputs.into(),
+        },
+    );
+    (
+        Tensor::from_primitive::<Cube>(first),
+        Tensor::from_primitive::<Cube>(second),
+    )
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub use in_place::{Addend, add, add_two};
 pub use tally::tally;
 
 use burn::backend::{Cube, DispatchDevice};
-use burn::tensor::{Device, Int, Shape, Tensor};
+use burn::tensor::{DType, Device, Int, Shape, Tensor};
 use burn_cubecl::fusion::FusionCubeRuntime;
 use burn_fusion::FusionTensor;
 use burn_fusion::custom::{CustomOpIr, Operation, OperationIr, StreamId, TensorIr};
@@ -74,32 +74,36 @@ fn writable(tensor: burn_cubecl::tensor::CubeTensor) -> burn_cubecl::tensor::Cub
 /// kernel may write into its buffer), and returns its outputs, of `outputs`' shapes and the
 /// first input's element type except where one names its own. `operation` makes the deferred
 /// operation from the inputs' and the outputs' descriptions.
-fn register<O: Operation<FusionCubeRuntime> + 'static>(
+fn register<
+    const INPUTS: usize,
+    const OUTPUTS: usize,
+    O: Operation<FusionCubeRuntime> + 'static,
+>(
     name: &'static str,
-    inputs: Vec<Primitive>,
-    outputs: &[(Shape, Option<burn::tensor::DType>)],
-    operation: impl FnOnce(Vec<TensorIr>, Vec<TensorIr>) -> O,
-) -> Vec<Primitive> {
+    inputs: [Primitive; INPUTS],
+    outputs: [(Shape, Option<DType>); OUTPUTS],
+    operation: impl FnOnce([TensorIr; INPUTS], [TensorIr; OUTPUTS]) -> O,
+) -> [Primitive; OUTPUTS] {
     let client = inputs[0].client.clone();
     let float_type = inputs[0].dtype;
-    let outputs: Vec<TensorIr> = outputs
-        .iter()
-        .map(|(shape, dtype)| {
-            TensorIr::uninit(
-                client.create_empty_handle(),
-                shape.clone(),
-                dtype.unwrap_or(float_type),
-            )
-        })
-        .collect();
-    let inputs: Vec<TensorIr> = inputs.into_iter().map(Primitive::into_ir).collect();
+    let outputs = outputs.map(|(shape, dtype)| {
+        TensorIr::uninit(
+            client.create_empty_handle(),
+            shape,
+            dtype.unwrap_or(float_type),
+        )
+    });
+    let inputs = inputs.map(Primitive::into_ir);
     let description = CustomOpIr::new(name, &inputs, &outputs);
-    let operation = operation(inputs, outputs);
-    client.register(
+    let registered = client.register(
         StreamId::current(),
         OperationIr::Custom(description),
-        operation,
-    )
+        operation(inputs, outputs),
+    );
+    let Ok(registered) = <[Primitive; OUTPUTS]>::try_from(registered) else {
+        unreachable!("burn-fusion registers each output of an operation")
+    };
+    registered
 }
 
 /// What the kernels' tests share: the wgpu device, and how far two tensors are apart.

@@ -88,22 +88,18 @@ pub fn tally(
         (losses.shape.clone(), None),
         (Shape::new([1]), Some(counter.dtype)),
     ];
-    let inputs = vec![losses, counter, loss];
-    let mut outputs = super::register("mlpc_tally", inputs, &outputs, |inputs, outputs| {
-        let [losses, counter, loss] = <[TensorIr; 3]>::try_from(inputs).expect("3 inputs");
-        let [new_losses, new_counter] = <[TensorIr; 2]>::try_from(outputs).expect("2 outputs");
-        Tally {
+    let [losses, counter] = super::register(
+        "mlpc_tally",
+        [losses, counter, loss],
+        outputs,
+        |[losses, counter, loss], [new_losses, new_counter]| Tally {
             losses,
             counter,
             loss,
             new_losses,
             new_counter,
-        }
-    })
-    .into_iter();
-    let (Some(losses), Some(counter)) = (outputs.next(), outputs.next()) else {
-        unreachable!("the operation registers its two outputs")
-    };
+        },
+    );
     (
         Tensor::from_primitive::<burn::backend::Cube>(losses),
         Tensor::from_primitive::<burn::backend::Cube>(counter),
