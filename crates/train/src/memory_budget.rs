@@ -14,7 +14,6 @@ use mlpc_ir::Model;
 use mlpc_ir::memory::MemoryEstimate;
 
 use crate::backend::Backend;
-use crate::compiled::update::UpdateRule;
 use crate::error::TrainError;
 use crate::step::StepKind;
 
@@ -33,9 +32,8 @@ pub struct Available {
 /// The bytes a run of `model` on `splits` on `backend` with `step` needs, about. On a backend
 /// that permutes the training set once per epoch (wgpu) that copy counts too; the replayed
 /// step adds its dropout pools (a mask per step of a segment, each pool at most one chunk),
-/// a copy of what a step writes (parameters and optimizer state, kept while a segment is
-/// recorded) and the new buffers of what it writes anew each step and copies back (the
-/// optimizer state; parameters too where they are not updated in place).
+/// and a copy of what a step writes (parameters and optimizer state, kept while a segment is
+/// recorded); the step itself writes them in place.
 pub fn needed(model: &Model, splits: &Splits, backend: Backend, step: StepKind) -> u64 {
     let network = MemoryEstimate::of(&model.network, &model.optimizer, model.training.batch_size);
     let values = |dataset: &mlpc_data::Dataset| (dataset.features.len() + dataset.len()) as u64 * 4;
@@ -63,12 +61,7 @@ pub fn needed(model: &Model, splits: &Splits, backend: Backend, step: StepKind) 
             };
             let parameters = model.network.parameters() as u64 * 4;
             let copied = parameters * (1 + state_per_parameter);
-            let values_anew = match UpdateRule::new(model.optimizer).adds_in_place() {
-                true => 0,
-                false => 1,
-            };
-            let anew = parameters * (values_anew + state_per_parameter);
-            pools.saturating_add(copied).saturating_add(anew)
+            pools.saturating_add(copied)
         }
     };
     network

@@ -327,9 +327,7 @@ impl CompiledStep {
         mut masks: Masks,
         updates: Updates,
     ) -> Tensor<1> {
-        let in_place = updates == Updates::InPlace
-            && self.update.adds_in_place()
-            && kernels::available(&self.device);
+        let in_place = updates == Updates::InPlace && kernels::available(&self.device);
         // Updates added in place read the rate negated (`w + (-lr)·d`).
         let negated;
         let scalars = if in_place {
@@ -494,24 +492,10 @@ impl CompiledStep {
     }
 
     /// Every tensor a step writes in a new buffer when it updates in place
-    /// ([`Updates::InPlace`]): optimizer state, batch norm's running statistics, and the
-    /// parameter values unless [`UpdateRule::adds_in_place`]; in a fixed order.
+    /// ([`Updates::InPlace`]): batch norm's running statistics (parameter values and optimizer
+    /// state are written in their own buffers), in a fixed order.
     fn written_anew(&mut self) -> Vec<&mut Tensor<2>> {
         let mut written = Vec::new();
-        let values_in_place = self.update.adds_in_place();
-        for parameter in &mut self.parameters {
-            if !values_in_place {
-                written.push(&mut parameter.value);
-            }
-            match &mut parameter.state {
-                update::State::None => {}
-                update::State::Velocity(velocity) => written.push(velocity),
-                update::State::Moments(moments) => {
-                    written.push(&mut moments.first);
-                    written.push(&mut moments.second);
-                }
-            }
-        }
         for statistics in &mut self.running {
             written.push(&mut statistics.mean);
             written.push(&mut statistics.variance);

@@ -15,15 +15,15 @@
 //!   step ([`super::scalar`]), selected by the same counter.
 //! - Dropout masks are gathered from a pool drawn ahead for the whole segment (a recorded
 //!   random kernel would repeat its seed on every replay), one fresh mask per step.
-//! - Parameter values are updated in their own buffers: every rule but AdamW's decay is
-//!   `w - Δ`, and the step adds `-Δ` into `w` by one kernel, in place
-//!   ([`Updates::InPlace`]). Whatever else the step writes (optimizer state, batch-norm
-//!   statistics, AdamW's decayed values) is written back at the step's end into the buffers
-//!   the segment started with, one in-place copy each (`write_back`), and the next step
-//!   reads it there (the loss vector and the counter are added into in place, as parameters).
-//!   burn-fusion's fused kernels write their results where they choose, in place or in a new
-//!   buffer; a replay dispatches them against the buffers of the recording, so a result that
-//!   landed in a new buffer without being added or copied back is lost to the next replay.
+//! - Parameter values and optimizer state are updated in their own buffers, all of them by one
+//!   kernel of ours ([`Updates::InPlace`], [`super::kernels::update`]). What else the step
+//!   writes (batch norm's running statistics) is written back at the step's end into the
+//!   buffers the segment started with, one in-place copy each (`write_back`), and the next
+//!   step reads it there (the loss vector and the counter are added into in place, as
+//!   parameters). burn-fusion's fused kernels write their results where they choose, in place
+//!   or in a new buffer; a replay dispatches them against the buffers of the recording, so a
+//!   result that landed in a new buffer without being added or copied back is lost to the next
+//!   replay.
 //! - Each step adds its loss into its own slot of a per-segment loss vector, read once at the
 //!   segment's end (the epoch's loss, and the exact step of a divergence), and advances the
 //!   counter: one kernel of ours for both ([`super::kernels::tally`]).
@@ -226,7 +226,8 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
 
 /// Writes what the step wrote anew back into the segment's stable buffers, so that every
 /// replay reads what the previous one wrote whatever buffers the backend chose for its
-/// results (parameter values are updated in their own buffers, [`Updates::InPlace`]).
+/// results (parameter values and optimizer state are updated in their own buffers,
+/// [`Updates::InPlace`]).
 fn write_back(step: &mut CompiledStep, segment: &mut Segment) {
     if step.mutation == Some(super::Mutation::UpdatesOutOfPlace) {
         return;

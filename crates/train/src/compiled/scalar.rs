@@ -44,6 +44,17 @@ impl Scalar {
         }
     }
 
+    /// The factor as a `[1, 1]` tensor on `device` (a host number is sent there: never inside
+    /// a recording, whose steps read device factors).
+    pub fn tensor(&self, device: &Device) -> Tensor<2> {
+        match self {
+            Scalar::Host(value) => {
+                Tensor::from_data(TensorData::new(vec![*value as f32], [1, 1]), device)
+            }
+            Scalar::Device(value) => value.clone(),
+        }
+    }
+
     /// `self · factor`, a host factor.
     pub fn scaled(&self, factor: f64) -> Scalar {
         match self {

@@ -1,5 +1,5 @@
-//! Optimizer rules: each parameter is updated in place from its gradient, with its state
-//! (momentum velocity, Adam's moments and step count) kept in buffers that live across steps.
+//! Optimizer rules: each parameter is updated from its gradient, with its state (momentum
+//! velocity, Adam's moments and step count) kept in buffers that live across steps.
 //!
 //! The arithmetic follows burn's optimizers step for step (`burn-optim`: weight decay added to
 //! the gradient before momentum; momentum without dampening, Nesterov's look-ahead; Adam with
@@ -9,12 +9,12 @@
 //! Plain SGD (no momentum, no decay) updates `w -= lr·g`: the step folds `lr` into the loss
 //! gradient ([`UpdateRule::folds_rate`]), and the update is one subtraction per parameter.
 //!
-//! Every rule but AdamW's decoupled decay is `w - lr·d`; a replayed step adds `(-lr)·d` into
-//! the parameter's own buffer by one indexed addition ([`Updates::InPlace`]), in place, so the
-//! parameter never moves to another buffer and needs no copy back
-//! ([`UpdateRule::adds_in_place`]). The step negates the rate where it is read, so the
-//! negation costs no kernel; `w + (-lr)·d` is `w - lr·d` exactly in floating point (and a
-//! folded rate negates the whole backward pass exactly), so both forms train the same numbers.
+//! Two forms of the same arithmetic: the eager step composes burn's tensor operations (each
+//! result a new tensor); a replayed step ([`Updates::InPlace`]) updates every parameter's value
+//! and state in their own buffers by one kernel of ours ([`kernels::update`]), so that nothing
+//! moves to another buffer and nothing needs a copy back. There the rate arrives negated, `w +
+//! (-lr)·d` (exactly `w - lr·d` in floating point; a folded rate negates the whole backward pass
+//! exactly), and the step negates it where it is read, so the negation costs no kernel.
 
 use burn::module::ParamId;
 use burn::tensor::Tensor;
@@ -122,11 +122,10 @@ impl State {
 pub enum Updates {
     /// Into new tensors, in whatever buffers the backend chooses (the eager step).
     New,
-    /// Added into each parameter's own buffer, where the rule allows it
-    /// ([`UpdateRule::adds_in_place`]) and the device runs the step's kernels (two updates to
-    /// a kernel, [`super::kernels::add_two`]; a bias whose gradient comes as rows gets their
-    /// column sums): the replayed step, whose recording must find every parameter where it
-    /// left it. Elsewhere (nothing is recorded there) as new values.
+    /// Into each parameter's own buffers, values and state, by one kernel for the whole step
+    /// ([`kernels::update`]), where the device runs the step's kernels: the replayed step,
+    /// whose recording must find every parameter where it left it. Elsewhere (nothing is
+    /// recorded there) as new values.
     InPlace,
 }
 
@@ -147,19 +146,6 @@ impl Pending {
             Change::Decayed { factor, decrement } => factor.times(self.value) - decrement,
         };
         self.rest.with_value(value)
-    }
-
-    /// The value, the rest, and what an update in place adds into the value (the rate came
-    /// negated: the decrement is `-Δ`).
-    fn into_addition(self) -> (Tensor<2>, Unvalued, kernels::Addend) {
-        let addend = match self.change {
-            Change::Decrement(Gradient::Value(decrement)) => kernels::Addend::Values(decrement),
-            Change::Decrement(Gradient::RowSum(rows)) => kernels::Addend::ColumnSums(rows),
-            Change::Decayed { .. } => {
-                unreachable!("a rule that decays does not add in place (adds_in_place)")
-            }
-        };
-        (self.value, self.rest, addend)
     }
 }
 
@@ -222,12 +208,6 @@ impl UpdateRule {
         )
     }
 
-    /// Whether every update is `w - Δ`, which [`Updates::InPlace`] adds into the parameter's
-    /// own buffer (all rules but AdamW with a decay, whose `c·w - Δ` makes a new value).
-    pub fn adds_in_place(&self) -> bool {
-        !matches!(self.optimizer, Optimizer::AdamW { weight_decay, .. } if weight_decay != 0.0)
-    }
-
     /// The optimizer's time (1-based) of the next update: one more than the steps its
     /// parameters' state has taken (0 for optimizers that keep no count).
     pub fn next_time(parameters: &[Parameter]) -> usize {
@@ -247,10 +227,9 @@ impl UpdateRule {
     /// can write in place.
     ///
     /// With `in_place` (the caller's promise: [`Updates::InPlace`] on a device that runs the
-    /// step's kernels, under a rule that [adds in place](Self::adds_in_place), with the rate
-    /// in `scalars` negated) every change is computed before any value is written, and the
-    /// changes are added into the parameters' buffers two to a kernel
-    /// ([`kernels::add_two`]), in parameter order; otherwise each parameter gets a new value.
+    /// step's kernels, with the rate in `scalars` negated) every parameter's value and state
+    /// are updated in their own buffers by one kernel ([`kernels::update`]); otherwise each
+    /// parameter gets new tensors from burn's operations.
     pub fn apply_all(
         &self,
         parameters: Vec<Parameter>,
@@ -258,29 +237,160 @@ impl UpdateRule {
         scalars: &StepScalars,
         in_place: bool,
     ) -> Vec<Parameter> {
-        let pending = parameters
+        if in_place {
+            return self.apply_in_place(parameters, gradients, scalars);
+        }
+        parameters
             .into_iter()
             .zip(gradients)
-            .map(|(parameter, gradient)| self.pending(parameter, gradient, scalars));
-        if !in_place {
-            return pending.map(Pending::into_new).collect();
+            .map(|(parameter, gradient)| self.pending(parameter, gradient, scalars).into_new())
+            .collect()
+    }
+
+    /// [`apply_all`](Self::apply_all) in place, by one kernel.
+    fn apply_in_place(
+        &self,
+        parameters: Vec<Parameter>,
+        gradients: Vec<Gradient>,
+        scalars: &StepScalars,
+    ) -> Vec<Parameter> {
+        let (form, constants) = self.kernel_form();
+        let factors = std::iter::once(&scalars.rate)
+            .chain(&scalars.factors)
+            .take(form.rule.factors())
+            .map(|factor| factor.tensor(&parameters[0].value.device()))
+            .collect();
+        let mut rests = Vec::with_capacity(parameters.len());
+        let mut targets = Vec::with_capacity(parameters.len());
+        for (parameter, gradient) in parameters.into_iter().zip(gradients) {
+            let Parameter {
+                id,
+                path,
+                value,
+                is_vector,
+                state,
+            } = parameter;
+            let (states, kind) = match state {
+                State::None => (Vec::new(), Kept::Nothing),
+                State::Velocity(velocity) => (vec![velocity], Kept::Velocity),
+                State::Moments(Moments {
+                    first,
+                    second,
+                    time,
+                }) => (vec![first, second], Kept::Moments { time: time + 1 }),
+            };
+            let gradient = match gradient {
+                Gradient::Value(gradient) | Gradient::RowSum(gradient) => gradient,
+            };
+            targets.push(kernels::Target {
+                value,
+                states,
+                gradient,
+            });
+            rests.push((id, path, is_vector, kind));
         }
-        let mut pending = pending.collect::<Vec<_>>().into_iter();
-        let mut updated = Vec::with_capacity(pending.len());
-        while let Some(first) = pending.next() {
-            let (value, rest, addend) = first.into_addition();
-            match pending.next() {
-                Some(second) => {
-                    let (second_value, second_rest, second_addend) = second.into_addition();
-                    let (value, second_value) =
-                        kernels::add_two((value, addend), (second_value, second_addend));
-                    updated.push(rest.with_value(value));
-                    updated.push(second_rest.with_value(second_value));
+        kernels::update(form, constants, factors, targets)
+            .into_iter()
+            .zip(rests)
+            .map(|(updated, (id, path, is_vector, kind))| {
+                let mut states = updated.states.into_iter();
+                let mut next = || states.next().expect("the rule's states come back");
+                let state = match kind {
+                    Kept::Nothing => State::None,
+                    Kept::Velocity => State::Velocity(next()),
+                    Kept::Moments { time } => State::Moments(Moments {
+                        first: next(),
+                        second: next(),
+                        time,
+                    }),
+                };
+                Parameter {
+                    id,
+                    path,
+                    value: updated.value,
+                    is_vector,
+                    state,
                 }
-                None => updated.push(rest.with_value(kernels::add(value, addend))),
+            })
+            .collect()
+    }
+
+    /// The optimizer as the update kernel applies it: its rule and its constants, in f32 as
+    /// burn's optimizers keep them.
+    fn kernel_form(&self) -> (kernels::Form, kernels::Constants) {
+        let none = kernels::Constants::default();
+        match self.optimizer {
+            Optimizer::Sgd { .. } if self.folds_rate() => (
+                kernels::Form {
+                    rule: kernels::Rule::Added,
+                    penalty: false,
+                },
+                none,
+            ),
+            Optimizer::Sgd {
+                momentum,
+                nesterov,
+                weight_decay,
+                ..
+            } => {
+                let rule = match (momentum > 0.0, nesterov) {
+                    (false, _) => kernels::Rule::Sgd,
+                    (true, false) => kernels::Rule::Momentum,
+                    (true, true) => kernels::Rule::Nesterov,
+                };
+                let form = kernels::Form {
+                    rule,
+                    penalty: weight_decay > 0.0,
+                };
+                let constants = kernels::Constants {
+                    momentum: momentum as f32,
+                    penalty: weight_decay as f32,
+                    ..none
+                };
+                (form, constants)
+            }
+            Optimizer::Adam {
+                beta1,
+                beta2,
+                weight_decay,
+                ..
+            } => {
+                let form = kernels::Form {
+                    rule: kernels::Rule::Adam,
+                    penalty: weight_decay > 0.0,
+                };
+                let constants = kernels::Constants {
+                    penalty: weight_decay as f32,
+                    beta1: beta1 as f32,
+                    beta2: beta2 as f32,
+                    ..none
+                };
+                (form, constants)
+            }
+            Optimizer::AdamW {
+                beta1,
+                beta2,
+                epsilon,
+                weight_decay,
+                ..
+            } => {
+                let rule = match weight_decay == 0.0 {
+                    true => kernels::Rule::AdamW,
+                    false => kernels::Rule::DecayedAdamW,
+                };
+                let form = kernels::Form {
+                    rule,
+                    penalty: false,
+                };
+                let constants = kernels::Constants {
+                    beta1: beta1 as f32,
+                    beta2: beta2 as f32,
+                    epsilon: epsilon as f32,
+                    ..none
+                };
+                (form, constants)
             }
         }
-        updated
     }
 
     /// The change `gradient` makes to `parameter`, whose state it already advanced.
@@ -400,6 +510,16 @@ impl UpdateRule {
     }
 }
 
+/// The kind of state a parameter keeps, while its tensors are in the update kernel.
+enum Kept {
+    Nothing,
+    Velocity,
+    /// Adam's moments, with the steps taken after this one.
+    Moments {
+        time: usize,
+    },
+}
+
 /// A tensor's values in a buffer of their own.
 pub fn copy(tensor: &Tensor<2>) -> Tensor<2> {
     tensor.clone().mul_scalar(1.0)
@@ -411,5 +531,161 @@ fn with_penalty(gradient: Tensor<2>, value: &Tensor<2>, weight_decay: f64) -> Te
         value.clone().mul_scalar(weight_decay) + gradient
     } else {
         gradient
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::kernels::testing::{largest_difference, wgpu_device};
+    use super::super::scalar::StepRow;
+    use super::*;
+    use burn::tensor::{Device, Distribution, TensorData};
+
+    /// A `[1, 1]` device factor.
+    fn device_scalar(value: f64, device: &Device) -> Scalar {
+        Scalar::Device(Tensor::from_data(
+            TensorData::new(vec![value as f32], [1, 1]),
+            device,
+        ))
+    }
+
+    /// A weight `[7, 13]` and a bias `[1, 13]` (with its optimizer's initial state).
+    fn parameters(optimizer: &Optimizer, device: &Device) -> Vec<Parameter> {
+        let normal = Distribution::Normal(0.0, 1.0);
+        [([7, 13], false), ([1, 13], true)]
+            .into_iter()
+            .map(|(shape, is_vector)| {
+                let value = Tensor::<2>::random(shape, normal, device);
+                Parameter {
+                    id: ParamId::new(),
+                    path: format!("parameter {shape:?}"),
+                    state: State::initial(optimizer, &value),
+                    value,
+                    is_vector,
+                }
+            })
+            .collect()
+    }
+
+    /// The same parameter's values in buffers of their own.
+    fn copies(parameters: &[Parameter]) -> Vec<Parameter> {
+        parameters
+            .iter()
+            .map(|parameter| Parameter {
+                id: parameter.id,
+                path: parameter.path.clone(),
+                value: copy(&parameter.value),
+                is_vector: parameter.is_vector,
+                state: parameter.state.copy(),
+            })
+            .collect()
+    }
+
+    /// The tensors of a parameter's value and state.
+    fn tensors(parameter: &Parameter) -> Vec<Tensor<2>> {
+        let mut tensors = vec![parameter.value.clone()];
+        match &parameter.state {
+            State::None => {}
+            State::Velocity(velocity) => tensors.push(velocity.clone()),
+            State::Moments(moments) => {
+                tensors.push(moments.first.clone());
+                tensors.push(moments.second.clone());
+            }
+        }
+        tensors
+    }
+
+    /// Every rule the update kernel compiles (each optimizer, with and without its decay)
+    /// updates values and state as burn's composed operations do, over four steps at changing
+    /// rates, with a weight's gradient and a bias's gradient rows.
+    #[test]
+    fn the_update_kernel_applies_every_rule_as_the_composed_operations_do() {
+        let Some(device) = wgpu_device() else {
+            return;
+        };
+        let sgd = |momentum: f64, nesterov: bool, weight_decay: f64| Optimizer::Sgd {
+            lr: 0.1,
+            momentum,
+            nesterov,
+            weight_decay,
+        };
+        let adam = |weight_decay: f64| Optimizer::Adam {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            weight_decay,
+        };
+        let adamw = |weight_decay: f64| Optimizer::AdamW {
+            lr: 0.01,
+            beta1: 0.8,
+            beta2: 0.99,
+            epsilon: 1e-6,
+            weight_decay,
+        };
+        let optimizers = [
+            sgd(0.0, false, 0.0),
+            sgd(0.0, false, 0.01),
+            sgd(0.9, false, 0.0),
+            sgd(0.9, true, 0.001),
+            adam(0.0),
+            adam(0.01),
+            adamw(0.0),
+            adamw(0.1),
+        ];
+        for optimizer in optimizers {
+            let rule = UpdateRule::new(optimizer);
+            let mut composed = parameters(&optimizer, &device);
+            let mut in_place = copies(&composed);
+            for step in 0..4 {
+                let rate = optimizer.learning_rate() * (1.0 - 0.2 * step as f64);
+                let row = StepRow::new(&optimizer, rate, UpdateRule::next_time(&composed));
+                let normal = Distribution::Normal(0.0, 1.0);
+                let weight = Tensor::<2>::random([7, 13], normal, &device);
+                let rows = Tensor::<2>::random([5, 13], normal, &device);
+                let gradients = |scale: f64| {
+                    vec![
+                        Gradient::Value(weight.clone().mul_scalar(scale)),
+                        Gradient::RowSum(rows.clone().mul_scalar(scale)),
+                    ]
+                };
+                // A folded rate arrives in the gradients (negated for updates in place).
+                let (scale, negated_scale) = match rule.folds_rate() {
+                    true => (rate, -rate),
+                    false => (1.0, 1.0),
+                };
+                composed =
+                    rule.apply_all(composed, gradients(scale), &StepScalars::host(row), false);
+                let [rate, a, b, c] = row.0;
+                let device_scalars = StepScalars {
+                    rate: device_scalar(rate, &device),
+                    factors: [a, b, c].map(|factor| device_scalar(factor, &device)),
+                };
+                in_place = rule.apply_all(
+                    in_place,
+                    gradients(negated_scale),
+                    &device_scalars.with_rate_negated(),
+                    true,
+                );
+            }
+            assert_eq!(
+                UpdateRule::next_time(&composed),
+                UpdateRule::next_time(&in_place)
+            );
+            for (ours, parameter) in in_place.iter().zip(&composed) {
+                for (index, (ours, reference)) in tensors(ours)
+                    .into_iter()
+                    .zip(tensors(parameter))
+                    .enumerate()
+                {
+                    let (difference, scale) = largest_difference(ours, reference);
+                    assert!(
+                        difference <= 1e-5 * scale.max(1.0),
+                        "{optimizer:?}, {}, tensor {index}: {difference} (scale {scale})",
+                        parameter.path
+                    );
+                }
+            }
+        }
     }
 }

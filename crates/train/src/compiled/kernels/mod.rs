@@ -18,19 +18,20 @@
 //! Only cubecl devices (wgpu) run them ([`available`]); a kernel never reads from or writes to
 //! the host, which a recording could not hold.
 //!
-//! The kernels: [`softmax_cross_entropy`] (loss and gradient), [`add`] and [`add_two`]
-//! (parameter updates in place, one or two to a kernel), [`tally`] (a replayed step's loss slot and
-//! counter). Each is registered through `register`, which hands burn-fusion the operation's
-//! inputs and output descriptions; a kernel that writes in place takes its target through
-//! `writable` (its own buffer where no one else holds it, else a copy).
+//! The kernels: [`softmax_cross_entropy`] (loss and gradient), [`update()`] (every
+//! parameter's optimizer update, values and state in place, in one kernel), [`tally`] (a
+//! replayed step's loss slot and counter). Each is registered through `register` (or
+//! `register_all`), which hands burn-fusion the operation's inputs and output descriptions; a
+//! kernel that writes in place takes its target through `writable` (its own buffer where no
+//! one else holds it, else a copy).
 
 mod cross_entropy;
-mod in_place;
 mod tally;
+mod update;
 
 pub use cross_entropy::softmax_cross_entropy;
-pub use in_place::{Addend, add, add_two};
 pub use tally::tally;
+pub use update::{Constants, Form, Rule, Target, Updated, update};
 
 use burn::backend::{Cube, DispatchDevice};
 use burn::tensor::{DType, Device, Int, Shape, Tensor};
@@ -84,26 +85,44 @@ fn register<
     outputs: [(Shape, Option<DType>); OUTPUTS],
     operation: impl FnOnce([TensorIr; INPUTS], [TensorIr; OUTPUTS]) -> O,
 ) -> [Primitive; OUTPUTS] {
-    let client = inputs[0].client.clone();
-    let float_type = inputs[0].dtype;
-    let outputs = outputs.map(|(shape, dtype)| {
-        TensorIr::uninit(
-            client.create_empty_handle(),
-            shape,
-            dtype.unwrap_or(float_type),
-        )
+    let registered = register_all(name, inputs.into(), outputs.into(), |inputs, outputs| {
+        let (Ok(inputs), Ok(outputs)) = (inputs.try_into(), outputs.try_into()) else {
+            unreachable!("the descriptions are made one per tensor given")
+        };
+        operation(inputs, outputs)
     });
-    let inputs = inputs.map(Primitive::into_ir);
-    let description = CustomOpIr::new(name, &inputs, &outputs);
-    let registered = client.register(
-        StreamId::current(),
-        OperationIr::Custom(description),
-        operation(inputs, outputs),
-    );
     let Ok(registered) = <[Primitive; OUTPUTS]>::try_from(registered) else {
         unreachable!("burn-fusion registers each output of an operation")
     };
     registered
+}
+
+/// [`register`] for a number of inputs and outputs known when the step is built.
+fn register_all<O: Operation<FusionCubeRuntime> + 'static>(
+    name: &'static str,
+    inputs: Vec<Primitive>,
+    outputs: Vec<(Shape, Option<DType>)>,
+    operation: impl FnOnce(Vec<TensorIr>, Vec<TensorIr>) -> O,
+) -> Vec<Primitive> {
+    let client = inputs[0].client.clone();
+    let float_type = inputs[0].dtype;
+    let outputs: Vec<TensorIr> = outputs
+        .into_iter()
+        .map(|(shape, dtype)| {
+            TensorIr::uninit(
+                client.create_empty_handle(),
+                shape,
+                dtype.unwrap_or(float_type),
+            )
+        })
+        .collect();
+    let inputs: Vec<TensorIr> = inputs.into_iter().map(Primitive::into_ir).collect();
+    let description = CustomOpIr::new(name, &inputs, &outputs);
+    client.register(
+        StreamId::current(),
+        OperationIr::Custom(description),
+        operation(inputs, outputs),
+    )
 }
 
 /// What the kernels' tests share: the wgpu device, and how far two tensors are apart.

@@ -1,0 +1,630 @@
+//! The optimizer's update of every parameter in one kernel, written in place: each parameter's
+//! value and optimizer state (momentum's velocity, Adam's moments) in their own buffers
+//! (where they have no other owner, else in copies, as burn's own in-place operations do).
+//!
+//! burn's operations take several kernels per parameter for a rule (a bias gradient's sum over
+//! the batch, the velocity or the moments, the direction, the update) and write each result to
+//! a new buffer, which a replayed step must then copy back to where the next replay reads it.
+//! Here one unit updates a few values of one parameter from start to end: it reads the
+//! gradient (or, for a bias whose gradient comes as rows, sums its column of them in a
+//! register), advances the state, and adds the step into the value. The units of the first
+//! parameter come first, then those of the second, and so on: one launch for the whole step
+//! (a few where the device binds fewer buffers to a kernel than the step has tensors).
+//!
+//! The arithmetic is the composed operations' ([`super::super::update`]), in the same order
+//! and in f32: the rate arrives negated (`w + (-lr)·d`, exactly `w - lr·d`), the per-step
+//! factors (the rate, Adam's bias corrections, AdamW's decay) as `[1, 1]` device tensors read
+//! by every unit, the optimizer's constants (momentum, β₁, β₂, ε, the penalty) as launch
+//! scalars, which a recording keeps.
+
+use burn::backend::Cube;
+use burn::backend::cubecl::dtype_to_storage_type;
+use burn::tensor::{DType, Shape, Tensor};
+use burn_cubecl::CubeBackend;
+use burn_cubecl::fusion::{CubeFusionHandle, FusionCubeRuntime};
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::tensor::CubeTensor;
+use burn_fusion::ExecutionError;
+use burn_fusion::custom::{HandleContainer, Operation, TensorIr};
+use cubecl::prelude::{InputScalar, SequenceArg};
+use cubecl::{CubeDim, calculate_cube_count_elemwise};
+
+/// The kernel, in a module of its own: cubecl's prelude has its own `Tensor`.
+mod kernel {
+    use super::{
+        BETA1, BETA2, COMPLEMENT1, COMPLEMENT2, EPSILON, FACTOR_A, FACTOR_B, FACTOR_C, Form,
+        MOMENTUM, PENALTY, RATE, Rule,
+    };
+    use cubecl::prelude::*;
+
+    /// The factor `index` of the step (`[1, 1]`).
+    #[cube]
+    fn factor<F: Float>(factors: &Sequence<OwnedTensor<F>>, #[comptime] index: usize) -> F {
+        let tensor = factors.index(index);
+        tensor[0]
+    }
+
+    /// Parameter `parameter`'s value at `at` updated from its `gradient` there, and its state
+    /// (`firsts[parameter]`, `seconds[parameter]`) advanced, by `form`'s rule.
+    #[cube]
+    #[allow(clippy::too_many_arguments)]
+    fn update_at<F: Float>(
+        value: &mut OwnedTensor<F>,
+        firsts: &mut Sequence<OwnedTensor<F>>,
+        seconds: &mut Sequence<OwnedTensor<F>>,
+        parameter: usize,
+        at: usize,
+        gradient: F,
+        factors: &Sequence<OwnedTensor<F>>,
+        constants: &Sequence<InputScalar>,
+        #[comptime] form: Form,
+    ) {
+        let weight = value[at];
+        let mut gradient = gradient;
+        if comptime!(form.penalty) {
+            gradient = weight * constants.index(PENALTY).get::<F>() + gradient;
+        }
+        if comptime!(form.rule == Rule::Added) {
+            value[at] = weight + gradient;
+        } else if comptime!(form.rule == Rule::Sgd) {
+            value[at] = weight + gradient * factor::<F>(factors, RATE);
+        } else if comptime!(form.rule == Rule::Momentum || form.rule == Rule::Nesterov) {
+            let momentum = constants.index(MOMENTUM).get::<F>();
+            let velocity = firsts.index_mut(parameter);
+            let advanced = velocity[at] * momentum + gradient;
+            velocity[at] = advanced;
+            let direction = if comptime!(form.rule == Rule::Nesterov) {
+                advanced * momentum + gradient
+            } else {
+                advanced
+            };
+            value[at] = weight + direction * factor::<F>(factors, RATE);
+        } else {
+            let first = firsts.index_mut(parameter);
+            let mean = first[at] * constants.index(BETA1).get::<F>()
+                + gradient * constants.index(COMPLEMENT1).get::<F>();
+            first[at] = mean;
+            let second = seconds.index_mut(parameter);
+            let square = second[at] * constants.index(BETA2).get::<F>()
+                + (gradient * gradient) * constants.index(COMPLEMENT2).get::<F>();
+            second[at] = square;
+            let rate = factor::<F>(factors, RATE);
+            if comptime!(form.rule == Rule::Adam) {
+                let direction = (mean * factor::<F>(factors, FACTOR_A))
+                    / (F::sqrt(square) + factor::<F>(factors, FACTOR_B));
+                value[at] = weight + direction * rate;
+            } else {
+                let corrected = mean / factor::<F>(factors, FACTOR_A);
+                let spread = F::sqrt(square / factor::<F>(factors, FACTOR_B));
+                let direction = corrected / (spread + constants.index(EPSILON).get::<F>());
+                if comptime!(form.rule == Rule::DecayedAdamW) {
+                    value[at] = weight * factor::<F>(factors, FACTOR_C) + direction * rate;
+                } else {
+                    value[at] = weight + direction * rate;
+                }
+            }
+        }
+    }
+
+    /// Every parameter's update: unit `u` takes `per_unit` values of the parameter whose units
+    /// it falls in (a stride of that parameter's units apart, so that neighbouring units read
+    /// neighbouring values), or, where the gradient comes as rows `[B, n]` for a value
+    /// `[1, n]`, the sum of one column of them.
+    #[cube(launch)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_kernel<F: Float>(
+        values: &mut Sequence<OwnedTensor<F>>,
+        firsts: &mut Sequence<OwnedTensor<F>>,
+        seconds: &mut Sequence<OwnedTensor<F>>,
+        gradients: &Sequence<OwnedTensor<F>>,
+        factors: &Sequence<OwnedTensor<F>>,
+        constants: &Sequence<InputScalar>,
+        #[comptime] form: Form,
+        #[comptime] per_unit: usize,
+        #[define(F)] _type: ElemType,
+    ) {
+        let unit = ABSOLUTE_POS;
+        let count = values.len().comptime();
+        let mut start = 0usize;
+        #[unroll]
+        for parameter in 0..count {
+            let gradient = gradients.index(parameter);
+            let value = values.index_mut(parameter);
+            let columns = gradient.shape(0) != value.shape(0);
+            let units = select(columns, value.shape(1), value.len().div_ceil(per_unit));
+            if unit >= start && unit < start + units {
+                let local = unit - start;
+                if columns {
+                    let (row_stride, column_stride) = (gradient.stride(0), gradient.stride(1));
+                    let mut total = F::new(0.0_f32);
+                    for row in 0..gradient.shape(0) {
+                        total += gradient[row * row_stride + local * column_stride];
+                    }
+                    let at = local * value.stride(1);
+                    update_at::<F>(
+                        value, firsts, seconds, parameter, at, total, factors, constants, form,
+                    );
+                } else {
+                    let length = value.len();
+                    #[unroll]
+                    for index in 0..per_unit {
+                        let at = local + index * units;
+                        if at < length {
+                            let change = gradient[at];
+                            update_at::<F>(
+                                value, firsts, seconds, parameter, at, change, factors, constants,
+                                form,
+                            );
+                        }
+                    }
+                }
+            }
+            start += units;
+        }
+    }
+}
+
+/// Where each step factor sits in the kernel's factors: the (negated) rate, then the
+/// optimizer's `a`, `b`, `c` ([`Rule`]).
+const RATE: usize = 0;
+const FACTOR_A: usize = 1;
+const FACTOR_B: usize = 2;
+const FACTOR_C: usize = 3;
+
+/// Where each optimizer constant sits in the kernel's scalars.
+const MOMENTUM: usize = 0;
+const PENALTY: usize = 1;
+const BETA1: usize = 2;
+const COMPLEMENT1: usize = 3;
+const BETA2: usize = 4;
+const COMPLEMENT2: usize = 5;
+const EPSILON: usize = 6;
+
+/// Values each unit updates where the gradient has the value's shape: fewer units than values
+/// (a software driver pays per unit), neighbouring units on neighbouring values (as a GPU
+/// reads best).
+const VALUES_PER_UNIT: usize = 4;
+
+/// The rule the kernel applies to each value `w` with gradient `g` (after the penalty `g + λw`
+/// where [`Form::penalty`]), the step's negated rate `r` and factors `a, b, c`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// `w + g`: the gradient already holds the negated rate (plain SGD).
+    Added,
+    /// `w + r·g` (SGD without momentum, with a penalty).
+    Sgd,
+    /// `v = μv + g`, `w + r·v` (velocity in the first state).
+    Momentum,
+    /// `v = μv + g`, `w + r·(μv + g)` (Nesterov's look-ahead).
+    Nesterov,
+    /// `m = β₁m + (1-β₁)g`, `s = β₂s + (1-β₂)g²` (the two states), `w + r·(a·m / (√s + b))`
+    /// (burn's Adam: `a` the bias corrections folded into one, `b` its scaled ε).
+    Adam,
+    /// The moments as Adam's, `w + r·((m / a) / (√(s / b) + ε))` (burn's AdamW: `a = 1 - β₁ᵗ`,
+    /// `b = 1 - β₂ᵗ`).
+    AdamW,
+    /// As [`Rule::AdamW`] with the decoupled decay: `c·w + r·…` (`c = 1 - lr·λ`).
+    DecayedAdamW,
+}
+
+impl Rule {
+    /// State tensors per parameter.
+    pub fn states(self) -> usize {
+        match self {
+            Rule::Added | Rule::Sgd => 0,
+            Rule::Momentum | Rule::Nesterov => 1,
+            Rule::Adam | Rule::AdamW | Rule::DecayedAdamW => 2,
+        }
+    }
+
+    /// Step factors the rule reads (`[r]`, `[r, a, b]`, `[r, a, b, c]`).
+    pub fn factors(self) -> usize {
+        match self {
+            Rule::Added => 0,
+            Rule::Sgd | Rule::Momentum | Rule::Nesterov => 1,
+            Rule::Adam | Rule::AdamW => 3,
+            Rule::DecayedAdamW => 4,
+        }
+    }
+}
+
+/// The kernel's rule, as it is compiled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Form {
+    /// The rule.
+    pub rule: Rule,
+    /// Whether `λw` is added to the gradient first (an L2 penalty, SGD's and Adam's weight
+    /// decay).
+    pub penalty: bool,
+}
+
+/// The optimizer's constants, in f32 as burn's optimizers apply them (unused ones are 0).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Constants {
+    /// Momentum `μ`.
+    pub momentum: f32,
+    /// The penalty `λ`.
+    pub penalty: f32,
+    /// Adam's `β₁`.
+    pub beta1: f32,
+    /// Adam's `β₂`.
+    pub beta2: f32,
+    /// AdamW's `ε`.
+    pub epsilon: f32,
+}
+
+impl Constants {
+    /// The kernel's scalars, at the positions it reads them from.
+    fn scalars(&self, float_type: cubecl::ir::ElemType) -> SequenceArg<InputScalar> {
+        let mut values = [0f32; 7];
+        values[MOMENTUM] = self.momentum;
+        values[PENALTY] = self.penalty;
+        values[BETA1] = self.beta1;
+        values[COMPLEMENT1] = 1.0 - self.beta1;
+        values[BETA2] = self.beta2;
+        values[COMPLEMENT2] = 1.0 - self.beta2;
+        values[EPSILON] = self.epsilon;
+        values
+            .into_iter()
+            .map(|value| InputScalar::new(value, float_type))
+            .collect()
+    }
+}
+
+/// The update of one parameter: its value, its state (as many tensors as the rule keeps, each
+/// of the value's shape) and its gradient: of the value's shape, or rows `[B, n]` whose column
+/// sums are the gradient of a value `[1, n]`.
+pub struct Target {
+    /// The value.
+    pub value: Tensor<2>,
+    /// The state.
+    pub states: Vec<Tensor<2>>,
+    /// The gradient.
+    pub gradient: Tensor<2>,
+}
+
+/// A parameter's value and state after its update.
+pub struct Updated {
+    /// The value.
+    pub value: Tensor<2>,
+    /// The state.
+    pub states: Vec<Tensor<2>>,
+}
+
+/// Updates every target by `form`'s rule with the step's `factors` (`[1, 1]` each, the rate
+/// negated) and the optimizer's `constants`, in one kernel (a few where the device binds too
+/// few buffers for all), each value and state written into its own buffer where it has no
+/// other owner. The tensors must be on a device where [`super::available`] holds.
+pub fn update(
+    form: Form,
+    constants: Constants,
+    factors: Vec<Tensor<2>>,
+    targets: Vec<Target>,
+) -> Vec<Updated> {
+    update_in_kernels_of(None, form, constants, factors, targets)
+}
+
+/// [`update()`] with at most `limit` parameters to a kernel where given (tests of the split).
+fn update_in_kernels_of(
+    limit: Option<usize>,
+    form: Form,
+    constants: Constants,
+    factors: Vec<Tensor<2>>,
+    targets: Vec<Target>,
+) -> Vec<Updated> {
+    let states = form.rule.states();
+    assert_eq!(factors.len(), form.rule.factors(), "the rule's factors");
+    assert!(
+        targets.iter().all(|target| target.states.len() == states),
+        "the rule's states"
+    );
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let count = targets.len();
+    // Inputs: the values, each state's tensors (all firsts, then all seconds), the gradients,
+    // the factors. Outputs: the values and the states, in the same order.
+    let mut values = Vec::with_capacity(count);
+    let mut state_lists: Vec<Vec<super::Primitive>> = vec![Vec::with_capacity(count); states];
+    let mut gradients = Vec::with_capacity(count);
+    for target in targets {
+        values.push(super::primitive(target.value));
+        for (list, state) in state_lists.iter_mut().zip(target.states) {
+            list.push(super::primitive(state));
+        }
+        gradients.push(super::primitive(target.gradient));
+    }
+    let written: Vec<super::Primitive> = values
+        .into_iter()
+        .chain(state_lists.into_iter().flatten())
+        .collect();
+    let outputs = written
+        .iter()
+        .map(|tensor| (tensor.shape.clone(), None))
+        .collect::<Vec<(Shape, Option<DType>)>>();
+    let inputs = written
+        .into_iter()
+        .chain(gradients)
+        .chain(factors.into_iter().map(super::primitive))
+        .collect();
+    let results = super::register_all("mlpc_update", inputs, outputs, |inputs, outputs| Update {
+        form,
+        constants,
+        count,
+        limit,
+        inputs,
+        outputs,
+    });
+    // The results come as the outputs were given: the values, then each state's tensors.
+    let mut results = results.into_iter().map(Tensor::from_primitive::<Cube>);
+    let mut updated: Vec<Updated> = results
+        .by_ref()
+        .take(count)
+        .map(|value| Updated {
+            value,
+            states: Vec::with_capacity(states),
+        })
+        .collect();
+    for _ in 0..states {
+        for (parameter, state) in updated.iter_mut().zip(results.by_ref()) {
+            parameter.states.push(state);
+        }
+    }
+    updated
+}
+
+/// The deferred operation burn-fusion runs in stream order. `inputs`: the `count` values, the
+/// rule's states (`count` tensors per state), the gradients, the factors; `outputs`: the
+/// values and the states.
+#[derive(Debug)]
+struct Update {
+    form: Form,
+    constants: Constants,
+    count: usize,
+    /// At most this many parameters to a kernel, where given.
+    limit: Option<usize>,
+    inputs: Vec<TensorIr>,
+    outputs: Vec<TensorIr>,
+}
+
+impl Operation<FusionCubeRuntime> for Update {
+    fn execute(
+        &self,
+        handles: &mut HandleContainer<CubeFusionHandle>,
+    ) -> Result<(), ExecutionError> {
+        let count = self.count;
+        let written_count = count * (1 + self.form.rule.states());
+        let mut fetch = |ir: &TensorIr| handles.get_float_tensor::<CubeBackend>(ir);
+        let written: Vec<CubeTensor> = self.inputs[..written_count]
+            .iter()
+            .map(|ir| super::writable(fetch(ir)))
+            .collect();
+        let gradients: Vec<CubeTensor> = self.inputs[written_count..written_count + count]
+            .iter()
+            .zip(&written)
+            .map(|(ir, value)| readable(fetch(ir), value))
+            .collect();
+        let factors: Vec<CubeTensor> = self.inputs[written_count + count..]
+            .iter()
+            .map(&mut fetch)
+            .collect();
+        let per_kernel = parameters_per_kernel(&written[0], self.form.rule, factors.len())
+            .min(self.limit.unwrap_or(usize::MAX));
+        let mut start = 0;
+        while start < count {
+            let end = (start + per_kernel).min(count);
+            self.launch(&written, &gradients, &factors, start..end);
+            start = end;
+        }
+        for (output, tensor) in self.outputs.iter().zip(written) {
+            handles.register_float_tensor::<CubeBackend>(&output.id, tensor);
+        }
+        Ok(())
+    }
+}
+
+impl Update {
+    /// Launches the kernel for the parameters in `range`: `written` holds every value, then
+    /// each state's tensors, `count` of each.
+    fn launch(
+        &self,
+        written: &[CubeTensor],
+        gradients: &[CubeTensor],
+        factors: &[CubeTensor],
+        range: std::ops::Range<usize>,
+    ) {
+        let count = self.count;
+        let argument = |tensor: &CubeTensor| tensor.clone().into_tensor_arg();
+        // The state `state` of the range's parameters (an empty list where the rule keeps
+        // fewer states).
+        let state = |state: usize| -> Vec<&CubeTensor> {
+            match state < self.form.rule.states() {
+                true => written[(1 + state) * count..][range.clone()]
+                    .iter()
+                    .collect(),
+                false => Vec::new(),
+            }
+        };
+        let values = &written[range.clone()];
+        let gradients = &gradients[range.clone()];
+        let total: usize = values
+            .iter()
+            .zip(gradients)
+            .map(|(value, gradient)| units(value, gradient))
+            .sum();
+        let client = values[0].client.clone();
+        let float_type = dtype_to_storage_type(values[0].dtype);
+        let cube_dim = CubeDim::new(&client, total);
+        let cube_count = calculate_cube_count_elemwise(&client, total, cube_dim);
+        kernel::update_kernel::launch(
+            &client,
+            cube_count,
+            cube_dim,
+            values.iter().map(argument).collect(),
+            state(0).into_iter().map(argument).collect(),
+            state(1).into_iter().map(argument).collect(),
+            gradients.iter().map(argument).collect(),
+            factors.iter().map(argument).collect(),
+            self.constants.scalars(float_type),
+            self.form,
+            VALUES_PER_UNIT,
+            float_type,
+        );
+    }
+}
+
+/// Whether `gradient` comes as rows whose column sums are the gradient of `value` `[1, n]`.
+fn summed_by_columns(value: &CubeTensor, gradient: &CubeTensor) -> bool {
+    gradient.meta.shape().dims::<2>()[0] != value.meta.shape().dims::<2>()[0]
+}
+
+/// `gradient` as the kernel reads it: rows to sum by columns through their strides, else
+/// contiguous like the value it updates.
+fn readable(gradient: CubeTensor, value: &CubeTensor) -> CubeTensor {
+    match summed_by_columns(value, &gradient) {
+        true => gradient,
+        false => into_contiguous(gradient),
+    }
+}
+
+/// Units the update of `value` from `gradient` takes (the kernel computes the same).
+fn units(value: &CubeTensor, gradient: &CubeTensor) -> usize {
+    let [rows, columns] = value.meta.shape().dims::<2>();
+    match summed_by_columns(value, gradient) {
+        true => columns,
+        false => (rows * columns).div_ceil(VALUES_PER_UNIT),
+    }
+}
+
+/// Parameters one kernel updates on `tensor`'s device: as many as its buffer bindings allow
+/// (each parameter binds its value, state and gradient; the factors are bound once, and cubecl
+/// binds one buffer of its own), at least one.
+fn parameters_per_kernel(tensor: &CubeTensor, rule: Rule, factors: usize) -> usize {
+    let bindings = tensor.client.properties().hardware.max_bindings as usize;
+    let per_parameter = 2 + rule.states();
+    (bindings.saturating_sub(factors + 1) / per_parameter).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{largest_difference, wgpu_device};
+    use super::*;
+    use burn::tensor::{Device, Distribution};
+
+    /// The largest absolute difference between two tensors' values.
+    fn gap(ours: Tensor<2>, reference: Tensor<2>) -> f32 {
+        largest_difference(ours, reference).0
+    }
+
+    const ADDED: Form = Form {
+        rule: Rule::Added,
+        penalty: false,
+    };
+
+    /// A target `[rows, columns]` and a transposed (not contiguous) gradient of its shape.
+    fn values(rows: usize, columns: usize, device: &Device) -> (Tensor<2>, Tensor<2>) {
+        let normal = Distribution::Normal(0.0, 1.0);
+        (
+            Tensor::<2>::random([rows, columns], normal, device),
+            Tensor::<2>::random([columns, rows], normal, device).transpose(),
+        )
+    }
+
+    /// A bias `[1, columns]` and gradient rows `[batch, columns]`.
+    fn column_sums(batch: usize, columns: usize, device: &Device) -> (Tensor<2>, Tensor<2>) {
+        let normal = Distribution::Normal(0.0, 1.0);
+        (
+            Tensor::<2>::random([1, columns], normal, device),
+            Tensor::<2>::random([batch, columns], normal, device),
+        )
+    }
+
+    /// A target of the added rule.
+    fn added(value: Tensor<2>, gradient: Tensor<2>) -> Target {
+        Target {
+            value,
+            states: Vec::new(),
+            gradient,
+        }
+    }
+
+    /// Both additions against burn's operations on wgpu, on shapes whose value counts are not
+    /// multiples of the values per unit, with a transposed (not contiguous) gradient; a target
+    /// whose buffer is shared (a clone is kept) is added into a copy, the clone unchanged.
+    #[test]
+    fn the_added_rule_matches_burns_operations() {
+        let Some(device) = wgpu_device() else {
+            return;
+        };
+        for [rows, columns] in [[1, 1], [7, 13], [784, 128]] {
+            let (target, change) = values(rows, columns, &device);
+            let expected = target.clone() + change.clone();
+            let original = target.clone() * 1.0;
+            let kept = target.clone();
+            let [updated] = <[Updated; 1]>::try_from(update(
+                ADDED,
+                Constants::default(),
+                Vec::new(),
+                vec![added(target, change)],
+            ))
+            .ok()
+            .expect("one parameter");
+            assert!(
+                gap(updated.value, expected) == 0.0,
+                "values [{rows}, {columns}]"
+            );
+            // `kept` shared the buffer, so the addition wrote a copy and left it as it was.
+            assert!(gap(kept, original) == 0.0, "a shared target was written");
+        }
+        for [batch, columns] in [[2, 3], [64, 128], [300, 10]] {
+            let (bias, rows) = column_sums(batch, columns, &device);
+            let expected = bias.clone() + rows.clone().sum_dim(0);
+            let updated = update(
+                ADDED,
+                Constants::default(),
+                Vec::new(),
+                vec![added(bias * 1.0, rows)],
+            );
+            let difference = gap(updated[0].value.clone(), expected);
+            assert!(
+                difference < 1e-4,
+                "column sums [{batch}, {columns}] differ by {difference}"
+            );
+        }
+    }
+
+    /// Five parameters of both kinds in one kernel, and split into kernels of one and of two
+    /// (as on a device that binds few buffers), each as burn's operations make it.
+    #[test]
+    fn many_parameters_in_one_kernel_or_in_several_match_burns_operations() {
+        let Some(device) = wgpu_device() else {
+            return;
+        };
+        for limit in [None, Some(1), Some(2)] {
+            let mut targets = Vec::new();
+            let mut expected = Vec::new();
+            for (index, columns) in [false, true, true, false, true].into_iter().enumerate() {
+                let size = 17 + 20 * index;
+                let (value, gradient) = match columns {
+                    true => column_sums(33, size, &device),
+                    false => values(size, 13, &device),
+                };
+                expected.push(match columns {
+                    true => value.clone() + gradient.clone().sum_dim(0),
+                    false => value.clone() + gradient.clone(),
+                });
+                targets.push(added(value * 1.0, gradient));
+            }
+            let updated =
+                update_in_kernels_of(limit, ADDED, Constants::default(), Vec::new(), targets);
+            assert_eq!(updated.len(), 5);
+            for (index, (updated, expected)) in updated.into_iter().zip(expected).enumerate() {
+                let difference = gap(updated.value, expected);
+                assert!(
+                    difference < 1e-4,
+                    "parameter {index} with at most {limit:?} to a kernel: {difference}"
+                );
+            }
+        }
+    }
+}
