@@ -329,13 +329,7 @@ impl CompiledStep {
     ) -> Tensor<1> {
         let in_place = updates == Updates::InPlace && kernels::available(&self.device);
         // Updates added in place read the rate negated (`w + (-lr)·d`).
-        let negated;
-        let scalars = if in_place {
-            negated = scalars.with_rate_negated();
-            &negated
-        } else {
-            scalars
-        };
+        let scalars = &scalars.with_rate_sign(in_place);
         let scale = if self.update.folds_rate() {
             scalars.rate.clone()
         } else {

@@ -46,7 +46,7 @@ use burn::tensor::{Distribution, Int, Tensor};
 
 use super::CompiledStep;
 use super::layer::Masks;
-use super::scalar::{StepRow, StepScalars, Table};
+use super::scalar::{StepRow, Table};
 use super::update::Updates;
 use crate::objective::BatchTargets;
 
@@ -106,21 +106,6 @@ impl StepTargets {
                 let [_, outputs] = values.dims();
                 StepTargets::Values(values.reshape([steps, batch * outputs]), outputs)
             }
-        }
-    }
-
-    /// The batch of the step `counter` (`[1]`) selects.
-    fn at(&self, counter: &Tensor<1, Int>, batch: usize) -> BatchTargets {
-        match self {
-            StepTargets::Classes(classes) => {
-                BatchTargets::Classes(classes.clone().select(0, counter.clone()).reshape([batch]))
-            }
-            StepTargets::Values(values, outputs) => BatchTargets::Values(
-                values
-                    .clone()
-                    .select(0, counter.clone())
-                    .reshape([batch, *outputs]),
-            ),
         }
     }
 }
@@ -190,25 +175,36 @@ pub struct LostSteps {
 }
 
 /// One step of a segment, as it is recorded: everything it reads comes from the segment's
-/// buffers and the step's own parameters.
+/// buffers and the step's own parameters. The step's lines of the segment's tables (its batch,
+/// targets, factors and dropout masks) are fetched by one kernel of ours.
 fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
     let counter = segment.counter.extract();
     let batch = segment.batch;
-    let features = segment
-        .features
-        .clone()
-        .select(0, counter.clone())
-        .reshape([batch, segment.width]);
-    let targets = segment.targets.at(&counter, batch);
-    let scalars = StepScalars::device(&segment.table, &counter);
+    let mut float_tables = vec![segment.features.clone()];
+    let mut int_tables = Vec::new();
+    match &segment.targets {
+        StepTargets::Classes(classes) => int_tables.push(classes.clone()),
+        StepTargets::Values(values, _) => float_tables.push(values.clone()),
+    }
+    float_tables.extend(segment.table.columns().iter().cloned());
+    float_tables.extend(segment.pools.iter().map(|(pool, _)| pool.clone()));
+    let (float_lines, int_lines) = super::kernels::fetch(counter.clone(), float_tables, int_tables);
+    let mut float_lines = float_lines.into_iter();
+    let mut next = || float_lines.next().expect("a line per table");
+    let features = next().reshape([batch, segment.width]);
+    let targets = match &segment.targets {
+        StepTargets::Classes(_) => {
+            let classes = int_lines.into_iter().next().expect("the classes' line");
+            BatchTargets::Classes(classes.reshape([batch]))
+        }
+        StepTargets::Values(_, outputs) => BatchTargets::Values(next().reshape([batch, *outputs])),
+    };
+    let columns = segment.table.columns().len();
+    let scalars = segment.table.scalars((0..columns).map(|_| next()));
     let masks: Vec<Tensor<2>> = segment
         .pools
         .iter()
-        .map(|(pool, width)| {
-            pool.clone()
-                .select(0, counter.clone())
-                .reshape([batch, *width])
-        })
+        .map(|(_, width)| next().reshape([batch, *width]))
         .collect();
     let sum = step.step_with(
         features,

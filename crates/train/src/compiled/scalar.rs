@@ -4,10 +4,11 @@
 //! An eager step knows them on the host and multiplies by them as scalars. A replayed step
 //! ([`super::replay`]) is one recording dispatched again and again, so what changes per step
 //! cannot be baked into it: there they are read from a device table, one row per step, selected
-//! by a step counter that lives on the device. Both come from [`StepRow::new`], computed on the
+//! by a step counter that lives on the device (the rate stored negated, as the replayed step's
+//! in-place updates read it, so that no kernel negates it). Both come from [`StepRow::new`], computed on the
 //! host in the same f32 arithmetic, so the two steps multiply by the same numbers.
 
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use mlpc_ir::Optimizer;
 
 /// A factor of one step: a host number, or a `[1, 1]` tensor read from the device.
@@ -119,10 +120,12 @@ impl StepRow {
 /// The factors a step's update multiplies by, as [`Scalar`]s.
 #[derive(Clone)]
 pub struct StepScalars {
-    /// The learning rate.
+    /// The learning rate (negated where [`rate_negated`](Self::rate_negated)).
     pub rate: Scalar,
     /// The optimizer's factors (see [`StepRow::new`]).
     pub factors: [Scalar; COLUMNS - 1],
+    /// Whether `rate` holds the learning rate negated (a replayed step's table).
+    pub rate_negated: bool,
 }
 
 impl StepScalars {
@@ -132,34 +135,28 @@ impl StepScalars {
         StepScalars {
             rate: Scalar::Host(rate),
             factors: [Scalar::Host(a), Scalar::Host(b), Scalar::Host(c)],
+            rate_negated: false,
         }
     }
 
-    /// The same factors with the learning rate negated (exactly: a sign flip), for updates
-    /// added in place.
-    pub fn with_rate_negated(&self) -> StepScalars {
-        StepScalars {
-            rate: self.rate.scaled(-1.0),
-            factors: self.factors.clone(),
-        }
-    }
-
-    /// Device scalars of step `counter` (`[1]`) from a [`Table`] (a replayed step): one
-    /// gather per column the optimizer reads (the others stay 1 and are never read).
-    pub fn device(table: &Table, counter: &Tensor<1, Int>) -> StepScalars {
-        let column = |index: usize| match table.columns.get(index) {
-            Some(column) => Scalar::Device(column.clone().select(0, counter.clone())),
-            None => Scalar::Host(1.0),
+    /// The same factors with the learning rate negated where `negated`, else as it is (exactly:
+    /// a sign flip, made only where the rate has the other sign), for updates added in place.
+    pub fn with_rate_sign(&self, negated: bool) -> StepScalars {
+        let rate = match self.rate_negated == negated {
+            true => self.rate.clone(),
+            false => self.rate.scaled(-1.0),
         };
         StepScalars {
-            rate: column(0),
-            factors: [column(1), column(2), column(3)],
+            rate,
+            factors: self.factors.clone(),
+            rate_negated: negated,
         }
     }
 }
 
 /// The rows of a run of steps on the device, one `[steps, 1]` tensor per column the
-/// optimizer reads (f32, as every factor is applied in f32).
+/// optimizer reads (f32, as every factor is applied in f32), the rate negated, as the updates a
+/// replayed step adds in place read it.
 pub struct Table {
     columns: Vec<Tensor<2>>,
 }
@@ -180,10 +177,31 @@ impl Table {
         };
         let columns = (0..used)
             .map(|index| {
-                let values: Vec<f32> = rows.iter().map(|row| row.0[index] as f32).collect();
+                let sign = if index == 0 { -1.0 } else { 1.0 };
+                let values: Vec<f32> = rows
+                    .iter()
+                    .map(|row| (sign * row.0[index]) as f32)
+                    .collect();
                 Tensor::from_data(TensorData::new(values, [rows.len(), 1]), device)
             })
             .collect();
         Table { columns }
+    }
+
+    /// The columns the optimizer reads, `[steps, 1]` each.
+    pub fn columns(&self) -> &[Tensor<2>] {
+        &self.columns
+    }
+
+    /// The scalars of one step from its line of each column (`[1, 1]` each, in
+    /// [`columns`](Self::columns) order); the columns the optimizer does not read are 1.
+    pub fn scalars(&self, lines: impl IntoIterator<Item = Tensor<2>>) -> StepScalars {
+        let mut lines = lines.into_iter().map(Scalar::Device);
+        let mut next = || lines.next().unwrap_or(Scalar::Host(1.0));
+        StepScalars {
+            rate: next(),
+            factors: [next(), next(), next()],
+            rate_negated: true,
+        }
     }
 }

@@ -660,11 +660,12 @@ mod tests {
                 let device_scalars = StepScalars {
                     rate: device_scalar(rate, &device),
                     factors: [a, b, c].map(|factor| device_scalar(factor, &device)),
+                    rate_negated: false,
                 };
                 in_place = rule.apply_all(
                     in_place,
                     gradients(negated_scale),
-                    &device_scalars.with_rate_negated(),
+                    &device_scalars.with_rate_sign(true),
                     true,
                 );
             }

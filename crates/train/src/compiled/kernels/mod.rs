@@ -18,7 +18,8 @@
 //! Only cubecl devices (wgpu) run them ([`available`]); a kernel never reads from or writes to
 //! the host, which a recording could not hold.
 //!
-//! The kernels: [`softmax_cross_entropy`] (loss and gradient), [`update()`] (every
+//! The kernels: [`fetch`] (a replayed step's lines of its segment's tables),
+//! [`softmax_cross_entropy`] (loss and gradient), [`update()`] (every
 //! parameter's optimizer update, values and state in place, in one kernel), [`tally`] (a
 //! replayed step's loss slot and counter). Each is registered through `register` (or
 //! `register_all`), which hands burn-fusion the operation's inputs and output descriptions; a
@@ -26,10 +27,12 @@
 //! one else holds it, else a copy).
 
 mod cross_entropy;
+mod fetch;
 mod tally;
 mod update;
 
 pub use cross_entropy::softmax_cross_entropy;
+pub use fetch::fetch;
 pub use tally::tally;
 pub use update::{Constants, Form, Rule, Target, Updated, update};
 

@@ -33,7 +33,7 @@ use cubecl::{CubeDim, calculate_cube_count_elemwise};
 mod kernel {
     use super::{
         BETA1, BETA2, COMPLEMENT1, COMPLEMENT2, EPSILON, FACTOR_A, FACTOR_B, FACTOR_C, Form,
-        MOMENTUM, PENALTY, RATE, Rule,
+        Layout, MOMENTUM, PENALTY, RATE, Rule,
     };
     use cubecl::prelude::*;
 
@@ -106,11 +106,11 @@ mod kernel {
         }
     }
 
-    /// Every parameter's update: unit `u` takes `per_unit` values of the parameter whose units
-    /// it falls in (a stride of that parameter's units apart, so that neighbouring units read
-    /// neighbouring values), or, where the gradient comes as rows `[B, n]` for a value
-    /// `[1, n]`, the sum of one column of them.
-    #[cube(launch)]
+    /// Every parameter's update: the units of `layout`'s parts, one part per parameter. A unit
+    /// takes `per_unit` values of its parameter (a stride of that parameter's units apart, so
+    /// that neighbouring units read neighbouring values), or, where the gradient comes as rows
+    /// `[B, n]` for a value `[1, n]`, the sum of one column of them.
+    #[cube(launch_unchecked)]
     #[allow(clippy::too_many_arguments)]
     pub fn update_kernel<F: Float>(
         values: &mut Sequence<OwnedTensor<F>>,
@@ -120,32 +120,31 @@ mod kernel {
         factors: &Sequence<OwnedTensor<F>>,
         constants: &Sequence<InputScalar>,
         #[comptime] form: Form,
+        #[comptime] layout: Layout,
         #[comptime] per_unit: usize,
         #[define(F)] _type: ElemType,
     ) {
         let unit = ABSOLUTE_POS;
-        let count = values.len().comptime();
-        let mut start = 0usize;
         #[unroll]
-        for parameter in 0..count {
-            let gradient = gradients.index(parameter);
-            let value = values.index_mut(parameter);
-            let columns = gradient.shape(0) != value.shape(0);
-            let units = select(columns, value.shape(1), value.len().div_ceil(per_unit));
+        for parameter in 0..layout.parts.len() {
+            let part = comptime!(layout.parts[parameter]);
+            let (start, units) = comptime!((part.start, part.units));
             if unit >= start && unit < start + units {
                 let local = unit - start;
-                if columns {
+                let gradient = gradients.index(parameter);
+                let value = values.index_mut(parameter);
+                if comptime!(part.columns) {
+                    // The value `[1, n]` is contiguous: column `local` is its value `local`.
                     let (row_stride, column_stride) = (gradient.stride(0), gradient.stride(1));
                     let mut total = F::new(0.0_f32);
                     for row in 0..gradient.shape(0) {
                         total += gradient[row * row_stride + local * column_stride];
                     }
-                    let at = local * value.stride(1);
                     update_at::<F>(
-                        value, firsts, seconds, parameter, at, total, factors, constants, form,
+                        value, firsts, seconds, parameter, local, total, factors, constants, form,
                     );
                 } else {
-                    let length = value.len();
+                    let length = comptime!(part.length);
                     #[unroll]
                     for index in 0..per_unit {
                         let at = local + index * units;
@@ -159,8 +158,63 @@ mod kernel {
                     }
                 }
             }
-            start += units;
         }
+    }
+}
+
+/// Where each parameter's units lie in the kernel, compiled in (a step's shapes are fixed).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Layout {
+    /// One part per parameter, in order.
+    pub parts: Vec<Part>,
+}
+
+/// The units of one parameter's update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Part {
+    /// Its first unit.
+    pub start: usize,
+    /// Its units.
+    pub units: usize,
+    /// Its values.
+    pub length: usize,
+    /// Whether its gradient comes as rows whose column sums it adds (one unit per column).
+    pub columns: bool,
+}
+
+impl Layout {
+    /// The layout of updates of `values` from `gradients`.
+    fn new(values: &[CubeTensor], gradients: &[CubeTensor]) -> Layout {
+        let mut start = 0;
+        let parts = values
+            .iter()
+            .zip(gradients)
+            .map(|(value, gradient)| {
+                let [rows, columns] = value.meta.shape().dims::<2>();
+                let by_columns = summed_by_columns(value, gradient);
+                let units = match by_columns {
+                    true => columns,
+                    false => (rows * columns).div_ceil(VALUES_PER_UNIT),
+                };
+                let part = Part {
+                    start,
+                    units,
+                    length: rows * columns,
+                    columns: by_columns,
+                };
+                start += units.next_multiple_of(CUBE_UNITS);
+                part
+            })
+            .collect();
+        Layout { parts }
+    }
+
+    /// Units of all parts, each part's rounded up to whole cubes.
+    fn units(&self) -> usize {
+        self.parts
+            .iter()
+            .map(|part| part.units.next_multiple_of(CUBE_UNITS))
+            .sum()
     }
 }
 
@@ -179,6 +233,10 @@ const COMPLEMENT1: usize = 3;
 const BETA2: usize = 4;
 const COMPLEMENT2: usize = 5;
 const EPSILON: usize = 6;
+
+/// Units of a cube: each parameter's units start at a cube's first, so that the units of a
+/// cube (and of a GPU's warp, or a software driver's SIMD lanes) all take the same branch.
+const CUBE_UNITS: usize = 256;
 
 /// Values each unit updates where the gradient has the value's shape: fewer units than values
 /// (a software driver pays per unit), neighbouring units on neighbouring values (as a GPU
@@ -447,29 +505,33 @@ impl Update {
         };
         let values = &written[range.clone()];
         let gradients = &gradients[range.clone()];
-        let total: usize = values
-            .iter()
-            .zip(gradients)
-            .map(|(value, gradient)| units(value, gradient))
-            .sum();
+        let layout = Layout::new(values, gradients);
+        let total = layout.units();
         let client = values[0].client.clone();
         let float_type = dtype_to_storage_type(values[0].dtype);
-        let cube_dim = CubeDim::new(&client, total);
+        let cube_dim = CubeDim::new_1d(CUBE_UNITS as u32);
         let cube_count = calculate_cube_count_elemwise(&client, total, cube_dim);
-        kernel::update_kernel::launch(
-            &client,
-            cube_count,
-            cube_dim,
-            values.iter().map(argument).collect(),
-            state(0).into_iter().map(argument).collect(),
-            state(1).into_iter().map(argument).collect(),
-            gradients.iter().map(argument).collect(),
-            factors.iter().map(argument).collect(),
-            self.constants.scalars(float_type),
-            self.form,
-            VALUES_PER_UNIT,
-            float_type,
-        );
+        // SAFETY: every index the kernel reads or writes is within its tensor: a unit's values
+        // are below its part's length (checked in the kernel), a column below the value's
+        // width and a row below the gradient's rows (by the layout, made from these tensors'
+        // shapes), and the factors are `[1, 1]`.
+        unsafe {
+            kernel::update_kernel::launch_unchecked(
+                &client,
+                cube_count,
+                cube_dim,
+                values.iter().map(argument).collect(),
+                state(0).into_iter().map(argument).collect(),
+                state(1).into_iter().map(argument).collect(),
+                gradients.iter().map(argument).collect(),
+                factors.iter().map(argument).collect(),
+                self.constants.scalars(float_type),
+                self.form,
+                layout,
+                VALUES_PER_UNIT,
+                float_type,
+            );
+        }
     }
 }
 
@@ -484,15 +546,6 @@ fn readable(gradient: CubeTensor, value: &CubeTensor) -> CubeTensor {
     match summed_by_columns(value, &gradient) {
         true => gradient,
         false => into_contiguous(gradient),
-    }
-}
-
-/// Units the update of `value` from `gradient` takes (the kernel computes the same).
-fn units(value: &CubeTensor, gradient: &CubeTensor) -> usize {
-    let [rows, columns] = value.meta.shape().dims::<2>();
-    match summed_by_columns(value, gradient) {
-        true => columns,
-        false => (rows * columns).div_ceil(VALUES_PER_UNIT),
     }
 }
 
