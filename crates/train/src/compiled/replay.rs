@@ -6,15 +6,16 @@
 //! A replay dispatches exactly the kernels recorded, against exactly the buffers they touched,
 //! so everything a step reads or writes must live in a buffer that stays put, and nothing that
 //! changes from step to step may be baked into the recording:
-//! - The batch is gathered on the device from the epoch's permuted training rows (one chunk of
+//! - The batch is read on the device from the epoch's permuted training rows (one chunk of
 //!   whole batches, [`crate::device_data::DeviceSet::permuted`]), laid out one step per line
 //!   (`[steps, batch · features]`, a reshape), at the line `counter` selects: a one-element
-//!   integer buffer the step itself advances. Targets and dropout pools are laid out and
-//!   gathered the same way, one gather each.
-//! - The learning rate and Adam's bias corrections are read from a device table of one row per
-//!   step ([`super::scalar`]), selected by the same counter.
-//! - Dropout masks are gathered from a pool drawn ahead for the whole segment (a recorded
-//!   random kernel would repeat its seed on every replay), one fresh mask per step.
+//!   integer buffer the step itself advances. Targets and dropout pools are laid out the same
+//!   way, and every table's line is fetched by one kernel of ours
+//!   ([`super::kernels::fetch`]).
+//! - The learning rate (negated) and Adam's bias corrections are read from a device table of
+//!   one row per step ([`super::scalar`]), fetched at the same counter.
+//! - Dropout masks come from a pool drawn ahead for the whole segment (a recorded random
+//!   kernel would repeat its seed on every replay), one fresh mask per step.
 //! - Parameter values and optimizer state are updated in their own buffers, all of them by one
 //!   kernel of ours ([`Updates::InPlace`], [`super::kernels::update`]). What else the step
 //!   writes (batch norm's running statistics) is written back at the step's end into the

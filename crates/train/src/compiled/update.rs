@@ -11,10 +11,12 @@
 //!
 //! Two forms of the same arithmetic: the eager step composes burn's tensor operations (each
 //! result a new tensor); a replayed step ([`Updates::InPlace`]) updates every parameter's value
-//! and state in their own buffers by one kernel of ours ([`kernels::update`]), so that nothing
-//! moves to another buffer and nothing needs a copy back. There the rate arrives negated, `w +
-//! (-lr)·d` (exactly `w - lr·d` in floating point; a folded rate negates the whole backward pass
-//! exactly), and the step negates it where it is read, so the negation costs no kernel.
+//! and state in their own buffers by one kernel of ours ([`kernels::update`]; a few where the
+//! device binds fewer buffers to a kernel than the step has tensors), so that nothing moves to
+//! another buffer and nothing needs a copy back. There the rate arrives negated, `w + (-lr)·d`
+//! (exactly `w - lr·d` in floating point; a folded rate negates the whole backward pass
+//! exactly): a replayed step's table stores it negated ([`super::scalar::Table`]), so no
+//! kernel negates it.
 
 use burn::module::ParamId;
 use burn::tensor::Tensor;
@@ -123,7 +125,8 @@ pub enum Updates {
     /// Into new tensors, in whatever buffers the backend chooses (the eager step).
     New,
     /// Into each parameter's own buffers, values and state, by one kernel for the whole step
-    /// ([`kernels::update`]), where the device runs the step's kernels: the replayed step,
+    /// ([`kernels::update`]; a few where the device binds fewer buffers to a kernel), where the
+    /// device runs the step's kernels: the replayed step,
     /// whose recording must find every parameter where it left it. Elsewhere (nothing is
     /// recorded there) as new values.
     InPlace,
@@ -254,6 +257,13 @@ impl UpdateRule {
         gradients: Vec<Gradient>,
         scalars: &StepScalars,
     ) -> Vec<Parameter> {
+        assert!(
+            scalars.rate_negated,
+            "updates in place add (-lr)·d: the rate must come negated"
+        );
+        if parameters.is_empty() {
+            return parameters;
+        }
         let (form, constants) = self.kernel_form();
         let factors = std::iter::once(&scalars.rate)
             .chain(&scalars.factors)

@@ -151,9 +151,20 @@ impl Spans {
 const VALUES_PER_UNIT: usize = 4;
 
 /// Line `counter` (`[1]`) of each table (`[steps, n]`), as `[1, n]` tensors in buffers of
-/// their own, in one kernel: the float tables' lines, then the integer tables'. The tensors
-/// must be on a device where [`super::available`] holds.
+/// their own, in one kernel (a few where the device binds fewer buffers to a kernel than there
+/// are tables): the float tables' lines, then the integer tables'. The tensors must be on a
+/// device where [`super::available`] holds.
 pub fn fetch(
+    counter: Tensor<1, Int>,
+    float_tables: Vec<Tensor<2>>,
+    int_tables: Vec<Tensor<2, Int>>,
+) -> (Vec<Tensor<2>>, Vec<Tensor<2, Int>>) {
+    fetch_in_kernels_of(None, counter, float_tables, int_tables)
+}
+
+/// [`fetch`] with at most `limit` tables to a kernel where given (tests of the split).
+fn fetch_in_kernels_of(
+    limit: Option<usize>,
     counter: Tensor<1, Int>,
     float_tables: Vec<Tensor<2>>,
     int_tables: Vec<Tensor<2, Int>>,
@@ -182,6 +193,7 @@ pub fn fetch(
     let lines = super::register_all("mlpc_fetch", inputs, outputs, |inputs, outputs| Fetch {
         floats,
         types: [float_type, int_type],
+        limit,
         inputs,
         outputs,
     });
@@ -202,8 +214,46 @@ struct Fetch {
     floats: usize,
     /// The float and integer element types the kernel is compiled for.
     types: [DType; 2],
+    /// At most this many tables to a kernel, where given.
+    limit: Option<usize>,
     inputs: Vec<TensorIr>,
     outputs: Vec<TensorIr>,
+}
+
+impl Fetch {
+    /// Launches the kernel for the tables in `range` (of all `tables`, the floats first).
+    fn launch(
+        &self,
+        tables: &[CubeTensor],
+        lines: &[CubeTensor],
+        counter: &CubeTensor,
+        range: std::ops::Range<usize>,
+    ) {
+        let client = counter.client.clone();
+        let split = self.floats.clamp(range.start, range.end);
+        let lengths: Vec<usize> = lines[range.clone()]
+            .iter()
+            .map(|line| line.meta.num_elements())
+            .collect();
+        let spans = Spans::new(&lengths, split - range.start);
+        let total = spans.units().max(1);
+        let cube_dim = CubeDim::new(&client, total);
+        let cube_count = calculate_cube_count_elemwise(&client, total, cube_dim);
+        let argument = |tensor: &CubeTensor| tensor.clone().into_tensor_arg();
+        kernel::fetch_kernel::launch(
+            &client,
+            cube_count,
+            cube_dim,
+            tables[range.start..split].iter().map(argument).collect(),
+            lines[range.start..split].iter().map(argument).collect(),
+            tables[split..range.end].iter().map(argument).collect(),
+            lines[split..range.end].iter().map(argument).collect(),
+            counter.clone().into_tensor_arg(),
+            spans,
+            VALUES_PER_UNIT,
+            self.types.map(dtype_to_storage_type),
+        );
+    }
 }
 
 impl Operation<FusionCubeRuntime> for Fetch {
@@ -237,27 +287,17 @@ impl Operation<FusionCubeRuntime> for Fetch {
                 )
             })
             .collect();
-        let lengths: Vec<usize> = lines.iter().map(|line| line.meta.num_elements()).collect();
-        let spans = Spans::new(&lengths, self.floats);
-        let total = spans.units();
-        let cube_dim = CubeDim::new(&client, total.max(1));
-        let cube_count = calculate_cube_count_elemwise(&client, total.max(1), cube_dim);
-        let argument = |tensor: &CubeTensor| tensor.clone().into_tensor_arg();
-        let (float_tables, int_tables) = table_tensors.split_at(self.floats);
-        let (float_lines, int_lines) = lines.split_at(self.floats);
-        kernel::fetch_kernel::launch(
-            &client,
-            cube_count,
-            cube_dim,
-            float_tables.iter().map(argument).collect(),
-            float_lines.iter().map(argument).collect(),
-            int_tables.iter().map(argument).collect(),
-            int_lines.iter().map(argument).collect(),
-            counter.into_tensor_arg(),
-            spans,
-            VALUES_PER_UNIT,
-            self.types.map(dtype_to_storage_type),
-        );
+        // Each table binds itself and its line; the counter and one spare binding besides.
+        let bindings = client.properties().hardware.max_bindings as usize;
+        let per_kernel = (bindings.saturating_sub(2) / 2)
+            .max(1)
+            .min(self.limit.unwrap_or(usize::MAX));
+        let mut start = 0;
+        while start < tables {
+            let end = (start + per_kernel).min(tables);
+            self.launch(&table_tensors, &lines, &counter, start..end);
+            start = end;
+        }
         for (index, (output, line)) in self.outputs.iter().zip(lines).enumerate() {
             match index < self.floats {
                 true => handles.register_float_tensor::<CubeBackend>(&output.id, line),
@@ -275,7 +315,8 @@ mod tests {
     use burn::tensor::{Distribution, TensorData};
 
     /// Each table's line at the counter, as burn's `select` gives it, for tables of different
-    /// widths (not multiples of the values per unit) and both element types.
+    /// widths (not multiples of the values per unit) and both element types, in one kernel
+    /// and split into kernels of one and of three tables.
     #[test]
     fn the_fetched_lines_are_the_tables_lines_at_the_counter() {
         let Some(device) = wgpu_device() else {

@@ -20,7 +20,8 @@
 //!
 //! The kernels: [`fetch`] (a replayed step's lines of its segment's tables),
 //! [`softmax_cross_entropy`] (loss and gradient), [`update()`] (every
-//! parameter's optimizer update, values and state in place, in one kernel), [`tally`] (a
+//! parameter's optimizer update, values and state in place, in one kernel, or a few where the
+//! device binds fewer buffers to a kernel), [`tally`] (a
 //! replayed step's loss slot and counter). Each is registered through `register` (or
 //! `register_all`), which hands burn-fusion the operation's inputs and output descriptions; a
 //! kernel that writes in place takes its target through `writable` (its own buffer where no

@@ -550,8 +550,8 @@ fn readable(gradient: CubeTensor, value: &CubeTensor) -> CubeTensor {
 }
 
 /// Parameters one kernel updates on `tensor`'s device: as many as its buffer bindings allow
-/// (each parameter binds its value, state and gradient; the factors are bound once, and cubecl
-/// binds one buffer of its own), at least one.
+/// (each parameter binds its value, state and gradient; the factors are bound once; one
+/// binding is left spare), at least one.
 fn parameters_per_kernel(tensor: &CubeTensor, rule: Rule, factors: usize) -> usize {
     let bindings = tensor.client.properties().hardware.max_bindings as usize;
     let per_parameter = 2 + rule.states();
@@ -677,6 +677,76 @@ mod tests {
                     difference < 1e-4,
                     "parameter {index} with at most {limit:?} to a kernel: {difference}"
                 );
+            }
+        }
+    }
+
+    /// Adam's update (two states a parameter) split into kernels of one and of two parameters
+    /// gives every value and state the single kernel gives.
+    #[test]
+    fn a_split_update_keeps_each_parameters_state() {
+        let Some(device) = wgpu_device() else {
+            return;
+        };
+        let form = Form {
+            rule: Rule::Adam,
+            penalty: true,
+        };
+        let constants = Constants {
+            penalty: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            ..Constants::default()
+        };
+        let normal = Distribution::Normal(0.0, 1.0);
+        let shapes = [
+            ([7, 13], 7),
+            ([1, 13], 5),
+            ([13, 3], 13),
+            ([1, 3], 5),
+            ([4, 4], 4),
+        ];
+        let tensors: Vec<[Tensor<2>; 4]> = shapes
+            .iter()
+            .map(|&(shape, rows)| {
+                [
+                    Tensor::<2>::random(shape, normal, &device),
+                    Tensor::<2>::random(shape, normal, &device),
+                    Tensor::<2>::random(shape, Distribution::Uniform(0.0, 1.0), &device),
+                    Tensor::<2>::random([rows, shape[1]], normal, &device),
+                ]
+            })
+            .collect();
+        let run = |limit: Option<usize>| -> Vec<Vec<Tensor<2>>> {
+            let targets = tensors
+                .iter()
+                .map(|[value, first, second, gradient]| Target {
+                    value: value.clone() * 1.0,
+                    states: vec![first.clone() * 1.0, second.clone() * 1.0],
+                    gradient: gradient.clone(),
+                })
+                .collect();
+            let factors = [-0.01f32, 0.9, 1e-7]
+                .map(|factor| Tensor::<2>::full([1, 1], factor, &device))
+                .to_vec();
+            update_in_kernels_of(limit, form, constants, factors, targets)
+                .into_iter()
+                .map(|updated| {
+                    std::iter::once(updated.value)
+                        .chain(updated.states)
+                        .collect()
+                })
+                .collect()
+        };
+        let whole = run(None);
+        for limit in [Some(1), Some(2)] {
+            for (parameter, (split, whole)) in run(limit).into_iter().zip(&whole).enumerate() {
+                for (index, (split, whole)) in split.into_iter().zip(whole).enumerate() {
+                    assert!(
+                        gap(split, whole.clone()) == 0.0,
+                        "parameter {parameter}, tensor {index}, at most {limit:?} to a kernel"
+                    );
+                }
             }
         }
     }
