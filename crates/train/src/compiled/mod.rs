@@ -228,9 +228,8 @@ pub enum Mutation {
         factor: f64,
     },
     /// Updates are written to new buffers (the step holds a second handle on every parameter
-    /// while it updates) and a replayed step does not write them back: an eager step computes
-    /// the same numbers, but a replay keeps reading the buffers it recorded, so its updates
-    /// are lost.
+    /// while it updates, so the update kernel writes copies): an eager step computes the same
+    /// numbers, but a replay keeps reading the buffers it recorded, so its updates are lost.
     UpdatesOutOfPlace,
     /// The step sends a number from the host (a zero added to the batch): a recording cannot
     /// hold a host write, so recording the step fails.

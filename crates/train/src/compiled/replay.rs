@@ -226,9 +226,6 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
 /// results (parameter values and optimizer state are updated in their own buffers,
 /// [`Updates::InPlace`]).
 fn write_back(step: &mut CompiledStep, segment: &mut Segment) {
-    if step.mutation == Some(super::Mutation::UpdatesOutOfPlace) {
-        return;
-    }
     for (slot, stable) in step.written_anew().into_iter().zip(&mut segment.stable) {
         let [rows, columns] = slot.dims();
         *stable = stable

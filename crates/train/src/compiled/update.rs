@@ -90,6 +90,19 @@ impl Moments {
 }
 
 impl State {
+    /// The state's tensors (none, the velocity, or the first and second moments) and its kind.
+    fn into_tensors(self) -> (Vec<Tensor<2>>, Kept) {
+        match self {
+            State::None => (Vec::new(), Kept::Nothing),
+            State::Velocity(velocity) => (vec![velocity], Kept::Velocity),
+            State::Moments(Moments {
+                first,
+                second,
+                time,
+            }) => (vec![first, second], Kept::Moments { time }),
+        }
+    }
+
     /// The same state in buffers of its own.
     pub fn copy(&self) -> State {
         match self {
@@ -158,6 +171,27 @@ struct Unvalued {
     path: String,
     is_vector: bool,
     state: State,
+}
+
+impl Parameter {
+    /// The value, and the rest of the parameter (the value moved out, so that its buffer keeps
+    /// one owner).
+    fn split(self) -> (Tensor<2>, Unvalued) {
+        let Parameter {
+            id,
+            path,
+            value,
+            is_vector,
+            state,
+        } = self;
+        let rest = Unvalued {
+            id,
+            path,
+            is_vector,
+            state,
+        };
+        (value, rest)
+    }
 }
 
 impl Unvalued {
@@ -273,22 +307,8 @@ impl UpdateRule {
         let mut rests = Vec::with_capacity(parameters.len());
         let mut targets = Vec::with_capacity(parameters.len());
         for (parameter, gradient) in parameters.into_iter().zip(gradients) {
-            let Parameter {
-                id,
-                path,
-                value,
-                is_vector,
-                state,
-            } = parameter;
-            let (states, kind) = match state {
-                State::None => (Vec::new(), Kept::Nothing),
-                State::Velocity(velocity) => (vec![velocity], Kept::Velocity),
-                State::Moments(Moments {
-                    first,
-                    second,
-                    time,
-                }) => (vec![first, second], Kept::Moments { time: time + 1 }),
-            };
+            let (value, mut rest) = parameter.split();
+            let (states, kept) = std::mem::replace(&mut rest.state, State::None).into_tensors();
             let gradient = match gradient {
                 Gradient::Value(gradient) | Gradient::RowSum(gradient) => gradient,
             };
@@ -297,30 +317,14 @@ impl UpdateRule {
                 states,
                 gradient,
             });
-            rests.push((id, path, is_vector, kind));
+            rests.push((rest, kept.advanced()));
         }
         kernels::update(form, constants, factors, targets)
             .into_iter()
             .zip(rests)
-            .map(|(updated, (id, path, is_vector, kind))| {
-                let mut states = updated.states.into_iter();
-                let mut next = || states.next().expect("the rule's states come back");
-                let state = match kind {
-                    Kept::Nothing => State::None,
-                    Kept::Velocity => State::Velocity(next()),
-                    Kept::Moments { time } => State::Moments(Moments {
-                        first: next(),
-                        second: next(),
-                        time,
-                    }),
-                };
-                Parameter {
-                    id,
-                    path,
-                    value: updated.value,
-                    is_vector,
-                    state,
-                }
+            .map(|(updated, (mut rest, kept))| {
+                rest.state = kept.with_tensors(updated.states);
+                rest.with_value(updated.value)
             })
             .collect()
     }
@@ -405,25 +409,16 @@ impl UpdateRule {
 
     /// The change `gradient` makes to `parameter`, whose state it already advanced.
     fn pending(&self, parameter: Parameter, gradient: Gradient, scalars: &StepScalars) -> Pending {
-        let Parameter {
-            id,
-            path,
-            value,
-            is_vector,
-            state,
-        } = parameter;
+        let (value, mut rest) = parameter.split();
+        let state = std::mem::replace(&mut rest.state, State::None);
         let (change, state) = match (self.optimizer, state) {
             (_, state) if self.folds_rate() => (Change::Decrement(gradient), state),
             (optimizer, state) => self.change(optimizer, state, gradient.summed(), &value, scalars),
         };
+        rest.state = state;
         Pending {
             value,
-            rest: Unvalued {
-                id,
-                path,
-                is_vector,
-                state,
-            },
+            rest,
             change,
         }
     }
@@ -524,10 +519,35 @@ impl UpdateRule {
 enum Kept {
     Nothing,
     Velocity,
-    /// Adam's moments, with the steps taken after this one.
+    /// Adam's moments, with the steps they have taken.
     Moments {
         time: usize,
     },
+}
+
+impl Kept {
+    /// The same kind after one more step (Adam counts its steps).
+    fn advanced(self) -> Kept {
+        match self {
+            Kept::Moments { time } => Kept::Moments { time: time + 1 },
+            kept @ (Kept::Nothing | Kept::Velocity) => kept,
+        }
+    }
+
+    /// The state of this kind made of `tensors` (as [`State::into_tensors`] gives them).
+    fn with_tensors(self, tensors: Vec<Tensor<2>>) -> State {
+        let mut tensors = tensors.into_iter();
+        let mut next = || tensors.next().expect("the rule's states come back");
+        match self {
+            Kept::Nothing => State::None,
+            Kept::Velocity => State::Velocity(next()),
+            Kept::Moments { time } => State::Moments(Moments {
+                first: next(),
+                second: next(),
+                time,
+            }),
+        }
+    }
 }
 
 /// A tensor's values in a buffer of their own.

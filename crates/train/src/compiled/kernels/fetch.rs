@@ -62,33 +62,42 @@ mod kernel {
     ) {
         let unit = ABSOLUTE_POS;
         let step = usize::cast_from(counter[0]);
+        copy_lines::<F>(
+            float_tables,
+            float_lines,
+            step,
+            unit,
+            comptime!(spans.floats.clone()),
+            per_unit,
+        );
+        copy_lines::<I>(
+            int_tables,
+            int_lines,
+            step,
+            unit,
+            comptime!(spans.ints.clone()),
+            per_unit,
+        );
+    }
+
+    /// Copies line `step` of each of `tables` into its line, by `spans`' units.
+    #[cube]
+    // The index also selects the sequences' tensors, which take a constant index.
+    #[allow(clippy::needless_range_loop)]
+    fn copy_lines<E: Numeric>(
+        tables: &Sequence<OwnedTensor<E>>,
+        lines: &mut Sequence<OwnedTensor<E>>,
+        step: usize,
+        unit: usize,
+        #[comptime] spans: Vec<Span>,
+        #[comptime] per_unit: usize,
+    ) {
         #[unroll]
-        for index in 0..spans.floats.len() {
-            let table = float_tables.index(index);
+        for index in 0..spans.len() {
+            let table = tables.index(index);
             let offset = step * table.stride(0);
-            let span = comptime!(spans.floats[index]);
-            copy_span::<F>(
-                table,
-                float_lines.index_mut(index),
-                offset,
-                unit,
-                span,
-                per_unit,
-            );
-        }
-        #[unroll]
-        for index in 0..spans.ints.len() {
-            let table = int_tables.index(index);
-            let offset = step * table.stride(0);
-            let span = comptime!(spans.ints[index]);
-            copy_span::<I>(
-                table,
-                int_lines.index_mut(index),
-                offset,
-                unit,
-                span,
-                per_unit,
-            );
+            let span = comptime!(spans[index]);
+            copy_span::<E>(table, lines.index_mut(index), offset, unit, span, per_unit);
         }
     }
 }
