@@ -331,15 +331,19 @@ impl LayerRule {
                     }
                 };
                 drop((affine, output));
+                // The weight's gradient first, the input's last: the layer below applies its
+                // activation's derivative to the input's gradient next, and on a GPU
+                // burn-fusion fuses that element-wise step into this product's kernel only
+                // when no other product comes between them (one launch fewer a layer).
+                gradients.push((
+                    *weight,
+                    Gradient::Value(input.transpose().matmul(affine_gradient.clone())),
+                ));
                 let input_gradient = wants_input.then(|| {
                     affine_gradient
                         .clone()
                         .matmul(values[*weight].clone().transpose())
                 });
-                gradients.push((
-                    *weight,
-                    Gradient::Value(input.transpose().matmul(affine_gradient.clone())),
-                ));
                 if let Some(bias) = bias {
                     gradients.push((*bias, Gradient::RowSum(affine_gradient)));
                 }
