@@ -465,26 +465,27 @@ fn launches_per_step(model: &Model, splits: &Splits) -> (usize, Vec<(&'static st
 }
 
 /// Kernels a replay of the benchmark's step may dispatch with burn-fusion's defaults, for each
-/// optimizer family: measured on lavapipe, every run, 9 with plain SGD, with SGD and Nesterov
+/// optimizer family: measured on lavapipe, every run, 8 with plain SGD, with SGD and Nesterov
 /// momentum and with Adam: the fetch of the step's lines of its segment's tables (batch,
 /// targets, factors; one kernel of ours), 5 matrix products (relu's gradient fused into the
-/// one that gives the hidden layer's gradient), the cross-entropy kernel, the update of every
-/// parameter (one kernel of ours) and the tally (loss slot and counter, one kernel of ours);
-/// one more is allowed for burn-fusion's plans. Plain SGD's history: 10 while relu's gradient
-/// was a fused element-wise kernel of its own (the weight's gradient was taken between the
-/// product and it), 12 before the fetch (the gathers took three fused kernels), 13 before
-/// every update went into one kernel, when updates went two to a kernel; before that counted
-/// without flushing burn-fusion's queue first, which added about a fifth: 16-17 before the
-/// tally, 17-18 before the bias kernel, 19 before batches were gathered as one line per step,
-/// 20 before the cross-entropy kernel, 30 before parameters were updated in place and relu's
-/// gradient became a masked fill, 33, and 35 at first. Momentum was 21 before the update
-/// kernel wrote optimizer state in place (each velocity had been copied back to its buffer
-/// after every step, and each bias gradient summed apart). A change that adds launches to the
-/// step must say so here.
+/// one that gives the hidden layer's gradient), the cross-entropy kernel (which also adds the
+/// loss into its slot and advances the counter) and the update of every parameter (one kernel
+/// of ours); one more is allowed for burn-fusion's plans. Plain SGD's history: 9 while the
+/// tally (loss slot and counter) was a kernel of its own after the update, 10 while relu's
+/// gradient was a fused element-wise kernel of its own (the weight's gradient was taken
+/// between the product and it), 12 before the fetch (the gathers took three fused kernels),
+/// 13 before every update went into one kernel, when updates went two to a kernel; before
+/// that counted without flushing burn-fusion's queue first, which added about a fifth: 16-17
+/// before the tally, 17-18 before the bias kernel, 19 before batches were gathered as one
+/// line per step, 20 before the cross-entropy kernel, 30 before parameters were updated in
+/// place and relu's gradient became a masked fill, 33, and 35 at first. Momentum was 21
+/// before the update kernel wrote optimizer state in place (each velocity had been copied
+/// back to its buffer after every step, and each bias gradient summed apart). A change that
+/// adds launches to the step must say so here.
 const KERNELS_PER_STEP: [(&str, usize); 3] = [
-    ("sgd(lr = 0.1)", 10),
-    ("sgd(lr = 0.05, momentum = 0.9, nesterov = true)", 10),
-    ("adam(lr = 0.001)", 10),
+    ("sgd(lr = 0.1)", 9),
+    ("sgd(lr = 0.05, momentum = 0.9, nesterov = true)", 9),
+    ("adam(lr = 0.001)", 9),
 ];
 
 #[test]
@@ -503,7 +504,7 @@ fn the_replayed_step_launches_few_kernels() {
         }
         eprintln!("{total} kernels per step with {optimizer}");
         assert!(
-            (8..=limit).contains(&total),
+            (7..=limit).contains(&total),
             "with {optimizer} the step launches {total} kernels, more than the {limit} it measured (or launches went unobserved)"
         );
     }

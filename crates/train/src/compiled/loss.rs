@@ -6,11 +6,15 @@
 //! - binary cross-entropy: the sigmoid is folded in, `(σ(z) - t) / B`;
 //! - mse `2r / (B·O)`, mae `sign(r) / (B·O)`, huber `clamp(r, ±δ) / (B·O)`, with `r = z - t`.
 //!
+//! A replayed step hands its [`Tally`] in: the summed loss is then added into the segment's
+//! loss vector at the step counter, which is advanced (by the cross-entropy kernel itself, or
+//! by [`kernels::tally`] after the other losses), and not returned.
+//!
 //! The gradient is multiplied by `scale` as it is made: backpropagation is linear in the
 //! output's gradient, so a step that folds the learning rate in here gets every parameter's
 //! gradient already scaled, at no cost.
 
-use burn::tensor::{IndexingUpdateOp, Int, Tensor, activation};
+use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, activation};
 use mlpc_ir::Loss;
 
 use super::kernels;
@@ -19,19 +23,75 @@ use crate::objective::BatchTargets;
 
 /// The loss of one batch: its sum over the batch, and the output's gradient.
 pub struct LossOutcome {
-    /// The batch's loss times its size, `[1]` (the mean loss of the batch is this over `B`).
-    pub sum: Tensor<1>,
+    /// The batch's loss times its size, `[1]` (the mean loss of the batch is this over `B`);
+    /// `None` where it went into a [`Tally`].
+    pub sum: Option<Tensor<1>>,
     /// `scale` times the gradient of the batch's mean loss, `[B, O]`.
     pub gradient: Tensor<2>,
 }
 
-/// Evaluates `loss` on the network's `output` for `targets`.
+/// A replayed step's bookkeeping: the segment's loss vector `[S]`, into whose slot at
+/// `counter` `[1]` the step adds its summed loss, and the counter, which the step advances;
+/// both are written in their own buffers (on a device where [`kernels::available`] holds).
+pub struct Tally {
+    /// Each step's summed loss.
+    pub losses: Tensor<1>,
+    /// The step counter.
+    pub counter: Tensor<1, Int>,
+}
+
+impl Tally {
+    /// `sum` added into its slot and the counter advanced, by one kernel.
+    fn add(&mut self, sum: Tensor<1>) {
+        (self.losses, self.counter) =
+            kernels::tally(self.losses.extract(), self.counter.extract(), sum);
+    }
+}
+
+/// Evaluates `loss` on the network's `output` for `targets`; with a `tally`, the summed loss
+/// goes into it.
 pub fn loss_and_gradient(
     loss: Loss,
     output: Tensor<2>,
     targets: &BatchTargets,
     scale: &Scalar,
+    tally: Option<&mut Tally>,
 ) -> LossOutcome {
+    let (sum, gradient) = match (loss, targets, tally) {
+        // The cross-entropy kernel tallies the loss itself.
+        (Loss::CrossEntropy, BatchTargets::Classes(classes), Some(tally))
+            if kernels::available(&classes.device()) =>
+        {
+            let [batch, _] = output.dims();
+            let factor = scale.scaled(1.0 / batch as f64);
+            return LossOutcome {
+                sum: None,
+                gradient: tallied_cross_entropy(output, classes, factor, tally),
+            };
+        }
+        (loss, targets, Some(tally)) => {
+            let (sum, gradient) = summed_loss_and_gradient(loss, output, targets, scale);
+            tally.add(sum);
+            return LossOutcome {
+                sum: None,
+                gradient,
+            };
+        }
+        (loss, targets, None) => summed_loss_and_gradient(loss, output, targets, scale),
+    };
+    LossOutcome {
+        sum: Some(sum),
+        gradient,
+    }
+}
+
+/// The summed loss `[1]` and `scale` times the gradient of the mean loss.
+fn summed_loss_and_gradient(
+    loss: Loss,
+    output: Tensor<2>,
+    targets: &BatchTargets,
+    scale: &Scalar,
+) -> (Tensor<1>, Tensor<2>) {
     let [batch, width] = output.dims();
     let per_batch = scale.scaled(1.0 / batch as f64);
     let per_element = scale.scaled(1.0 / (batch * width) as f64);
@@ -46,22 +106,22 @@ pub fn loss_and_gradient(
                 - activation::log_sigmoid(output.clone()))
             .sum();
             let gradient = per_batch.times(activation::sigmoid(output) - targets);
-            LossOutcome { sum, gradient }
+            (sum, gradient)
         }
         (Loss::Mse, BatchTargets::Values(values)) => {
             let residual = output - values.clone();
             let per_example = 1.0 / width as f64;
-            LossOutcome {
-                sum: residual.clone().square().sum().mul_scalar(per_example),
-                gradient: per_element.scaled(2.0).times(residual),
-            }
+            (
+                residual.clone().square().sum().mul_scalar(per_example),
+                per_element.scaled(2.0).times(residual),
+            )
         }
         (Loss::Mae, BatchTargets::Values(values)) => {
             let residual = output - values.clone();
-            LossOutcome {
-                sum: residual.clone().abs().sum().mul_scalar(1.0 / width as f64),
-                gradient: per_element.times(residual.sign()),
-            }
+            (
+                residual.clone().abs().sum().mul_scalar(1.0 / width as f64),
+                per_element.times(residual.sign()),
+            )
         }
         (Loss::Huber { delta }, BatchTargets::Values(values)) => {
             let residual = output - values.clone();
@@ -71,10 +131,7 @@ pub fn loss_and_gradient(
             let sum = (clipped.clone() * (size - clipped.mul_scalar(0.5)))
                 .sum()
                 .mul_scalar(1.0 / width as f64);
-            LossOutcome {
-                sum,
-                gradient: per_element.times(residual.clamp(-delta, delta)),
-            }
+            (sum, per_element.times(residual.clamp(-delta, delta)))
         }
         // The checker pairs classification losses with class targets and the others with values.
         (Loss::CrossEntropy | Loss::BinaryCrossEntropy, BatchTargets::Values(_))
@@ -84,20 +141,51 @@ pub fn loss_and_gradient(
     }
 }
 
-/// Softmax cross-entropy on logits, `[B, C]`, with class indices `[B]`; the gradient is
-/// multiplied by `factor` (the scale over the batch size). One kernel of the step's own where
-/// the device runs them, else composed of tensor operations.
-fn cross_entropy(logits: Tensor<2>, classes: &Tensor<1, Int>, factor: Scalar) -> LossOutcome {
+/// Softmax cross-entropy on logits, `[B, C]`, with class indices `[B]`: the summed loss and
+/// the gradient multiplied by `factor` (the scale over the batch size). One kernel of the
+/// step's own where the device runs them, else composed of tensor operations.
+fn cross_entropy(
+    logits: Tensor<2>,
+    classes: &Tensor<1, Int>,
+    factor: Scalar,
+) -> (Tensor<1>, Tensor<2>) {
     let device = classes.device();
     if !kernels::available(&device) {
         return composed_cross_entropy(logits, classes, factor);
     }
-    let factor = match factor {
-        Scalar::Host(factor) => Tensor::full([1, 1], factor, &device),
+    let (gradient, sum) =
+        kernels::softmax_cross_entropy(logits, classes.clone(), factor_tensor(factor, &device));
+    (sum, gradient)
+}
+
+/// The factor as the cross-entropy kernel reads it, `[1, 1]` on `device`: one from the host
+/// is filled on the device (a kernel, which a recording holds, where a write from the host
+/// would not be replayed).
+fn factor_tensor(factor: Scalar, device: &Device) -> Tensor<2> {
+    match factor {
+        Scalar::Host(factor) => Tensor::full([1, 1], factor, device),
         Scalar::Device(factor) => factor,
-    };
-    let (gradient, sum) = kernels::softmax_cross_entropy(logits, classes.clone(), factor);
-    LossOutcome { sum, gradient }
+    }
+}
+
+/// [`cross_entropy`]'s gradient with the summed loss added into `tally`, by one kernel (on a
+/// device where [`kernels::available`] holds).
+fn tallied_cross_entropy(
+    logits: Tensor<2>,
+    classes: &Tensor<1, Int>,
+    factor: Scalar,
+    tally: &mut Tally,
+) -> Tensor<2> {
+    let factor = factor_tensor(factor, &classes.device());
+    let gradient;
+    (gradient, tally.losses, tally.counter) = kernels::tallied_softmax_cross_entropy(
+        logits,
+        classes.clone(),
+        factor,
+        tally.losses.extract(),
+        tally.counter.extract(),
+    );
+    gradient
 }
 
 /// [`cross_entropy`] composed of tensor operations.
@@ -105,7 +193,7 @@ fn composed_cross_entropy(
     logits: Tensor<2>,
     classes: &Tensor<1, Int>,
     factor: Scalar,
-) -> LossOutcome {
+) -> (Tensor<1>, Tensor<2>) {
     let [batch, _] = logits.dims();
     let indices = classes.clone().reshape([batch, 1]);
     let shifted = logits.clone() - logits.max_dim(1);
@@ -131,7 +219,7 @@ fn composed_cross_entropy(
             (exponentials / totals).scatter(1, indices, ones, IndexingUpdateOp::Add) * factor
         }
     };
-    LossOutcome { sum, gradient }
+    (sum, gradient)
 }
 
 #[cfg(test)]
@@ -148,7 +236,8 @@ mod tests {
 
     /// The one-kernel cross-entropy against the composed one on wgpu: one row, a batch that
     /// fits the kernel's units, one that strides over them, transposed (not contiguous)
-    /// logits, and factors from the host and from the device.
+    /// logits, and factors from the host and from the device; the tallied variant gives the
+    /// same gradient and adds the same sum into its slot, advancing the counter.
     #[test]
     fn the_cross_entropy_kernel_matches_the_composed_operations() {
         let Some(device) = wgpu_device() else {
@@ -186,10 +275,24 @@ mod tests {
                 .map(|row| ((row * 7 + 3) % classes_count) as i64)
                 .collect();
             let classes = Tensor::<1, Int>::from_data(TensorData::new(labels, [rows]), &device);
-            let ours = cross_entropy(logits.clone(), &classes, factor.clone());
-            let reference = composed_cross_entropy(logits, &classes, factor);
-            let gradient_gap = gap(ours.gradient, reference.gradient);
-            let loss_gap = gap(ours.sum, reference.sum);
+            let (our_sum, our_gradient) = cross_entropy(logits.clone(), &classes, factor.clone());
+            // The tallied kernel: the same gradient, its sum added at the counter's slot.
+            let mut tally = Tally {
+                losses: Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device),
+                counter: Tensor::<1, Int>::from_ints([1], &device),
+            };
+            let tallied_gradient =
+                tallied_cross_entropy(logits.clone(), &classes, factor.clone(), &mut tally);
+            let (reference_sum, reference_gradient) =
+                composed_cross_entropy(logits, &classes, factor);
+            let tallied_losses = tally.losses.into_data().try_to_vec::<f32>().expect("f32");
+            let counter = tally.counter.into_data().convert::<i64>().try_to_vec::<i64>();
+            let our_sum_value = our_sum.clone().into_scalar::<f32>();
+            assert_eq!(counter.expect("ints"), [2]);
+            assert_eq!(tallied_losses, [1.0, 2.0 + our_sum_value, 3.0]);
+            assert_eq!(gap(tallied_gradient, our_gradient.clone()), 0.0);
+            let gradient_gap = gap(our_gradient, reference_gradient);
+            let loss_gap = gap(our_sum, reference_sum);
             eprintln!("{rows} x {classes_count}: gradient {gradient_gap:.1e}, loss {loss_gap:.1e}");
             assert!(
                 gradient_gap < 1e-5 && loss_gap < 1e-5,

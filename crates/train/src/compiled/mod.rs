@@ -47,6 +47,7 @@ use crate::network::{ActivationLayer, DenseLayer, LayerModule, Network, Residual
 use crate::objective::BatchTargets;
 use activation::Gating;
 use layer::{Form, Gradient, Gradients, LayerRule, Masks, Running, Saved};
+use loss::Tally;
 use scalar::{Scalar, StepRow, StepScalars};
 use update::{Parameter, State, UpdateRule, Updates};
 
@@ -312,12 +313,15 @@ impl CompiledStep {
             &StepScalars::host(row),
             Masks::Drawn,
             Updates::New,
+            None,
         )
+        .expect("a step without a tally returns its loss")
     }
 
     /// One training step with the step's factors and dropout masks given, and where its
-    /// updates go: the step a replay records ([`replay`]), where the factors and masks come
-    /// from device buffers and the updates go in place.
+    /// updates and its loss go: the step a replay records ([`replay`]), where the factors and
+    /// masks come from device buffers, the updates go in place and the loss into the
+    /// segment's `tally`. Returns the batch's summed loss `[1]` where no tally is given.
     pub fn step_with(
         &mut self,
         features: Tensor<2>,
@@ -325,7 +329,8 @@ impl CompiledStep {
         scalars: &StepScalars,
         mut masks: Masks,
         updates: Updates,
-    ) -> Tensor<1> {
+        tally: Option<&mut Tally>,
+    ) -> Option<Tensor<1>> {
         let in_place = updates == Updates::InPlace && kernels::available(&self.device);
         // Updates added in place read the rate negated (`w + (-lr)·d`).
         let scalars = &scalars.with_rate_sign(in_place);
@@ -345,7 +350,7 @@ impl CompiledStep {
             )
             | None => features,
         };
-        let (sum, gradients) = self.forward_backward(features, targets, &scale, &mut masks);
+        let (sum, gradients) = self.forward_backward(features, targets, &scale, &mut masks, tally);
         let held: Vec<Tensor<2>> = match self.mutation {
             Some(Mutation::UpdatesOutOfPlace) => self
                 .parameters
@@ -378,20 +383,27 @@ impl CompiledStep {
         features: Tensor<2>,
         targets: &BatchTargets,
     ) -> (Tensor<1>, Vec<Tensor<2>>) {
-        let (sum, gradients) =
-            self.forward_backward(features, targets, &Scalar::Host(1.0), &mut Masks::Drawn);
+        let (sum, gradients) = self.forward_backward(
+            features,
+            targets,
+            &Scalar::Host(1.0),
+            &mut Masks::Drawn,
+            None,
+        );
+        let sum = sum.expect("a step without a tally returns its loss");
         (sum, gradients.into_iter().map(Gradient::summed).collect())
     }
 
-    /// Forward, loss and backward: the summed loss and `scale` times each parameter's
-    /// gradient, in parameter order.
+    /// Forward, loss and backward: the summed loss (`None` where it went into `tally`) and
+    /// `scale` times each parameter's gradient, in parameter order.
     fn forward_backward(
         &mut self,
         features: Tensor<2>,
         targets: &BatchTargets,
         scale: &Scalar,
         masks: &mut Masks,
-    ) -> (Tensor<1>, Vec<Gradient>) {
+        tally: Option<&mut Tally>,
+    ) -> (Option<Tensor<1>>, Vec<Gradient>) {
         let mut gradients: Gradients = Vec::with_capacity(self.parameters.len());
         let sum = {
             let values: Vec<&Tensor<2>> = self.parameters.iter().map(|p| &p.value).collect();
@@ -402,7 +414,7 @@ impl CompiledStep {
                 saved.push(kept);
                 hidden = output;
             }
-            let outcome = loss::loss_and_gradient(self.loss, hidden, targets, scale);
+            let outcome = loss::loss_and_gradient(self.loss, hidden, targets, scale, tally);
             let mut upstream = Some(outcome.gradient);
             for (index, (rule, kept)) in self.layers.iter().zip(saved).enumerate().rev() {
                 let Some(gradient) = upstream.take() else {

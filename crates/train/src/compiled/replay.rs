@@ -27,7 +27,10 @@
 //!   replay.
 //! - Each step adds its loss into its own slot of a per-segment loss vector, read once at the
 //!   segment's end (the epoch's loss, and the exact step of a divergence), and advances the
-//!   counter: one kernel of ours for both ([`super::kernels::tally`]).
+//!   counter ([`Tally`]): the cross-entropy kernel does both as it sums the loss
+//!   ([`super::kernels::tallied_softmax_cross_entropy`]), else one kernel of ours after the
+//!   loss ([`super::kernels::tally`]). Nothing after the loss reads the counter: the step's
+//!   lines were fetched first.
 //!
 //! A segment is the run of full batches in one chunk of the permuted set. `capture` runs the
 //! step three times (warm-ups, real steps that advance the counter) and records a fourth
@@ -47,6 +50,7 @@ use burn::tensor::{Distribution, Int, Tensor};
 
 use super::CompiledStep;
 use super::layer::Masks;
+use super::loss::Tally;
 use super::scalar::{StepRow, Table};
 use super::update::Updates;
 use crate::objective::BatchTargets;
@@ -207,17 +211,22 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
         .iter()
         .map(|(_, width)| next().reshape([batch, *width]))
         .collect();
-    let sum = step.step_with(
+    // The loss added into its slot and the counter advanced, in their own buffers (in place,
+    // as the write-backs below are): by the cross-entropy kernel itself, else by one kernel
+    // of ours after the loss.
+    let mut tally = Tally {
+        losses: segment.losses.extract(),
+        counter,
+    };
+    step.step_with(
         features,
         &targets,
         &scalars,
         Masks::Given(masks.into_iter()),
         Updates::InPlace,
+        Some(&mut tally),
     );
-    // The loss added into its slot and the counter advanced, in their own buffers (in place,
-    // as the write-backs below are), by one kernel of ours.
-    (segment.losses, segment.counter) =
-        super::kernels::tally(segment.losses.extract(), counter, sum);
+    (segment.losses, segment.counter) = (tally.losses, tally.counter);
     write_back(step, segment);
 }
 

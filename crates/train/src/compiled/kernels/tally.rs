@@ -2,6 +2,9 @@
 //! segment's loss vector, and the step counter advanced (`losses[counter] += loss; counter +=
 //! 1`). burn's operations take a kernel for each (two indexed additions); both write into the
 //! buffers they are given (no other owner in a segment), so a recording holds them in place.
+//! A cross-entropy step needs none: its loss kernel tallies as it sums
+//! ([`super::tallied_softmax_cross_entropy`]); the other losses are summed by burn's
+//! operations and tallied here.
 
 use burn::tensor::{Int, Shape, Tensor};
 use burn_cubecl::CubeBackend;
