@@ -1,14 +1,14 @@
 //! Loss rules: the batch's summed loss (for the epoch's report) and the gradient of the mean
 //! loss with respect to the network's output, with the output activation folded in.
 //!
-//! - cross-entropy: the softmax is folded into the gradient, `(p - y) / B` (on wgpu, loss and
-//!   gradient in one kernel of the step's own, [`super::kernels`]);
+//! - cross-entropy: the softmax is folded into the gradient, `(p - y) / B`;
 //! - binary cross-entropy: the sigmoid is folded in, `(σ(z) - t) / B`;
 //! - mse `2r / (B·O)`, mae `sign(r) / (B·O)`, huber `clamp(r, ±δ) / (B·O)`, with `r = z - t`.
 //!
-//! A replayed step hands its [`Tally`] in: the summed loss is then added into the segment's
-//! loss vector at the step counter, which is advanced (by the cross-entropy kernel itself, or
-//! by [`kernels::tally`] after the other losses), and not returned.
+//! On wgpu each is one kernel of the step's own ([`kernels::loss()`]); elsewhere (the CPU
+//! backends) the same formulas are composed of tensor operations, which the kernel is tested
+//! against. A replayed step hands its [`Tally`] in: the kernel then adds the summed loss into
+//! the segment's loss vector at the step counter and advances the counter, and returns no sum.
 //!
 //! The gradient is multiplied by `scale` as it is made: backpropagation is linear in the
 //! output's gradient, so a step that folds the learning rate in here gets every parameter's
@@ -17,7 +17,7 @@
 use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, activation};
 use mlpc_ir::Loss;
 
-use super::kernels;
+use super::kernels::{self, Kind, Multipliers, Targets};
 use super::scalar::Scalar;
 use crate::objective::BatchTargets;
 
@@ -32,20 +32,13 @@ pub struct LossOutcome {
 
 /// A replayed step's bookkeeping: the segment's loss vector `[S]`, into whose slot at
 /// `counter` `[1]` the step adds its summed loss, and the counter, which the step advances;
-/// both are written in their own buffers (on a device where [`kernels::available`] holds).
+/// both are written in their own buffers by the loss kernel (on a device where
+/// [`kernels::available`] holds, as a replay's is).
 pub struct Tally {
     /// Each step's summed loss.
     pub losses: Tensor<1>,
     /// The step counter.
     pub counter: Tensor<1, Int>,
-}
-
-impl Tally {
-    /// `sum` added into its slot and the counter advanced, by one kernel.
-    fn add(&mut self, sum: Tensor<1>) {
-        (self.losses, self.counter) =
-            kernels::tally(self.losses.extract(), self.counter.extract(), sum);
-    }
 }
 
 /// Evaluates `loss` on the network's `output` for `targets`; with a `tally`, the summed loss
@@ -57,36 +50,102 @@ pub fn loss_and_gradient(
     scale: &Scalar,
     tally: Option<&mut Tally>,
 ) -> LossOutcome {
-    let (sum, gradient) = match (loss, targets, tally) {
-        // The cross-entropy kernel tallies the loss itself.
-        (Loss::CrossEntropy, BatchTargets::Classes(classes), Some(tally))
-            if kernels::available(&classes.device()) =>
-        {
-            let [batch, _] = output.dims();
-            let factor = scale.scaled(1.0 / batch as f64);
-            return LossOutcome {
-                sum: None,
-                gradient: tallied_cross_entropy(output, classes, factor, tally),
-            };
-        }
-        (loss, targets, Some(tally)) => {
-            let (sum, gradient) = summed_loss_and_gradient(loss, output, targets, scale);
-            tally.add(sum);
-            return LossOutcome {
-                sum: None,
+    let device = output.device();
+    match (kernels::available(&device), tally) {
+        (true, tally) => kernel_loss(loss, output, targets, scale, tally),
+        (false, None) => {
+            let (sum, gradient) = composed_loss_and_gradient(loss, output, targets, scale);
+            LossOutcome {
+                sum: Some(sum),
                 gradient,
-            };
+            }
         }
-        (loss, targets, None) => summed_loss_and_gradient(loss, output, targets, scale),
-    };
-    LossOutcome {
-        sum: Some(sum),
-        gradient,
+        (false, Some(_)) => {
+            unreachable!("a replayed step runs where the step's kernels do (its fetch is one)")
+        }
     }
 }
 
-/// The summed loss `[1]` and `scale` times the gradient of the mean loss.
-fn summed_loss_and_gradient(
+/// The loss kernel's kind and numbers for `loss` on a batch of `batch` examples of `width`
+/// outputs.
+fn kernel_setting(loss: Loss, batch: usize, width: usize) -> (Kind, Multipliers) {
+    let (per_batch, per_element) = (1.0 / batch as f64, 1.0 / (batch * width) as f64);
+    let per_example = 1.0 / width as f64;
+    let multipliers = |gradient: f64, sum: f64, delta: f64| Multipliers {
+        gradient,
+        sum,
+        delta,
+    };
+    match loss {
+        Loss::CrossEntropy => (Kind::CrossEntropy, multipliers(per_batch, 1.0, 0.0)),
+        Loss::BinaryCrossEntropy => (Kind::BinaryCrossEntropy, multipliers(per_batch, 1.0, 0.0)),
+        Loss::Mse => (
+            Kind::SquaredError,
+            multipliers(2.0 * per_element, per_example, 0.0),
+        ),
+        Loss::Mae => (
+            Kind::AbsoluteError,
+            multipliers(per_element, per_example, 0.0),
+        ),
+        Loss::Huber { delta } => (Kind::Huber, multipliers(per_element, per_example, delta)),
+    }
+}
+
+/// [`loss_and_gradient`] by one kernel of the step's own.
+fn kernel_loss(
+    loss: Loss,
+    output: Tensor<2>,
+    targets: &BatchTargets,
+    scale: &Scalar,
+    tally: Option<&mut Tally>,
+) -> LossOutcome {
+    let [batch, width] = output.dims();
+    let (kind, multipliers) = kernel_setting(loss, batch, width);
+    let targets = match targets {
+        BatchTargets::Classes(classes) => Targets::Classes(classes.clone()),
+        BatchTargets::Values(values) => Targets::Values(values.clone()),
+    };
+    let factor = factor_tensor(scale.clone(), &output.device());
+    match tally {
+        None => {
+            let (gradient, sum) = kernels::loss(kind, multipliers, output, targets, factor);
+            LossOutcome {
+                sum: Some(sum),
+                gradient,
+            }
+        }
+        Some(tally) => {
+            let gradient;
+            (gradient, tally.losses, tally.counter) = kernels::tallied_loss(
+                kind,
+                multipliers,
+                output,
+                targets,
+                factor,
+                tally.losses.extract(),
+                tally.counter.extract(),
+            );
+            LossOutcome {
+                sum: None,
+                gradient,
+            }
+        }
+    }
+}
+
+/// The scale as the loss kernel reads it, `[1, 1]` on `device`: one from the host is filled
+/// on the device (a kernel, which a recording holds, where a write from the host would not be
+/// replayed).
+fn factor_tensor(scale: Scalar, device: &Device) -> Tensor<2> {
+    match scale {
+        Scalar::Host(scale) => Tensor::full([1, 1], scale, device),
+        Scalar::Device(scale) => scale,
+    }
+}
+
+/// The summed loss `[1]` and `scale` times the gradient of the mean loss, composed of tensor
+/// operations (what the loss kernel computes in one).
+fn composed_loss_and_gradient(
     loss: Loss,
     output: Tensor<2>,
     targets: &BatchTargets,
@@ -97,7 +156,7 @@ fn summed_loss_and_gradient(
     let per_element = scale.scaled(1.0 / (batch * width) as f64);
     match (loss, targets) {
         (Loss::CrossEntropy, BatchTargets::Classes(classes)) => {
-            cross_entropy(output, classes, per_batch)
+            composed_cross_entropy(output, classes, per_batch)
         }
         (Loss::BinaryCrossEntropy, BatchTargets::Classes(classes)) => {
             let targets = classes.clone().float().reshape([batch, 1]);
@@ -141,54 +200,8 @@ fn summed_loss_and_gradient(
     }
 }
 
-/// Softmax cross-entropy on logits, `[B, C]`, with class indices `[B]`: the summed loss and
-/// the gradient multiplied by `factor` (the scale over the batch size). One kernel of the
-/// step's own where the device runs them, else composed of tensor operations.
-fn cross_entropy(
-    logits: Tensor<2>,
-    classes: &Tensor<1, Int>,
-    factor: Scalar,
-) -> (Tensor<1>, Tensor<2>) {
-    let device = classes.device();
-    if !kernels::available(&device) {
-        return composed_cross_entropy(logits, classes, factor);
-    }
-    let (gradient, sum) =
-        kernels::softmax_cross_entropy(logits, classes.clone(), factor_tensor(factor, &device));
-    (sum, gradient)
-}
-
-/// The factor as the cross-entropy kernel reads it, `[1, 1]` on `device`: one from the host
-/// is filled on the device (a kernel, which a recording holds, where a write from the host
-/// would not be replayed).
-fn factor_tensor(factor: Scalar, device: &Device) -> Tensor<2> {
-    match factor {
-        Scalar::Host(factor) => Tensor::full([1, 1], factor, device),
-        Scalar::Device(factor) => factor,
-    }
-}
-
-/// [`cross_entropy`]'s gradient with the summed loss added into `tally`, by one kernel (on a
-/// device where [`kernels::available`] holds).
-fn tallied_cross_entropy(
-    logits: Tensor<2>,
-    classes: &Tensor<1, Int>,
-    factor: Scalar,
-    tally: &mut Tally,
-) -> Tensor<2> {
-    let factor = factor_tensor(factor, &classes.device());
-    let gradient;
-    (gradient, tally.losses, tally.counter) = kernels::tallied_softmax_cross_entropy(
-        logits,
-        classes.clone(),
-        factor,
-        tally.losses.extract(),
-        tally.counter.extract(),
-    );
-    gradient
-}
-
-/// [`cross_entropy`] composed of tensor operations.
+/// Softmax cross-entropy on logits `[B, C]` with class indices `[B]`, composed of tensor
+/// operations: the summed loss and the gradient times `factor` (the scale over the batch size).
 fn composed_cross_entropy(
     logits: Tensor<2>,
     classes: &Tensor<1, Int>,
@@ -234,70 +247,95 @@ mod tests {
         difference / scale
     }
 
-    /// The one-kernel cross-entropy against the composed one on wgpu: one row, a batch that
-    /// fits the kernel's units, one that strides over them, transposed (not contiguous)
-    /// logits, and factors from the host and from the device; the tallied variant gives the
-    /// same gradient and adds the same sum into its slot, advancing the counter.
+    /// The loss kernel against the composed operations on wgpu, for every loss: one row, a
+    /// batch that fits the kernel's units, one that strides over them, transposed (not
+    /// contiguous) outputs, and scales from the host and from the device; the tallied
+    /// variant gives the same gradient and adds the same sum into its slot, advancing the
+    /// counter.
     #[test]
-    fn the_cross_entropy_kernel_matches_the_composed_operations() {
+    fn the_loss_kernel_matches_the_composed_operations_for_every_loss() {
         let Some(device) = wgpu_device() else {
             return;
         };
-        // Seeded, so every run draws the same logits.
+        // Seeded, so every run draws the same outputs.
         device.seed(11);
         assert!(kernels::available(&device));
-        for (rows, classes_count, transposed, factor) in [
-            (1, 10, false, Scalar::Host(1.0)),
-            (64, 10, false, Scalar::Host(-0.1 / 64.0)),
-            (700, 7, false, Scalar::Host(1.0 / 700.0)),
-            (
-                33,
-                5,
-                true,
-                Scalar::Device(Tensor::full([1, 1], 0.25, &device)),
-            ),
-        ] {
-            let logits = if transposed {
-                Tensor::<2>::random(
-                    [classes_count, rows],
-                    Distribution::Normal(0.0, 4.0),
-                    &device,
-                )
-                .transpose()
-            } else {
-                Tensor::<2>::random(
-                    [rows, classes_count],
-                    Distribution::Normal(0.0, 4.0),
-                    &device,
-                )
-            };
-            let labels: Vec<i64> = (0..rows)
-                .map(|row| ((row * 7 + 3) % classes_count) as i64)
-                .collect();
-            let classes = Tensor::<1, Int>::from_data(TensorData::new(labels, [rows]), &device);
-            let (our_sum, our_gradient) = cross_entropy(logits.clone(), &classes, factor.clone());
-            // The tallied kernel: the same gradient, its sum added at the counter's slot.
-            let mut tally = Tally {
-                losses: Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device),
-                counter: Tensor::<1, Int>::from_ints([1], &device),
-            };
-            let tallied_gradient =
-                tallied_cross_entropy(logits.clone(), &classes, factor.clone(), &mut tally);
-            let (reference_sum, reference_gradient) =
-                composed_cross_entropy(logits, &classes, factor);
-            let tallied_losses = tally.losses.into_data().try_to_vec::<f32>().expect("f32");
-            let counter = tally.counter.into_data().convert::<i64>().try_to_vec::<i64>();
-            let our_sum_value = our_sum.clone().into_scalar::<f32>();
-            assert_eq!(counter.expect("ints"), [2]);
-            assert_eq!(tallied_losses, [1.0, 2.0 + our_sum_value, 3.0]);
-            assert_eq!(gap(tallied_gradient, our_gradient.clone()), 0.0);
-            let gradient_gap = gap(our_gradient, reference_gradient);
-            let loss_gap = gap(our_sum, reference_sum);
-            eprintln!("{rows} x {classes_count}: gradient {gradient_gap:.1e}, loss {loss_gap:.1e}");
-            assert!(
-                gradient_gap < 1e-5 && loss_gap < 1e-5,
-                "{rows} x {classes_count} (transposed: {transposed}): gradient differs by {gradient_gap:e}, loss by {loss_gap:e}"
-            );
+        let losses = [
+            Loss::CrossEntropy,
+            Loss::BinaryCrossEntropy,
+            Loss::Mse,
+            Loss::Mae,
+            Loss::Huber { delta: 1.5 },
+        ];
+        for loss in losses {
+            for (rows, columns, transposed, scale) in [
+                (1, 10, false, Scalar::Host(1.0)),
+                (64, 10, false, Scalar::Host(-0.1)),
+                (700, 7, false, Scalar::Host(1.0)),
+                (
+                    33,
+                    5,
+                    true,
+                    Scalar::Device(Tensor::full([1, 1], 0.25, &device)),
+                ),
+            ] {
+                let columns = match loss {
+                    Loss::BinaryCrossEntropy => 1,
+                    Loss::CrossEntropy | Loss::Mse | Loss::Mae | Loss::Huber { .. } => columns,
+                };
+                let random = |rows: usize, columns: usize| {
+                    Tensor::<2>::random([rows, columns], Distribution::Normal(0.0, 4.0), &device)
+                };
+                let output = match transposed {
+                    true => random(columns, rows).transpose(),
+                    false => random(rows, columns),
+                };
+                let targets = match loss {
+                    Loss::CrossEntropy | Loss::BinaryCrossEntropy => {
+                        let labels: Vec<i64> = (0..rows)
+                            .map(|row| ((row * 7 + 3) % columns.max(2)) as i64)
+                            .collect();
+                        BatchTargets::Classes(Tensor::<1, Int>::from_data(
+                            TensorData::new(labels, [rows]),
+                            &device,
+                        ))
+                    }
+                    Loss::Mse | Loss::Mae | Loss::Huber { .. } => {
+                        BatchTargets::Values(random(rows, columns))
+                    }
+                };
+                let ours = loss_and_gradient(loss, output.clone(), &targets, &scale, None);
+                let our_sum = ours.sum.expect("returned without a tally");
+                let mut tally = Tally {
+                    losses: Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device),
+                    counter: Tensor::<1, Int>::from_ints([1], &device),
+                };
+                let tallied =
+                    loss_and_gradient(loss, output.clone(), &targets, &scale, Some(&mut tally));
+                assert!(tallied.sum.is_none());
+                let (reference_sum, reference_gradient) =
+                    composed_loss_and_gradient(loss, output, &targets, &scale);
+                let tallied_losses = tally.losses.into_data().try_to_vec::<f32>().expect("f32");
+                let counter = tally
+                    .counter
+                    .into_data()
+                    .convert::<i64>()
+                    .try_to_vec::<i64>();
+                let our_sum_value = our_sum.clone().into_scalar::<f32>();
+                assert_eq!(counter.expect("ints"), [2]);
+                assert_eq!(tallied_losses, [1.0, 2.0 + our_sum_value, 3.0]);
+                assert_eq!(gap(tallied.gradient, ours.gradient.clone()), 0.0);
+                let gradient_gap = gap(ours.gradient, reference_gradient);
+                let loss_gap = gap(our_sum, reference_sum);
+                let name = loss.name();
+                eprintln!(
+                    "{name} {rows} x {columns}: gradient {gradient_gap:.1e}, loss {loss_gap:.1e}"
+                );
+                assert!(
+                    gradient_gap < 1e-5 && loss_gap < 1e-5,
+                    "{name} {rows} x {columns} (transposed: {transposed}): gradient differs by {gradient_gap:e}, loss by {loss_gap:e}"
+                );
+            }
         }
     }
 }

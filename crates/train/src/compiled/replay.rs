@@ -27,9 +27,8 @@
 //!   replay.
 //! - Each step adds its loss into its own slot of a per-segment loss vector, read once at the
 //!   segment's end (the epoch's loss, and the exact step of a divergence), and advances the
-//!   counter ([`Tally`]): the cross-entropy kernel does both as it sums the loss
-//!   ([`super::kernels::tallied_softmax_cross_entropy`]), else one kernel of ours after the
-//!   loss ([`super::kernels::tally`]). Nothing after the loss reads the counter: the step's
+//!   counter ([`Tally`]): the loss kernel does both as it sums the loss
+//!   ([`super::kernels::tallied_loss`]). Nothing after the loss reads the counter: the step's
 //!   lines were fetched first.
 //!
 //! A segment is the run of full batches in one chunk of the permuted set. `capture` runs the
@@ -212,8 +211,7 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
         .map(|(_, width)| next().reshape([batch, *width]))
         .collect();
     // The loss added into its slot and the counter advanced, in their own buffers (in place,
-    // as the write-backs below are): by the cross-entropy kernel itself, else by one kernel
-    // of ours after the loss.
+    // as the write-backs below are), by the loss kernel as it sums the loss.
     let mut tally = Tally {
         losses: segment.losses.extract(),
         counter,

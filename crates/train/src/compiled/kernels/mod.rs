@@ -19,23 +19,20 @@
 //! the host, which a recording could not hold.
 //!
 //! The kernels: [`fetch`] (a replayed step's lines of its segment's tables),
-//! [`softmax_cross_entropy`] (loss and gradient; [`tallied_softmax_cross_entropy`] also adds
-//! the loss into a replayed step's slot and advances its counter), [`update()`] (every
+//! [`loss()`] (any of mlpc's losses and its gradient; [`tallied_loss`] also adds the loss
+//! into a replayed step's slot and advances its counter), [`update()`] (every
 //! parameter's optimizer update, values and state in place, in one kernel, or a few where the
-//! device binds fewer buffers to a kernel), [`tally`] (a replayed step's loss slot and
-//! counter, after a loss other than cross-entropy). Each is registered through `register` (or
+//! device binds fewer buffers to a kernel). Each is registered through `register` (or
 //! `register_all`), which hands burn-fusion the operation's inputs and output descriptions; a
 //! kernel that writes in place takes its target through `writable` (its own buffer where no
 //! one else holds it, else a copy).
 
-mod cross_entropy;
 mod fetch;
-mod tally;
+mod loss;
 mod update;
 
-pub use cross_entropy::{softmax_cross_entropy, tallied_softmax_cross_entropy};
 pub use fetch::fetch;
-pub use tally::tally;
+pub use loss::{Kind, Multipliers, Targets, loss, tallied_loss};
 pub use update::{Constants, Form, Rule, Target, Updated, update};
 
 use burn::backend::{Cube, DispatchDevice};
