@@ -557,6 +557,38 @@ fn the_replayed_step_launches_few_kernels_with_every_loss() {
     }
 }
 
+/// Kernels a replay of a step with batch norm may dispatch (784-128-10 there, 64-128-10 here,
+/// batch norm before relu, Adam): measured on lavapipe, 11: the 8 of the step without it,
+/// batch norm's forward and backward kernels (the running statistics moved in place by the
+/// forward one), and relu's forward as a fused element-wise kernel of its own (batch norm
+/// stands between it and the product it would ride in). It was 19 before them (burn's reductions and fused element-wise kernels each
+/// way, and two copies of the running statistics back to their buffers). One more is allowed
+/// for burn-fusion's plans.
+const KERNELS_PER_STEP_WITH_BATCH_NORM: usize = 12;
+
+#[test]
+fn the_replayed_step_with_batch_norm_launches_few_kernels() {
+    if !wgpu_available("the_replayed_step_with_batch_norm_launches_few_kernels") {
+        return;
+    }
+    let _turn = turn();
+    let model = digits(
+        "  dense 128\n  batchnorm\n  relu\n  dense 10",
+        "adam(lr = 0.001)",
+        "",
+    );
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let (total, by_name) = launches_per_step(&model, &splits);
+    for (name, count) in &by_name {
+        eprintln!("{count:>5.1} × {}", name.split('<').next().unwrap_or(name));
+    }
+    eprintln!("{total} kernels per step with batch norm");
+    assert!(
+        (8..=KERNELS_PER_STEP_WITH_BATCH_NORM).contains(&total),
+        "with batch norm the step launches {total} kernels, more than the {KERNELS_PER_STEP_WITH_BATCH_NORM} it measured (or launches went unobserved)"
+    );
+}
+
 #[test]
 fn wide_dropout_pools_split_a_chunk_into_segments_under_the_buffer_limit() {
     if !wgpu_available("wide_dropout_pools_split_a_chunk_into_segments_under_the_buffer_limit") {

@@ -10,6 +10,7 @@ use mlpc_ir::Activation;
 
 use super::Mutation;
 use super::activation::{self, Gating};
+use super::kernels;
 use crate::network::apply_activation;
 
 /// One layer of the compiled step. Parameters are indices into the step's parameter list.
@@ -251,13 +252,33 @@ impl LayerRule {
                 momentum,
                 epsilon,
             } => {
+                let statistics = &mut running[*index];
+                if kernels::available(&input.device()) {
+                    let setting = kernels::BatchNormSetting {
+                        epsilon: *epsilon,
+                        momentum: *momentum,
+                    };
+                    let forward = kernels::batch_norm_forward(
+                        setting,
+                        input,
+                        values[*gamma].clone(),
+                        values[*beta].clone(),
+                        statistics.mean.extract(),
+                        statistics.variance.extract(),
+                    );
+                    (statistics.mean, statistics.variance) = (forward.mean, forward.variance);
+                    let saved = Saved::Norm {
+                        normalized: forward.normalized,
+                        inverse_deviation: forward.inverse_deviation,
+                    };
+                    return (forward.output, saved);
+                }
                 let mean = input.clone().mean_dim(0);
                 let centered = input - mean.clone();
                 let variance = centered.clone().square().mean_dim(0);
                 let inverse_deviation = variance.clone().add_scalar(*epsilon).sqrt().recip();
                 let normalized = centered * inverse_deviation.clone();
                 let output = normalized.clone() * values[*gamma].clone() + values[*beta].clone();
-                let statistics = &mut running[*index];
                 statistics.mean = statistics.mean.extract().mul_scalar(1.0 - momentum)
                     + mean.mul_scalar(*momentum);
                 statistics.variance = statistics.variance.extract().mul_scalar(1.0 - momentum)
@@ -410,6 +431,19 @@ impl LayerRule {
                     inverse_deviation,
                 },
             ) => {
+                if kernels::available(&upstream.device()) {
+                    let (scale_gradient, shift_gradient, input_gradient) =
+                        kernels::batch_norm_backward(
+                            upstream,
+                            normalized,
+                            inverse_deviation,
+                            values[*gamma].clone(),
+                            wants_input,
+                        );
+                    gradients.push((*gamma, Gradient::Value(scale_gradient)));
+                    gradients.push((*beta, Gradient::Value(shift_gradient)));
+                    return input_gradient;
+                }
                 let [batch, _] = upstream.dims();
                 let shift_gradient = upstream.clone().sum_dim(0);
                 let scale_gradient = (upstream.clone() * normalized.clone()).sum_dim(0);

@@ -496,18 +496,6 @@ impl CompiledStep {
         self.running = snapshot.running;
     }
 
-    /// Every tensor a step writes in a new buffer when it updates in place
-    /// ([`Updates::InPlace`]): batch norm's running statistics (parameter values and optimizer
-    /// state are written in their own buffers), in a fixed order.
-    fn written_anew(&mut self) -> Vec<&mut Tensor<2>> {
-        let mut written = Vec::new();
-        for statistics in &mut self.running {
-            written.push(&mut statistics.mean);
-            written.push(&mut statistics.variance);
-        }
-        written
-    }
-
     /// Sets the optimizer's count of updates (Adam's `t`) after steps that did not count
     /// them on the host (replayed steps).
     fn set_time(&mut self, time: usize) {

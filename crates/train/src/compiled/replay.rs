@@ -17,14 +17,15 @@
 //! - Dropout masks come from a pool drawn ahead for the whole segment (a recorded random
 //!   kernel would repeat its seed on every replay), one fresh mask per step.
 //! - Parameter values and optimizer state are updated in their own buffers, all of them by one
-//!   kernel of ours ([`Updates::InPlace`], [`super::kernels::update`]). What else the step
-//!   writes (batch norm's running statistics) is written back at the step's end into the
-//!   buffers the segment started with, one in-place copy each (`write_back`), and the next
-//!   step reads it there (the loss vector and the counter are added into in place, as
-//!   parameters). burn-fusion's fused kernels write their results where they choose, in place
-//!   or in a new buffer; a replay dispatches them against the buffers of the recording, so a
-//!   result that landed in a new buffer without being added or copied back is lost to the next
-//!   replay.
+//!   kernel of ours ([`Updates::InPlace`], [`super::kernels::update`]); batch norm's running
+//!   statistics are moved in theirs by its forward kernel
+//!   ([`super::kernels::batch_norm_forward`]), and the loss vector and the counter are added
+//!   into in place by the loss kernel, so everything a step writes for the next one is written
+//!   where the next one reads it. burn-fusion's fused kernels write their results where they
+//!   choose, in place or in a new buffer; a replay dispatches them against the buffers of the
+//!   recording, so a result carried to the next step that landed in a new buffer would be lost
+//!   to the next replay (before the batch norm kernel, the running statistics were copied back
+//!   into the segment's buffers at every step's end for that reason).
 //! - Each step adds its loss into its own slot of a per-segment loss vector, read once at the
 //!   segment's end (the epoch's loss, and the exact step of a divergence), and advances the
 //!   counter ([`Tally`]): the loss kernel does both as it sums the loss
@@ -36,7 +37,7 @@
 //! without running it on a recording backend; every replay then runs one step. The counter is
 //! read back at the segment's end: a replay whose counter did not advance (lost steps) stops
 //! the run with an error. That check sees the counter only; that the other written tensors
-//! land is what the parity tests (`tests/replay.rs`) prove, write-back and all.
+//! land is what the parity tests (`tests/replay.rs`) prove.
 //! Where nothing was recorded ([`Graph::is_hardware`] is false: the backend cannot record,
 //! or the recording failed, after which the buffers its kernels would have written cannot be
 //! read), the step goes back to a copy of its state taken before the warm-ups and the segment
@@ -88,9 +89,6 @@ pub struct Segment {
     /// Dropout masks drawn ahead, one step's per line `[steps, batch · width]`, one pool per
     /// dropout layer, with the layer's width.
     pools: Vec<(Tensor<2>, usize)>,
-    /// The buffers every step reads the tensors it writes anew from and writes them back to
-    /// ([`CompiledStep::written_anew`]), set when the segment starts.
-    stable: Vec<Tensor<2>>,
 }
 
 /// A segment's targets, one step's per line.
@@ -153,7 +151,6 @@ impl Segment {
             table: Table::new(optimizer, rows, &device),
             losses: Tensor::<1>::zeros([steps], &device),
             pools,
-            stable: Vec::new(),
         }
     }
 }
@@ -210,8 +207,8 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
         .iter()
         .map(|(_, width)| next().reshape([batch, *width]))
         .collect();
-    // The loss added into its slot and the counter advanced, in their own buffers (in place,
-    // as the write-backs below are), by the loss kernel as it sums the loss.
+    // The loss added into its slot and the counter advanced, in their own buffers (in place),
+    // by the loss kernel as it sums the loss.
     let mut tally = Tally {
         losses: segment.losses.extract(),
         counter,
@@ -225,21 +222,6 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
         Some(&mut tally),
     );
     (segment.losses, segment.counter) = (tally.losses, tally.counter);
-    write_back(step, segment);
-}
-
-/// Writes what the step wrote anew back into the segment's stable buffers, so that every
-/// replay reads what the previous one wrote whatever buffers the backend chose for its
-/// results (parameter values and optimizer state are updated in their own buffers,
-/// [`Updates::InPlace`]).
-fn write_back(step: &mut CompiledStep, segment: &mut Segment) {
-    for (slot, stable) in step.written_anew().into_iter().zip(&mut segment.stable) {
-        let [rows, columns] = slot.dims();
-        *stable = stable
-            .extract()
-            .slice_assign([0..rows, 0..columns], slot.extract());
-        *slot = stable.clone();
-    }
 }
 
 /// Runs every step of a segment as it is (no recording), asking `carry_on` after each.
@@ -276,11 +258,6 @@ pub fn run(
     carry_on: &mut dyn FnMut(usize) -> bool,
 ) -> Result<SegmentOutcome, LostSteps> {
     let steps = segment.steps;
-    segment.stable = step
-        .written_anew()
-        .into_iter()
-        .map(|tensor| tensor.clone())
-        .collect();
     let first_time = super::update::UpdateRule::next_time(&step.parameters);
     let device = step.device().clone();
     let (ran, recorded) = if !record || steps < SHORTEST_RECORDED {
@@ -296,8 +273,8 @@ pub fn run(
                 let mut ran = WARM_UPS;
                 while ran < steps && carry_on(ran) {
                     // SAFETY: the buffers the recording reads and writes across steps are held
-                    // by `segment` (features, targets, tables, pools, counter, losses and the
-                    // write-back targets) or by `step` (parameters, updated in place) and
+                    // by `segment` (features, targets, tables, pools, counter, losses) or by
+                    // `step` (parameters and running statistics, updated in place) and
                     // outlive the graph, dropped below before any of them changes hands. The
                     // step's temporaries (activations, gradients, factors, fusion's scratch)
                     // were dropped after the capture; their memory stays reserved for the
@@ -320,11 +297,6 @@ pub fn run(
             step.restore(before);
             segment.counter = Tensor::<1, Int>::zeros([1], &device);
             segment.losses = Tensor::<1>::zeros([steps], &device);
-            segment.stable = step
-                .written_anew()
-                .into_iter()
-                .map(|tensor| tensor.clone())
-                .collect();
             if step.mutation == Some(super::Mutation::HostWriteInFirstRecording) {
                 step.mutation = None;
             }

@@ -22,15 +22,21 @@
 //! [`loss()`] (any of mlpc's losses and its gradient; [`tallied_loss`] also adds the loss
 //! into a replayed step's slot and advances its counter), [`update()`] (every
 //! parameter's optimizer update, values and state in place, in one kernel, or a few where the
-//! device binds fewer buffers to a kernel). Each is registered through `register` (or
+//! device binds fewer buffers to a kernel), [`batch_norm_forward`] and [`batch_norm_backward`]
+//! (batch norm in training mode, its running statistics moved in place). Each is registered through `register` (or
 //! `register_all`), which hands burn-fusion the operation's inputs and output descriptions; a
 //! kernel that writes in place takes its target through `writable` (its own buffer where no
 //! one else holds it, else a copy).
 
+mod batch_norm;
 mod fetch;
 mod loss;
 mod update;
 
+pub use batch_norm::{
+    Forward as BatchNormForward, Setting as BatchNormSetting, batch_norm_backward,
+    batch_norm_forward,
+};
 pub use fetch::fetch;
 pub use loss::{Kind, Multipliers, Targets, loss, tallied_loss};
 pub use update::{Constants, Form, Rule, Target, Updated, update};

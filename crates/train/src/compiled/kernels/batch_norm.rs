@@ -1,0 +1,475 @@
+//! Batch normalisation in training mode, a kernel each way, where burn's operations take a
+//! reduction, a fused reduction and element-wise kernels for each pass, and a replayed step
+//! copied the running statistics back to their buffers after every step.
+//!
+//! - Forward: per feature `j`, over the batch, `μ = mean(x)`, `σ² = mean((x - μ)²)` (biased),
+//!   `x̂ = (x - μ) / √(σ² + ε)`, `y = γ x̂ + β`, and the running statistics moved in their own
+//!   buffers, `r ← r (1 - m) + m · batch's`; it keeps `x̂` and `1/√(σ² + ε)` for the
+//!   backward pass.
+//! - Backward: per feature, `∂β = Σ_b g`, `∂γ = Σ_b g x̂`, and, where the layer below wants
+//!   it, `∂x = (γ / σ)(g - mean(g) - x̂ · mean(g x̂))`, written as
+//!   [`super::super::layer`] composes it.
+//!
+//! One unit per feature, looping over the batch: neighbouring units read neighbouring values
+//! of a row, and a feature's sums need no communication between units.
+
+use burn::backend::Cube;
+use burn::backend::cubecl::dtype_to_storage_type;
+use burn::tensor::{Shape, Tensor};
+use burn_cubecl::CubeBackend;
+use burn_cubecl::fusion::{CubeFusionHandle, FusionCubeRuntime};
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::ops::numeric::empty_device_dtype;
+use burn_fusion::ExecutionError;
+use burn_fusion::custom::{HandleContainer, Operation, TensorIr};
+use cubecl::CubeDim;
+use cubecl::prelude::{CubeCount, InputScalar};
+
+/// Units of a cube.
+const UNITS: u32 = 256;
+
+/// The kernels, in a module of their own: cubecl's prelude has its own `Tensor`.
+mod kernel {
+    use cubecl::prelude::*;
+
+    /// The forward pass for the feature of this unit: `output`, `normalized` `[B, n]` and
+    /// `inverse_deviation` `[1, n]` written, `mean` and `variance` `[1, n]` moved; `input`
+    /// read through its strides, the rest contiguous.
+    #[cube(launch)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_kernel<F: Float>(
+        input: &Tensor<F>,
+        gamma: &Tensor<F>,
+        beta: &Tensor<F>,
+        mean: &mut Tensor<F>,
+        variance: &mut Tensor<F>,
+        output: &mut Tensor<F>,
+        normalized: &mut Tensor<F>,
+        inverse_deviation: &mut Tensor<F>,
+        epsilon: InputScalar,
+        momentum: InputScalar,
+        kept: InputScalar,
+        #[define(F)] _type: ElemType,
+    ) {
+        let feature = ABSOLUTE_POS;
+        let (rows, features) = (input.shape(0), input.shape(1));
+        if feature < features {
+            let (row_stride, column) = (input.stride(0), feature * input.stride(1));
+            let count = F::cast_from(rows);
+            let mut total = F::new(0.0_f32);
+            for row in 0..rows {
+                total += input[row * row_stride + column];
+            }
+            let batch_mean = total / count;
+            let mut squares = F::new(0.0_f32);
+            for row in 0..rows {
+                let centered = input[row * row_stride + column] - batch_mean;
+                squares += centered * centered;
+            }
+            let batch_variance = squares / count;
+            let inverse = F::new(1.0_f32) / F::sqrt(batch_variance + epsilon.get::<F>());
+            let (scale, shift) = (gamma[feature], beta[feature]);
+            for row in 0..rows {
+                let at = row * features + feature;
+                let value = (input[row * row_stride + column] - batch_mean) * inverse;
+                normalized[at] = value;
+                output[at] = value * scale + shift;
+            }
+            inverse_deviation[feature] = inverse;
+            let (momentum, kept) = (momentum.get::<F>(), kept.get::<F>());
+            mean[feature] = mean[feature] * kept + batch_mean * momentum;
+            variance[feature] = variance[feature] * kept + batch_variance * momentum;
+        }
+    }
+
+    /// The backward pass for the feature of this unit: `gamma_gradient` and `beta_gradient`
+    /// `[1, n]`, and `input_gradient` `[B, n]` where `with_input`; `upstream` read through its
+    /// strides, the rest contiguous.
+    #[cube(launch)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_kernel<F: Float>(
+        upstream: &Tensor<F>,
+        normalized: &Tensor<F>,
+        inverse_deviation: &Tensor<F>,
+        gamma: &Tensor<F>,
+        gamma_gradient: &mut Tensor<F>,
+        beta_gradient: &mut Tensor<F>,
+        input_gradient: &mut Tensor<F>,
+        #[comptime] with_input: bool,
+        #[define(F)] _type: ElemType,
+    ) {
+        let feature = ABSOLUTE_POS;
+        let (rows, features) = (upstream.shape(0), upstream.shape(1));
+        if feature < features {
+            let (row_stride, column) = (upstream.stride(0), feature * upstream.stride(1));
+            let mut shift = F::new(0.0_f32);
+            let mut scale = F::new(0.0_f32);
+            for row in 0..rows {
+                let gradient = upstream[row * row_stride + column];
+                shift += gradient;
+                scale += gradient * normalized[row * features + feature];
+            }
+            gamma_gradient[feature] = scale;
+            beta_gradient[feature] = shift;
+            if comptime!(with_input) {
+                let count = F::cast_from(rows);
+                let factor = gamma[feature] * inverse_deviation[feature] / count;
+                for row in 0..rows {
+                    let at = row * features + feature;
+                    let gradient = upstream[row * row_stride + column];
+                    input_gradient[at] =
+                        (gradient * count - shift - normalized[at] * scale) * factor;
+                }
+            }
+        }
+    }
+}
+
+/// What the forward pass keeps and moves, besides its output.
+pub struct Forward {
+    /// `γ x̂ + β`, `[B, n]`.
+    pub output: Tensor<2>,
+    /// `x̂`, `[B, n]`.
+    pub normalized: Tensor<2>,
+    /// `1 / √(σ² + ε)`, `[1, n]`.
+    pub inverse_deviation: Tensor<2>,
+    /// The running mean, moved (in its own buffer where it has no other owner).
+    pub mean: Tensor<2>,
+    /// The running variance, moved likewise.
+    pub variance: Tensor<2>,
+}
+
+/// The numbers of the forward pass.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// Added to the variance.
+    pub epsilon: f64,
+    /// The batch's weight in the running statistics.
+    pub momentum: f64,
+}
+
+/// The cubes that give each of `features` a unit.
+fn cubes(features: usize) -> (CubeCount, CubeDim) {
+    let count = (features as u32).div_ceil(UNITS);
+    (CubeCount::Static(count, 1, 1), CubeDim::new_1d(UNITS))
+}
+
+/// The deferred forward operation.
+#[derive(Debug)]
+struct ForwardOperation {
+    setting: Setting,
+    inputs: [TensorIr; 5],
+    outputs: [TensorIr; 5],
+}
+
+impl Operation<FusionCubeRuntime> for ForwardOperation {
+    fn execute(
+        &self,
+        handles: &mut HandleContainer<CubeFusionHandle>,
+    ) -> Result<(), ExecutionError> {
+        let [input, gamma, beta, mean, variance] = self
+            .inputs
+            .each_ref()
+            .map(|ir| handles.get_float_tensor::<CubeBackend>(ir));
+        let (gamma, beta) = (into_contiguous(gamma), into_contiguous(beta));
+        let (mean, variance) = (super::writable(mean), super::writable(variance));
+        let client = input.client.clone();
+        let device = input.device.clone();
+        let float_type = input.dtype;
+        let [rows, features] = input.meta.shape().dims::<2>();
+        let empty = |shape: [usize; 2]| {
+            empty_device_dtype(
+                client.clone(),
+                device.clone(),
+                Shape::new(shape),
+                float_type,
+            )
+        };
+        let (output, normalized) = (empty([rows, features]), empty([rows, features]));
+        let inverse_deviation = empty([1, features]);
+        let storage = dtype_to_storage_type(float_type);
+        let scalar = |value: f64| InputScalar::new(value, storage);
+        let Setting { epsilon, momentum } = self.setting;
+        let (cube_count, cube_dim) = cubes(features);
+        kernel::forward_kernel::launch(
+            &client,
+            cube_count,
+            cube_dim,
+            input.into_tensor_arg(),
+            gamma.into_tensor_arg(),
+            beta.into_tensor_arg(),
+            mean.clone().into_tensor_arg(),
+            variance.clone().into_tensor_arg(),
+            output.clone().into_tensor_arg(),
+            normalized.clone().into_tensor_arg(),
+            inverse_deviation.clone().into_tensor_arg(),
+            scalar(epsilon),
+            scalar(momentum),
+            scalar(1.0 - momentum),
+            storage,
+        );
+        let written = [output, normalized, inverse_deviation, mean, variance];
+        for (ir, tensor) in self.outputs.iter().zip(written) {
+            handles.register_float_tensor::<CubeBackend>(&ir.id, tensor);
+        }
+        Ok(())
+    }
+}
+
+/// Batch norm's forward pass in training mode on `input` `[B, n]` with `gamma` and `beta`
+/// `[1, n]`, moving the running `mean` and `variance` `[1, n]`, in one kernel. The tensors
+/// must be on a device where [`super::available`] holds.
+pub fn batch_norm_forward(
+    setting: Setting,
+    input: Tensor<2>,
+    gamma: Tensor<2>,
+    beta: Tensor<2>,
+    mean: Tensor<2>,
+    variance: Tensor<2>,
+) -> Forward {
+    let [rows, features] = input.dims();
+    let inputs = [input, gamma, beta, mean, variance].map(super::primitive);
+    let (batch, row) = (Shape::new([rows, features]), Shape::new([1, features]));
+    let shapes = [batch.clone(), batch, row.clone(), row.clone(), row].map(|shape| (shape, None));
+    let [output, normalized, inverse_deviation, mean, variance] = super::register(
+        "mlpc_batch_norm_forward",
+        inputs,
+        shapes,
+        |inputs, outputs| ForwardOperation {
+            setting,
+            inputs,
+            outputs,
+        },
+    )
+    .map(Tensor::from_primitive::<Cube>);
+    Forward {
+        output,
+        normalized,
+        inverse_deviation,
+        mean,
+        variance,
+    }
+}
+
+/// The deferred backward operation.
+#[derive(Debug)]
+struct BackwardOperation {
+    with_input: bool,
+    inputs: [TensorIr; 4],
+    outputs: Vec<TensorIr>,
+}
+
+impl Operation<FusionCubeRuntime> for BackwardOperation {
+    fn execute(
+        &self,
+        handles: &mut HandleContainer<CubeFusionHandle>,
+    ) -> Result<(), ExecutionError> {
+        let [upstream, normalized, inverse_deviation, gamma] = self
+            .inputs
+            .each_ref()
+            .map(|ir| handles.get_float_tensor::<CubeBackend>(ir));
+        let [normalized, inverse_deviation, gamma] =
+            [normalized, inverse_deviation, gamma].map(into_contiguous);
+        let client = upstream.client.clone();
+        let device = upstream.device.clone();
+        let float_type = upstream.dtype;
+        let [rows, features] = upstream.meta.shape().dims::<2>();
+        let empty = |shape: [usize; 2]| {
+            empty_device_dtype(
+                client.clone(),
+                device.clone(),
+                Shape::new(shape),
+                float_type,
+            )
+        };
+        let (gamma_gradient, beta_gradient) = (empty([1, features]), empty([1, features]));
+        // Without the input's gradient the kernel writes nothing there: a one-value stand-in.
+        let input_gradient = match self.with_input {
+            true => empty([rows, features]),
+            false => empty([1, 1]),
+        };
+        let (cube_count, cube_dim) = cubes(features);
+        kernel::backward_kernel::launch(
+            &client,
+            cube_count,
+            cube_dim,
+            upstream.into_tensor_arg(),
+            normalized.into_tensor_arg(),
+            inverse_deviation.into_tensor_arg(),
+            gamma.into_tensor_arg(),
+            gamma_gradient.clone().into_tensor_arg(),
+            beta_gradient.clone().into_tensor_arg(),
+            input_gradient.clone().into_tensor_arg(),
+            self.with_input,
+            dtype_to_storage_type(float_type),
+        );
+        let mut written = vec![gamma_gradient, beta_gradient];
+        if self.with_input {
+            written.push(input_gradient);
+        }
+        for (ir, tensor) in self.outputs.iter().zip(written) {
+            handles.register_float_tensor::<CubeBackend>(&ir.id, tensor);
+        }
+        Ok(())
+    }
+}
+
+/// The gradients of batch norm's `gamma` and `beta` (`[1, n]` each) and, where `with_input`,
+/// of its input `[B, n]`, from the gradient `upstream` `[B, n]` of its output and what the
+/// forward pass kept, in one kernel. The tensors must be on a device where
+/// [`super::available`] holds.
+pub fn batch_norm_backward(
+    upstream: Tensor<2>,
+    normalized: Tensor<2>,
+    inverse_deviation: Tensor<2>,
+    gamma: Tensor<2>,
+    with_input: bool,
+) -> (Tensor<2>, Tensor<2>, Option<Tensor<2>>) {
+    let [rows, features] = upstream.dims();
+    let inputs = [upstream, normalized, inverse_deviation, gamma].map(super::primitive);
+    let row = Shape::new([1, features]);
+    let mut shapes = vec![(row.clone(), None), (row, None)];
+    if with_input {
+        shapes.push((Shape::new([rows, features]), None));
+    }
+    let mut outputs = super::register_all(
+        "mlpc_batch_norm_backward",
+        inputs.into(),
+        shapes,
+        |inputs, outputs| {
+            let Ok(inputs) = inputs.try_into() else {
+                unreachable!("four inputs are given")
+            };
+            BackwardOperation {
+                with_input,
+                inputs,
+                outputs,
+            }
+        },
+    )
+    .into_iter()
+    .map(Tensor::from_primitive::<Cube>);
+    let mut next = || outputs.next().expect("an output per description");
+    let (gamma_gradient, beta_gradient) = (next(), next());
+    let input_gradient = with_input.then(next);
+    (gamma_gradient, beta_gradient, input_gradient)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{largest_difference, wgpu_device};
+    use super::*;
+    use burn::tensor::Distribution;
+
+    /// The largest difference between two tensors, relative to the reference's largest value.
+    fn gap(ours: Tensor<2>, reference: Tensor<2>) -> f32 {
+        let (difference, scale) = largest_difference(ours, reference);
+        difference / scale
+    }
+
+    /// Both kernels against the composed operations on wgpu (the formulas of
+    /// [`super::super::super::layer`]): a batch of two, a cube's worth of features, more
+    /// features than a cube has units, a transposed (not contiguous) input and upstream, and a
+    /// first layer (no input gradient); the running statistics handed in while a clone is
+    /// kept are moved in a copy, the clone unchanged.
+    #[test]
+    fn the_batch_norm_kernels_match_the_composed_operations() {
+        let Some(device) = wgpu_device() else {
+            return;
+        };
+        // Seeded, so every run draws the same numbers.
+        device.seed(5);
+        let setting = Setting {
+            epsilon: 1e-5,
+            momentum: 0.1,
+        };
+        for (rows, features, transposed, with_input) in [
+            (2, 3, false, true),
+            (64, 256, false, true),
+            (300, 700, false, true),
+            (33, 5, true, false),
+        ] {
+            let random = |rows: usize, columns: usize, distribution: Distribution| match transposed
+            {
+                true => Tensor::<2>::random([columns, rows], distribution, &device).transpose(),
+                false => Tensor::<2>::random([rows, columns], distribution, &device),
+            };
+            let input = random(rows, features, Distribution::Normal(1.0, 3.0));
+            let upstream = random(rows, features, Distribution::Normal(0.0, 1.0));
+            let row = |distribution| Tensor::<2>::random([1, features], distribution, &device);
+            let gamma = row(Distribution::Normal(1.0, 0.5));
+            let beta = row(Distribution::Normal(0.0, 0.5));
+            let mean = row(Distribution::Normal(0.0, 1.0));
+            let variance = row(Distribution::Uniform(0.5, 2.0));
+            let kept_mean = mean.clone().into_data();
+
+            let ours = batch_norm_forward(
+                setting,
+                input.clone(),
+                gamma.clone(),
+                beta.clone(),
+                mean.clone(),
+                variance.clone(),
+            );
+            let (gamma_gradient, beta_gradient, input_gradient) = batch_norm_backward(
+                upstream.clone(),
+                ours.normalized.clone(),
+                ours.inverse_deviation.clone(),
+                gamma.clone(),
+                with_input,
+            );
+
+            let batch_mean = input.clone().mean_dim(0);
+            let centered = input - batch_mean.clone();
+            let batch_variance = centered.clone().square().mean_dim(0);
+            let inverse = batch_variance
+                .clone()
+                .add_scalar(setting.epsilon)
+                .sqrt()
+                .recip();
+            let normalized = centered * inverse.clone();
+            let output = normalized.clone() * gamma.clone() + beta;
+            let momentum = setting.momentum;
+            let moved_mean =
+                mean.clone().mul_scalar(1.0 - momentum) + batch_mean.mul_scalar(momentum);
+            let moved_variance =
+                variance.mul_scalar(1.0 - momentum) + batch_variance.mul_scalar(momentum);
+            let shift = upstream.clone().sum_dim(0);
+            let scale = (upstream.clone() * normalized.clone()).sum_dim(0);
+            let factor = (gamma * inverse.clone()).mul_scalar(1.0 / rows as f64);
+            let reference_input_gradient = (upstream.mul_scalar(rows as f64)
+                - shift.clone()
+                - normalized.clone() * scale.clone())
+                * factor;
+
+            let gaps = [
+                ("output", gap(ours.output, output)),
+                ("normalized", gap(ours.normalized, normalized)),
+                ("inverse deviation", gap(ours.inverse_deviation, inverse)),
+                ("running mean", gap(ours.mean, moved_mean)),
+                ("running variance", gap(ours.variance, moved_variance)),
+                ("gamma's gradient", gap(gamma_gradient, scale)),
+                ("beta's gradient", gap(beta_gradient, shift)),
+            ];
+            for (name, value) in gaps {
+                eprintln!("{rows} x {features}: {name} {value:.1e}");
+                assert!(
+                    value < 1e-5,
+                    "{rows} x {features}: {name} differs by {value:e}"
+                );
+            }
+            match input_gradient {
+                Some(ours) => {
+                    let value = gap(ours, reference_input_gradient);
+                    eprintln!("{rows} x {features}: input's gradient {value:.1e}");
+                    assert!(
+                        value < 1e-5,
+                        "{rows} x {features}: input's gradient {value:e}"
+                    );
+                }
+                None => assert!(!with_input),
+            }
+            assert_eq!(mean.into_data(), kept_mean, "the kept clone is unchanged");
+        }
+    }
+}
