@@ -253,7 +253,7 @@ impl LayerRule {
                 epsilon,
             } => {
                 let statistics = &mut running[*index];
-                if kernels::available(&input.device()) {
+                if kernels::batch_norm_fits(&input.device()) {
                     let setting = kernels::BatchNormSetting {
                         epsilon: *epsilon,
                         momentum: *momentum,
@@ -431,7 +431,7 @@ impl LayerRule {
                     inverse_deviation,
                 },
             ) => {
-                if kernels::available(&upstream.device()) {
+                if kernels::batch_norm_fits(&upstream.device()) {
                     let (scale_gradient, shift_gradient, input_gradient) =
                         kernels::batch_norm_backward(
                             upstream,

@@ -17,8 +17,9 @@
 //!   update (one owner per buffer), so backends that reuse a sole owner's buffer update in place.
 //!   Plain SGD folds the learning rate into the loss gradient.
 //! - [`kernels`]: on GPU devices (wgpu), rules that burn's operations would split into many
-//!   small kernels run as kernels of the step's own (the softmax cross-entropy, replay's
-//!   in-place updates); [`activation::Gating`] picks the quicker form of relu-like derivatives
+//!   small kernels run as kernels of the step's own (every loss with its gradient, batch norm
+//!   each way, every parameter's update in place, a replay's fetch of its inputs);
+//!   [`activation::Gating`] picks the quicker form of relu-like derivatives
 //!   per device. The CPU keeps the composed operations.
 //! - [`replay`]: the step recorded once per segment of an epoch and replayed on a GPU.
 //! - [`record`]: the optimizer state in burn's record format, and [`CompiledStep::network`] /

@@ -28,6 +28,17 @@ use cubecl::prelude::{CubeCount, InputScalar};
 /// Units of a cube.
 const UNITS: u32 = 256;
 
+/// Tensors the forward kernel binds (the backward binds fewer).
+const FORWARD_TENSORS: usize = 8;
+
+/// Whether the kernels can run on `device`: a cubecl device that binds the forward kernel's
+/// tensors and one buffer spare (as the update and fetch kernels leave one), which a device
+/// at WebGPU's minimum (8 storage buffers a stage) does not; elsewhere the layer composes
+/// burn's operations.
+pub fn batch_norm_fits(device: &burn::tensor::Device) -> bool {
+    super::available(device) && super::bindings(device) > FORWARD_TENSORS
+}
+
 /// The kernels, in a module of their own: cubecl's prelude has its own `Tensor`.
 mod kernel {
     use cubecl::prelude::*;

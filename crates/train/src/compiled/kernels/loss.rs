@@ -3,9 +3,9 @@
 //! tensor operations, for every loss mlpc trains with ([`Kind`]):
 //! - softmax cross-entropy on logits, row by row: `∇[b, c] = (softmax(z_b)_c - [c = y_b]) · f`
 //!   and `Σ_b (log Σ_c e^{z_bc - m_b} + m_b - z_{b y_b})` with `m_b` the row's maximum;
-//! - the element-wise losses, with `r = z - t`: squared error (`r²`, `∇ = 2r · f`), absolute
-//!   error (`|r|`, `sign(r) · f`), Huber (`c(|r| - c/2)` with `c = min(|r|, δ)`,
-//!   `clamp(r, ±δ) · f`), each summed over an example's outputs and divided by their number,
+//! - the element-wise losses, with `r = z - t`: squared error (`r²`, `∇ = r · f`, the 2 in
+//!   `f`'s multiplier), absolute error (`|r|`, `sign(r) · f`), Huber (`c(|r| - c/2)` with
+//!   `c = min(|r|, δ)`, `clamp(r, ±δ) · f`), each summed over an example's outputs and divided by their number,
 //!   and binary cross-entropy on a logit (`(1 - t) z - log σ(z)`, `(σ(z) - t) · f`).
 //!
 //! `f` is the scale read from the device (`[1, 1]`, the learning rate where a step folds it)
@@ -479,7 +479,7 @@ impl Operation<FusionCubeRuntime> for TalliedLoss {
 
 /// A loss's targets, as its kernel takes them.
 pub enum Targets {
-    /// Class indices: `[B]` for cross-entropy, `[B, 1]` for binary cross-entropy.
+    /// Class indices `[B]` (reshaped to `[B, 1]` for binary cross-entropy).
     Classes(Tensor<1, Int>),
     /// Values `[B, O]`.
     Values(Tensor<2>),

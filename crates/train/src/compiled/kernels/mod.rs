@@ -23,7 +23,8 @@
 //! into a replayed step's slot and advances its counter), [`update()`] (every
 //! parameter's optimizer update, values and state in place, in one kernel, or a few where the
 //! device binds fewer buffers to a kernel), [`batch_norm_forward`] and [`batch_norm_backward`]
-//! (batch norm in training mode, its running statistics moved in place). Each is registered through `register` (or
+//! (batch norm in training mode, its running statistics moved in place, where the device
+//! binds their tensors: [`batch_norm_fits`]). Each is registered through `register` (or
 //! `register_all`), which hands burn-fusion the operation's inputs and output descriptions; a
 //! kernel that writes in place takes its target through `writable` (its own buffer where no
 //! one else holds it, else a copy).
@@ -34,7 +35,7 @@ mod loss;
 mod update;
 
 pub use batch_norm::{
-    Forward as BatchNormForward, Setting as BatchNormSetting, batch_norm_backward,
+    Forward as BatchNormForward, Setting as BatchNormSetting, batch_norm_backward, batch_norm_fits,
     batch_norm_forward,
 };
 pub use fetch::fetch;
@@ -51,6 +52,15 @@ use burn_fusion::custom::{CustomOpIr, Operation, OperationIr, StreamId, TensorIr
 /// run; elsewhere the composed tensor operations do.
 pub fn available(device: &Device) -> bool {
     matches!(device.as_dispatch(), DispatchDevice::Cube(_))
+}
+
+/// The buffers one kernel may bind on `device`, as cubecl counts them (its own metadata buffer
+/// left out); none off cubecl's devices.
+fn bindings(device: &Device) -> usize {
+    if let DispatchDevice::Cube(device) = device.as_dispatch() {
+        return device.client().properties().hardware.max_bindings as usize;
+    }
+    0
 }
 
 /// A tensor as the kernels' registration takes it: burn-fusion's primitive over cubecl.
