@@ -296,6 +296,19 @@ impl LayerRule {
                 beta,
                 epsilon,
             } => {
+                if kernels::layer_norm_fits(&input.device()) {
+                    let (output, normalized, inverse_deviation) = kernels::layer_norm_forward(
+                        *epsilon,
+                        input,
+                        values[*gamma].clone(),
+                        values[*beta].clone(),
+                    );
+                    let saved = Saved::Norm {
+                        normalized,
+                        inverse_deviation,
+                    };
+                    return (output, saved);
+                }
                 let mean = input.clone().mean_dim(1);
                 let centered = input - mean;
                 let variance = centered.clone().square().mean_dim(1);
@@ -467,6 +480,28 @@ impl LayerRule {
                     inverse_deviation,
                 },
             ) => {
+                if kernels::layer_norm_fits(&upstream.device()) {
+                    let input_gradient = wants_input.then(|| {
+                        kernels::layer_norm_input_gradient(
+                            upstream.clone(),
+                            normalized.clone(),
+                            inverse_deviation.clone(),
+                            values[*gamma].clone(),
+                        )
+                    });
+                    // γ's and β's gradients are the column sums batch norm's kernel takes
+                    // (without the input's gradient it reads no deviation).
+                    let (scale_gradient, shift_gradient, _) = kernels::batch_norm_backward(
+                        upstream,
+                        normalized,
+                        inverse_deviation,
+                        values[*gamma].clone(),
+                        false,
+                    );
+                    gradients.push((*gamma, Gradient::Value(scale_gradient)));
+                    gradients.push((*beta, Gradient::Value(shift_gradient)));
+                    return input_gradient;
+                }
                 let shift_gradient = upstream.clone().sum_dim(0);
                 let scale_gradient = (upstream.clone() * normalized.clone()).sum_dim(0);
                 let input_gradient = wants_input.then(|| {

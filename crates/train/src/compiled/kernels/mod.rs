@@ -24,13 +24,16 @@
 //! parameter's optimizer update, values and state in place, in one kernel, or a few where the
 //! device binds fewer buffers to a kernel), [`batch_norm_forward`] and [`batch_norm_backward`]
 //! (batch norm in training mode, its running statistics moved in place, where the device
-//! binds their tensors: [`batch_norm_fits`]). Each is registered through `register` (or
+//! binds their tensors: [`batch_norm_fits`]), [`layer_norm_forward`] and
+//! [`layer_norm_input_gradient`] (layer norm in training mode, `γ`'s and `β`'s gradients by
+//! batch norm's backward kernel). Each is registered through `register` (or
 //! `register_all`), which hands burn-fusion the operation's inputs and output descriptions; a
 //! kernel that writes in place takes its target through `writable` (its own buffer where no
 //! one else holds it, else a copy).
 
 mod batch_norm;
 mod fetch;
+mod layer_norm;
 mod loss;
 mod update;
 
@@ -39,6 +42,7 @@ pub use batch_norm::{
     batch_norm_forward,
 };
 pub use fetch::fetch;
+pub use layer_norm::{layer_norm_fits, layer_norm_forward, layer_norm_input_gradient};
 pub use loss::{Kind, Multipliers, Targets, loss, tallied_loss};
 pub use update::{Constants, Form, Rule, Target, Updated, update};
 

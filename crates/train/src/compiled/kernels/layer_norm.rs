@@ -1,0 +1,345 @@
+//! Layer normalisation in training mode: the forward pass in one kernel and the input's
+//! gradient in another, one unit per example looping over its features; the gradients of `γ`
+//! and `β` are column sums over the batch, which batch norm's backward kernel computes
+//! ([`super::batch_norm_backward`] without the input's gradient).
+//!
+//! - Forward: per example, `μ = mean(x)`, `σ² = mean((x - μ)²)`, `x̂ = (x - μ) / √(σ² + ε)`,
+//!   `y = γ x̂ + β`; it keeps `x̂` and `1/√(σ² + ε)` (`[B, 1]`).
+//! - Input's gradient: with `s = g γ`, `(s - mean(s) - x̂ · mean(s x̂)) / σ`, per example, as
+//!   [`super::super::layer`] composes it.
+
+use burn::backend::Cube;
+use burn::backend::cubecl::dtype_to_storage_type;
+use burn::tensor::{Shape, Tensor};
+use burn_cubecl::CubeBackend;
+use burn_cubecl::fusion::{CubeFusionHandle, FusionCubeRuntime};
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::ops::numeric::empty_device_dtype;
+use burn_fusion::ExecutionError;
+use burn_fusion::custom::{HandleContainer, Operation, TensorIr};
+use cubecl::CubeDim;
+use cubecl::prelude::{CubeCount, InputScalar};
+
+/// Units of a cube.
+const UNITS: u32 = 256;
+
+/// Tensors the forward kernel binds (the input's gradient binds fewer).
+const FORWARD_TENSORS: usize = 6;
+
+/// Whether the kernels can run on `device`: a cubecl device that binds the forward kernel's
+/// tensors and one buffer spare, and batch norm's backward kernel (for `γ` and `β`).
+pub fn layer_norm_fits(device: &burn::tensor::Device) -> bool {
+    super::batch_norm_fits(device) && super::bindings(device) > FORWARD_TENSORS
+}
+
+/// The kernels, in a module of their own: cubecl's prelude has its own `Tensor`.
+mod kernel {
+    use cubecl::prelude::*;
+
+    /// The forward pass for the example of this unit: `output`, `normalized` `[B, n]` and
+    /// `inverse_deviation` `[B, 1]` written; `input` read through its strides, the rest
+    /// contiguous.
+    #[cube(launch)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_kernel<F: Float>(
+        input: &Tensor<F>,
+        gamma: &Tensor<F>,
+        beta: &Tensor<F>,
+        output: &mut Tensor<F>,
+        normalized: &mut Tensor<F>,
+        inverse_deviation: &mut Tensor<F>,
+        epsilon: InputScalar,
+        #[define(F)] _type: ElemType,
+    ) {
+        let example = ABSOLUTE_POS;
+        let (rows, features) = (input.shape(0), input.shape(1));
+        if example < rows {
+            let (base, column_stride) = (example * input.stride(0), input.stride(1));
+            let count = F::cast_from(features);
+            let mut total = F::new(0.0_f32);
+            for feature in 0..features {
+                total += input[base + feature * column_stride];
+            }
+            let mean = total / count;
+            let mut squares = F::new(0.0_f32);
+            for feature in 0..features {
+                let centered = input[base + feature * column_stride] - mean;
+                squares += centered * centered;
+            }
+            let inverse = F::new(1.0_f32) / F::sqrt(squares / count + epsilon.get::<F>());
+            for feature in 0..features {
+                let at = example * features + feature;
+                let value = (input[base + feature * column_stride] - mean) * inverse;
+                normalized[at] = value;
+                output[at] = value * gamma[feature] + beta[feature];
+            }
+            inverse_deviation[example] = inverse;
+        }
+    }
+
+    /// The input's gradient for the example of this unit; `upstream` read through its
+    /// strides, the rest contiguous.
+    #[cube(launch)]
+    pub fn input_gradient_kernel<F: Float>(
+        upstream: &Tensor<F>,
+        normalized: &Tensor<F>,
+        inverse_deviation: &Tensor<F>,
+        gamma: &Tensor<F>,
+        input_gradient: &mut Tensor<F>,
+        #[define(F)] _type: ElemType,
+    ) {
+        let example = ABSOLUTE_POS;
+        let (rows, features) = (upstream.shape(0), upstream.shape(1));
+        if example < rows {
+            let (base, column_stride) = (example * upstream.stride(0), upstream.stride(1));
+            let count = F::cast_from(features);
+            let mut total = F::new(0.0_f32);
+            let mut correlation = F::new(0.0_f32);
+            for feature in 0..features {
+                let scaled = upstream[base + feature * column_stride] * gamma[feature];
+                total += scaled;
+                correlation += scaled * normalized[example * features + feature];
+            }
+            let (mean, correlation) = (total / count, correlation / count);
+            let inverse = inverse_deviation[example];
+            for feature in 0..features {
+                let at = example * features + feature;
+                let scaled = upstream[base + feature * column_stride] * gamma[feature];
+                input_gradient[at] = (scaled - mean - normalized[at] * correlation) * inverse;
+            }
+        }
+    }
+}
+
+/// The cubes that give each of `examples` a unit.
+fn cubes(examples: usize) -> (CubeCount, CubeDim) {
+    let count = (examples as u32).div_ceil(UNITS);
+    (CubeCount::Static(count, 1, 1), CubeDim::new_1d(UNITS))
+}
+
+/// The deferred forward operation.
+#[derive(Debug)]
+struct ForwardOperation {
+    epsilon: f64,
+    inputs: [TensorIr; 3],
+    outputs: [TensorIr; 3],
+}
+
+impl Operation<FusionCubeRuntime> for ForwardOperation {
+    fn execute(
+        &self,
+        handles: &mut HandleContainer<CubeFusionHandle>,
+    ) -> Result<(), ExecutionError> {
+        let [input, gamma, beta] = self
+            .inputs
+            .each_ref()
+            .map(|ir| handles.get_float_tensor::<CubeBackend>(ir));
+        let (gamma, beta) = (into_contiguous(gamma), into_contiguous(beta));
+        let client = input.client.clone();
+        let device = input.device.clone();
+        let float_type = input.dtype;
+        let [rows, features] = input.meta.shape().dims::<2>();
+        let empty = |shape: [usize; 2]| {
+            empty_device_dtype(
+                client.clone(),
+                device.clone(),
+                Shape::new(shape),
+                float_type,
+            )
+        };
+        let (output, normalized) = (empty([rows, features]), empty([rows, features]));
+        let inverse_deviation = empty([rows, 1]);
+        let storage = dtype_to_storage_type(float_type);
+        let (cube_count, cube_dim) = cubes(rows);
+        kernel::forward_kernel::launch(
+            &client,
+            cube_count,
+            cube_dim,
+            input.into_tensor_arg(),
+            gamma.into_tensor_arg(),
+            beta.into_tensor_arg(),
+            output.clone().into_tensor_arg(),
+            normalized.clone().into_tensor_arg(),
+            inverse_deviation.clone().into_tensor_arg(),
+            InputScalar::new(self.epsilon, storage),
+            storage,
+        );
+        let written = [output, normalized, inverse_deviation];
+        for (ir, tensor) in self.outputs.iter().zip(written) {
+            handles.register_float_tensor::<CubeBackend>(&ir.id, tensor);
+        }
+        Ok(())
+    }
+}
+
+/// Layer norm's forward pass in training mode on `input` `[B, n]` with `gamma` and `beta`
+/// `[1, n]`: the output, `x̂` `[B, n]` and `1/√(σ² + ε)` `[B, 1]`, in one kernel. The tensors
+/// must be on a device where [`layer_norm_fits`] holds.
+pub fn layer_norm_forward(
+    epsilon: f64,
+    input: Tensor<2>,
+    gamma: Tensor<2>,
+    beta: Tensor<2>,
+) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
+    let [rows, features] = input.dims();
+    let inputs = [input, gamma, beta].map(super::primitive);
+    let batch = Shape::new([rows, features]);
+    let shapes = [batch.clone(), batch, Shape::new([rows, 1])].map(|shape| (shape, None));
+    let [output, normalized, inverse_deviation] = super::register(
+        "mlpc_layer_norm_forward",
+        inputs,
+        shapes,
+        |inputs, outputs| ForwardOperation {
+            epsilon,
+            inputs,
+            outputs,
+        },
+    )
+    .map(Tensor::from_primitive::<Cube>);
+    (output, normalized, inverse_deviation)
+}
+
+/// The deferred operation of the input's gradient.
+#[derive(Debug)]
+struct InputGradientOperation {
+    inputs: [TensorIr; 4],
+    outputs: [TensorIr; 1],
+}
+
+impl Operation<FusionCubeRuntime> for InputGradientOperation {
+    fn execute(
+        &self,
+        handles: &mut HandleContainer<CubeFusionHandle>,
+    ) -> Result<(), ExecutionError> {
+        let [upstream, normalized, inverse_deviation, gamma] = self
+            .inputs
+            .each_ref()
+            .map(|ir| handles.get_float_tensor::<CubeBackend>(ir));
+        let [normalized, inverse_deviation, gamma] =
+            [normalized, inverse_deviation, gamma].map(into_contiguous);
+        let client = upstream.client.clone();
+        let float_type = upstream.dtype;
+        let [rows, features] = upstream.meta.shape().dims::<2>();
+        let input_gradient = empty_device_dtype(
+            client.clone(),
+            upstream.device.clone(),
+            Shape::new([rows, features]),
+            float_type,
+        );
+        let (cube_count, cube_dim) = cubes(rows);
+        kernel::input_gradient_kernel::launch(
+            &client,
+            cube_count,
+            cube_dim,
+            upstream.into_tensor_arg(),
+            normalized.into_tensor_arg(),
+            inverse_deviation.into_tensor_arg(),
+            gamma.into_tensor_arg(),
+            input_gradient.clone().into_tensor_arg(),
+            dtype_to_storage_type(float_type),
+        );
+        handles.register_float_tensor::<CubeBackend>(&self.outputs[0].id, input_gradient);
+        Ok(())
+    }
+}
+
+/// Layer norm's input gradient `[B, n]` from the gradient `upstream` `[B, n]` of its output
+/// and what the forward pass kept, in one kernel. The tensors must be on a device where
+/// [`layer_norm_fits`] holds.
+pub fn layer_norm_input_gradient(
+    upstream: Tensor<2>,
+    normalized: Tensor<2>,
+    inverse_deviation: Tensor<2>,
+    gamma: Tensor<2>,
+) -> Tensor<2> {
+    let shape = Shape::new(upstream.dims());
+    let inputs = [upstream, normalized, inverse_deviation, gamma].map(super::primitive);
+    let [input_gradient] = super::register(
+        "mlpc_layer_norm_input_gradient",
+        inputs,
+        [(shape, None)],
+        |inputs, outputs| InputGradientOperation { inputs, outputs },
+    );
+    Tensor::from_primitive::<Cube>(input_gradient)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{largest_difference, wgpu_device};
+    use super::*;
+    use burn::tensor::Distribution;
+
+    /// The largest difference between two tensors, relative to the reference's largest value.
+    fn gap(ours: Tensor<2>, reference: Tensor<2>) -> f32 {
+        let (difference, scale) = largest_difference(ours, reference);
+        difference / scale
+    }
+
+    /// Both kernels against the composed operations on wgpu (the formulas of
+    /// [`super::super::super::layer`]): two features, a cube's worth of examples, more
+    /// examples than a cube has units, and a transposed (not contiguous) input and upstream.
+    #[test]
+    fn the_layer_norm_kernels_match_the_composed_operations() {
+        let Some(device) = wgpu_device() else {
+            return;
+        };
+        // Seeded, so every run draws the same numbers.
+        device.seed(6);
+        let epsilon = 1e-5;
+        for (rows, features, transposed) in [
+            (3, 2, false),
+            (256, 64, false),
+            (700, 300, false),
+            (33, 5, true),
+        ] {
+            let random = |distribution: Distribution| match transposed {
+                true => Tensor::<2>::random([features, rows], distribution, &device).transpose(),
+                false => Tensor::<2>::random([rows, features], distribution, &device),
+            };
+            let input = random(Distribution::Normal(1.0, 3.0));
+            let upstream = random(Distribution::Normal(0.0, 1.0));
+            let row = |distribution| Tensor::<2>::random([1, features], distribution, &device);
+            let gamma = row(Distribution::Normal(1.0, 0.5));
+            let beta = row(Distribution::Normal(0.0, 0.5));
+
+            let (output, normalized, inverse_deviation) =
+                layer_norm_forward(epsilon, input.clone(), gamma.clone(), beta.clone());
+            let input_gradient = layer_norm_input_gradient(
+                upstream.clone(),
+                normalized.clone(),
+                inverse_deviation.clone(),
+                gamma.clone(),
+            );
+
+            let mean = input.clone().mean_dim(1);
+            let centered = input - mean;
+            let variance = centered.clone().square().mean_dim(1);
+            let inverse = variance.add_scalar(epsilon).sqrt().recip();
+            let reference_normalized = centered * inverse.clone();
+            let reference_output = reference_normalized.clone() * gamma.clone() + beta;
+            let scaled = upstream * gamma;
+            let scaled_mean = scaled.clone().mean_dim(1);
+            let correlation = (scaled.clone() * reference_normalized.clone()).mean_dim(1);
+            let reference_input_gradient =
+                (scaled - scaled_mean - reference_normalized.clone() * correlation)
+                    * inverse.clone();
+
+            let gaps = [
+                ("output", gap(output, reference_output)),
+                ("normalized", gap(normalized, reference_normalized)),
+                ("inverse deviation", gap(inverse_deviation, inverse)),
+                (
+                    "input's gradient",
+                    gap(input_gradient, reference_input_gradient),
+                ),
+            ];
+            for (name, value) in gaps {
+                eprintln!("{rows} x {features}: {name} {value:.1e}");
+                assert!(
+                    value < 1e-5,
+                    "{rows} x {features}: {name} differs by {value:e}"
+                );
+            }
+        }
+    }
+}
