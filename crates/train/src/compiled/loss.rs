@@ -237,15 +237,9 @@ fn composed_cross_entropy(
 
 #[cfg(test)]
 mod tests {
-    use super::kernels::testing::{largest_difference, wgpu_device};
+    use super::kernels::testing::{relative_gap as gap, wgpu_device};
     use super::*;
     use burn::tensor::{Distribution, TensorData};
-
-    /// The largest difference between two tensors, relative to the reference's largest value.
-    fn gap<const D: usize>(ours: Tensor<D>, reference: Tensor<D>) -> f32 {
-        let (difference, scale) = largest_difference(ours, reference);
-        difference / scale
-    }
 
     /// The loss kernel against the composed operations on wgpu, for every loss: one row, a
     /// batch that fits the kernel's units, one that strides over them, transposed (not

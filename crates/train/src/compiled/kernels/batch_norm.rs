@@ -19,14 +19,9 @@ use burn::tensor::{Shape, Tensor};
 use burn_cubecl::CubeBackend;
 use burn_cubecl::fusion::{CubeFusionHandle, FusionCubeRuntime};
 use burn_cubecl::kernel::into_contiguous;
-use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_fusion::ExecutionError;
 use burn_fusion::custom::{HandleContainer, Operation, TensorIr};
-use cubecl::CubeDim;
-use cubecl::prelude::{CubeCount, InputScalar};
-
-/// Units of a cube.
-const UNITS: u32 = 256;
+use cubecl::prelude::InputScalar;
 
 /// Tensors the forward kernel binds (the backward binds fewer).
 const FORWARD_TENSORS: usize = 8;
@@ -159,12 +154,6 @@ pub struct Setting {
     pub momentum: f64,
 }
 
-/// The cubes that give each of `features` a unit.
-fn cubes(features: usize) -> (CubeCount, CubeDim) {
-    let count = (features as u32).div_ceil(UNITS);
-    (CubeCount::Static(count, 1, 1), CubeDim::new_1d(UNITS))
-}
-
 /// The deferred forward operation.
 #[derive(Debug)]
 struct ForwardOperation {
@@ -185,23 +174,17 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
         let (gamma, beta) = (into_contiguous(gamma), into_contiguous(beta));
         let (mean, variance) = (super::writable(mean), super::writable(variance));
         let client = input.client.clone();
-        let device = input.device.clone();
         let float_type = input.dtype;
         let [rows, features] = input.meta.shape().dims::<2>();
-        let empty = |shape: [usize; 2]| {
-            empty_device_dtype(
-                client.clone(),
-                device.clone(),
-                Shape::new(shape),
-                float_type,
-            )
-        };
-        let (output, normalized) = (empty([rows, features]), empty([rows, features]));
-        let inverse_deviation = empty([1, features]);
+        let (output, normalized) = (
+            super::empty_like(&input, [rows, features]),
+            super::empty_like(&input, [rows, features]),
+        );
+        let inverse_deviation = super::empty_like(&input, [1, features]);
         let storage = dtype_to_storage_type(float_type);
         let scalar = |value: f64| InputScalar::new(value, storage);
         let Setting { epsilon, momentum } = self.setting;
-        let (cube_count, cube_dim) = cubes(features);
+        let (cube_count, cube_dim) = super::unit_each(features);
         kernel::forward_kernel::launch(
             &client,
             cube_count,
@@ -282,24 +265,18 @@ impl Operation<FusionCubeRuntime> for BackwardOperation {
         let [normalized, inverse_deviation, gamma] =
             [normalized, inverse_deviation, gamma].map(into_contiguous);
         let client = upstream.client.clone();
-        let device = upstream.device.clone();
         let float_type = upstream.dtype;
         let [rows, features] = upstream.meta.shape().dims::<2>();
-        let empty = |shape: [usize; 2]| {
-            empty_device_dtype(
-                client.clone(),
-                device.clone(),
-                Shape::new(shape),
-                float_type,
-            )
-        };
-        let (gamma_gradient, beta_gradient) = (empty([1, features]), empty([1, features]));
+        let (gamma_gradient, beta_gradient) = (
+            super::empty_like(&upstream, [1, features]),
+            super::empty_like(&upstream, [1, features]),
+        );
         // Without the input's gradient the kernel writes nothing there: a one-value stand-in.
         let input_gradient = match self.with_input {
-            true => empty([rows, features]),
-            false => empty([1, 1]),
+            true => super::empty_like(&upstream, [rows, features]),
+            false => super::empty_like(&upstream, [1, 1]),
         };
-        let (cube_count, cube_dim) = cubes(features);
+        let (cube_count, cube_dim) = super::unit_each(features);
         kernel::backward_kernel::launch(
             &client,
             cube_count,
@@ -368,15 +345,9 @@ pub fn batch_norm_backward(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{largest_difference, wgpu_device};
+    use super::super::testing::{relative_gap as gap, wgpu_device};
     use super::*;
     use burn::tensor::Distribution;
-
-    /// The largest difference between two tensors, relative to the reference's largest value.
-    fn gap(ours: Tensor<2>, reference: Tensor<2>) -> f32 {
-        let (difference, scale) = largest_difference(ours, reference);
-        difference / scale
-    }
 
     /// Both kernels against the composed operations on wgpu (the formulas of
     /// [`super::super::super::layer`]): a batch of two, a cube's worth of features, more

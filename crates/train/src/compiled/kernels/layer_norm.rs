@@ -14,14 +14,9 @@ use burn::tensor::{Shape, Tensor};
 use burn_cubecl::CubeBackend;
 use burn_cubecl::fusion::{CubeFusionHandle, FusionCubeRuntime};
 use burn_cubecl::kernel::into_contiguous;
-use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_fusion::ExecutionError;
 use burn_fusion::custom::{HandleContainer, Operation, TensorIr};
-use cubecl::CubeDim;
-use cubecl::prelude::{CubeCount, InputScalar};
-
-/// Units of a cube.
-const UNITS: u32 = 256;
+use cubecl::prelude::InputScalar;
 
 /// Tensors the forward kernel binds (the input's gradient binds fewer).
 const FORWARD_TENSORS: usize = 6;
@@ -111,12 +106,6 @@ mod kernel {
     }
 }
 
-/// The cubes that give each of `examples` a unit.
-fn cubes(examples: usize) -> (CubeCount, CubeDim) {
-    let count = (examples as u32).div_ceil(UNITS);
-    (CubeCount::Static(count, 1, 1), CubeDim::new_1d(UNITS))
-}
-
 /// The deferred forward operation.
 #[derive(Debug)]
 struct ForwardOperation {
@@ -136,21 +125,15 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
             .map(|ir| handles.get_float_tensor::<CubeBackend>(ir));
         let (gamma, beta) = (into_contiguous(gamma), into_contiguous(beta));
         let client = input.client.clone();
-        let device = input.device.clone();
         let float_type = input.dtype;
         let [rows, features] = input.meta.shape().dims::<2>();
-        let empty = |shape: [usize; 2]| {
-            empty_device_dtype(
-                client.clone(),
-                device.clone(),
-                Shape::new(shape),
-                float_type,
-            )
-        };
-        let (output, normalized) = (empty([rows, features]), empty([rows, features]));
-        let inverse_deviation = empty([rows, 1]);
+        let (output, normalized) = (
+            super::empty_like(&input, [rows, features]),
+            super::empty_like(&input, [rows, features]),
+        );
+        let inverse_deviation = super::empty_like(&input, [rows, 1]);
         let storage = dtype_to_storage_type(float_type);
-        let (cube_count, cube_dim) = cubes(rows);
+        let (cube_count, cube_dim) = super::unit_each(rows);
         kernel::forward_kernel::launch(
             &client,
             cube_count,
@@ -220,13 +203,8 @@ impl Operation<FusionCubeRuntime> for InputGradientOperation {
         let client = upstream.client.clone();
         let float_type = upstream.dtype;
         let [rows, features] = upstream.meta.shape().dims::<2>();
-        let input_gradient = empty_device_dtype(
-            client.clone(),
-            upstream.device.clone(),
-            Shape::new([rows, features]),
-            float_type,
-        );
-        let (cube_count, cube_dim) = cubes(rows);
+        let input_gradient = super::empty_like(&upstream, [rows, features]);
+        let (cube_count, cube_dim) = super::unit_each(rows);
         kernel::input_gradient_kernel::launch(
             &client,
             cube_count,
@@ -265,15 +243,9 @@ pub fn layer_norm_input_gradient(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{largest_difference, wgpu_device};
+    use super::super::testing::{relative_gap as gap, wgpu_device};
     use super::*;
     use burn::tensor::Distribution;
-
-    /// The largest difference between two tensors, relative to the reference's largest value.
-    fn gap(ours: Tensor<2>, reference: Tensor<2>) -> f32 {
-        let (difference, scale) = largest_difference(ours, reference);
-        difference / scale
-    }
 
     /// Both kernels against the composed operations on wgpu (the formulas of
     /// [`super::super::super::layer`]): two features, a cube's worth of examples, more

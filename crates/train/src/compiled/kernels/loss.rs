@@ -25,7 +25,6 @@ use burn::tensor::{Int, Shape, Tensor};
 use burn_cubecl::CubeBackend;
 use burn_cubecl::fusion::{CubeFusionHandle, FusionCubeRuntime};
 use burn_cubecl::kernel::into_contiguous;
-use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
 use burn_fusion::ExecutionError;
 use burn_fusion::custom::{HandleContainer, Operation, TensorIr};
@@ -330,15 +329,9 @@ fn launch(
     let factor = into_contiguous(factor);
     let [rows, width] = outputs.meta.shape().dims::<2>();
     let client = outputs.client.clone();
-    let device = outputs.device.clone();
     let (float_type, target_type) = (outputs.dtype, targets.dtype);
     let float_storage = dtype_to_storage_type(float_type);
-    let gradient = empty_device_dtype(
-        client.clone(),
-        device.clone(),
-        Shape::new([rows, width]),
-        float_type,
-    );
+    let gradient = super::empty_like(&outputs, [rows, width]);
     let Multipliers {
         gradient: multiplier,
         sum: sum_multiplier,
@@ -348,7 +341,7 @@ fn launch(
     let (cubes, units) = (CubeCount::Static(1, 1, 1), CubeDim::new_1d(UNITS as u32));
     let written = match sum {
         Sum::Returned => {
-            let loss = empty_device_dtype(client.clone(), device, Shape::new([1]), float_type);
+            let loss = super::empty_like(&outputs, [1]);
             kernel::loss_kernel::launch(
                 &client,
                 cubes,

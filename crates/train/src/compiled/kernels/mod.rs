@@ -92,6 +92,32 @@ fn writable(tensor: burn_cubecl::tensor::CubeTensor) -> burn_cubecl::tensor::Cub
     }
 }
 
+/// A new contiguous tensor of `dims` on `like`'s device, of its element type (a kernel's
+/// output).
+fn empty_like<const D: usize>(
+    like: &burn_cubecl::tensor::CubeTensor,
+    dims: [usize; D],
+) -> burn_cubecl::tensor::CubeTensor {
+    burn_cubecl::ops::numeric::empty_device_dtype(
+        like.client.clone(),
+        like.device.clone(),
+        Shape::new(dims),
+        like.dtype,
+    )
+}
+
+/// Units of a cube where a kernel gives each item (a feature, an example) a unit of its own.
+const UNITS_PER_CUBE: u32 = 256;
+
+/// The cubes that give each of `items` a unit.
+fn unit_each(items: usize) -> (cubecl::prelude::CubeCount, cubecl::CubeDim) {
+    let cubes = (items as u32).div_ceil(UNITS_PER_CUBE);
+    (
+        cubecl::prelude::CubeCount::Static(cubes, 1, 1),
+        cubecl::CubeDim::new_1d(UNITS_PER_CUBE),
+    )
+}
+
 /// Registers one of the kernels with burn-fusion as a custom operation named `name`: it runs in
 /// stream order after what wrote `inputs` (consumed here: where one has no other owner, the
 /// kernel may write into its buffer), and returns its outputs, of `outputs`' shapes and the
@@ -165,6 +191,12 @@ pub(crate) mod testing {
         }
         crate::backend::configure_wgpu_runtime();
         Some(Device::wgpu(DeviceKind::DefaultDevice))
+    }
+
+    /// The largest difference between two tensors, relative to the reference's largest value.
+    pub fn relative_gap<const D: usize>(ours: Tensor<D>, reference: Tensor<D>) -> f32 {
+        let (difference, scale) = largest_difference(ours, reference);
+        difference / scale
     }
 
     /// The largest absolute difference between two tensors' values, and the reference's
