@@ -232,6 +232,31 @@ fn masked_derivatives_on_wgpu() {
     }
 }
 
+/// On wgpu, with one output, the loss kernel adds the output layer's bias as it reads the
+/// product (the layer's forward pass leaves it out): the same comparison, there, for a
+/// regression and a binary classification.
+#[test]
+fn the_output_bias_in_the_loss_on_wgpu() {
+    if !wgpu_available("the_output_bias_in_the_loss_on_wgpu") {
+        return;
+    }
+    let circles = model(
+        "data circles(n = 200, noise = 0.05, factor = 0.5, seed = 2)\n\
+         network {\ndense 8 tanh\ndense 1\nsigmoid\n}\n\
+         loss binary_cross_entropy\n\
+         optimizer adam(lr = 0.02)\n\
+         train { epochs = 1, batch_size = 16, seed = 2 }\n",
+    );
+    let regression = diabetes(
+        "dense 8 relu\ndense 1",
+        "huber(delta = 0.5)",
+        "sgd(lr = 0.05, momentum = 0.9)",
+    );
+    for (name, model) in [("binary cross-entropy", circles), ("huber", regression)] {
+        assert_parity(&format!("{name} / wgpu"), &model, Backend::Wgpu, TOLERANCE);
+    }
+}
+
 #[test]
 fn residual_blocks() {
     both_cpu_backends(

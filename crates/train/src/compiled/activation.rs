@@ -65,14 +65,30 @@ pub fn needs_input(function: &Activation) -> bool {
     }
 }
 
+/// Whether the derivative reads the activation's output.
+pub fn needs_output(function: &Activation) -> bool {
+    match function {
+        Activation::Relu
+        | Activation::Tanh
+        | Activation::Sigmoid
+        | Activation::Softmax
+        | Activation::Elu { .. } => true,
+        Activation::Identity
+        | Activation::Gelu
+        | Activation::LeakyRelu { .. }
+        | Activation::Silu => false,
+    }
+}
+
 /// The gradient with respect to the pre-activation, from the gradient `upstream` with respect
 /// to the output; `input` is the pre-activation (present when [`needs_input`] says so) and
-/// `output` the activation's value; `gating` the form of the piecewise-constant derivatives.
+/// `output` the activation's value (present when [`needs_output`] says so); `gating` the form
+/// of the piecewise-constant derivatives.
 pub fn backward(
     function: &Activation,
     upstream: Tensor<2>,
     input: Option<&Tensor<2>>,
-    output: &Tensor<2>,
+    output: Option<&Tensor<2>>,
     gating: Gating,
 ) -> Tensor<2> {
     let input = || {
@@ -80,22 +96,27 @@ pub fn backward(
             .expect("the activation kept its input for the backward pass")
             .clone()
     };
+    let output = || {
+        output
+            .expect("the activation kept its output for the backward pass")
+            .clone()
+    };
     match function {
         Activation::Identity => upstream,
         // burn's relu passes no gradient where the output is zero.
         Activation::Relu => gating.gate(
             upstream,
-            || output.clone().lower_equal_elem(0.0),
-            || output.clone().greater_elem(0.0).float(),
+            || output().lower_equal_elem(0.0),
+            || output().greater_elem(0.0).float(),
         ),
         // 1 - tanh²
         Activation::Tanh => {
-            let output = output.clone();
+            let output = output();
             upstream.clone() - upstream * output.clone() * output
         }
         // σ (1 - σ)
         Activation::Sigmoid => {
-            let output = output.clone();
+            let output = output();
             upstream * (output.clone() - output.clone() * output)
         }
         // Φ(x) + x φ(x), exact.
@@ -134,8 +155,9 @@ pub fn backward(
         }
         // y (g - Σ g y)
         Activation::Softmax => {
+            let output = output();
             let weighted = (upstream.clone() * output.clone()).sum_dim(1);
-            output.clone() * (upstream - weighted)
+            output * (upstream - weighted)
         }
         // σ(x) (1 + x (1 - σ(x)))
         Activation::Silu => {
@@ -148,7 +170,7 @@ pub fn backward(
         // burn: x for x > 0, alpha (eˣ - 1) for x <= 0, whose derivative is y + alpha.
         Activation::Elu { alpha } => {
             let non_positive = input().lower_equal_elem(0.0);
-            let below = upstream.clone() * output.clone().add_scalar(*alpha);
+            let below = upstream.clone() * output().add_scalar(*alpha);
             upstream.mask_where(non_positive, below)
         }
     }

@@ -77,14 +77,15 @@ pub struct Form {
 
 /// What a layer's forward pass keeps for its backward pass.
 pub enum Saved {
-    /// Dense: the input, the pre-activation (if the derivative reads it) and the output.
+    /// Dense: the input, and the pre-activation and the output where the derivative reads
+    /// them.
     Dense {
         /// `x`.
         input: Tensor<2>,
         /// `x W + b`, when the activation's derivative needs it.
         affine: Option<Tensor<2>>,
-        /// `f(x W + b)`.
-        output: Tensor<2>,
+        /// `f(x W + b)`, when the activation's derivative needs it.
+        output: Option<Tensor<2>>,
     },
     /// Activation: its input (if needed) and output.
     Activation {
@@ -171,6 +172,54 @@ impl LayerRule {
         }
     }
 
+    /// The bias a loss may add for this layer, where it is the network's last: a dense
+    /// layer's with no activation (whose output is `x W + b`).
+    pub fn bias_for_loss(&self) -> Option<usize> {
+        match self {
+            LayerRule::Dense {
+                bias: Some(bias),
+                activation: Activation::Identity,
+                ..
+            } => Some(*bias),
+            LayerRule::Dense { .. }
+            | LayerRule::Activation(_)
+            | LayerRule::Prelu { .. }
+            | LayerRule::Residual { .. }
+            | LayerRule::Dropout { .. }
+            | LayerRule::BatchNorm { .. }
+            | LayerRule::LayerNorm { .. } => None,
+        }
+    }
+
+    /// Forward in training mode of a layer with a [`bias_for_loss`](Self::bias_for_loss),
+    /// the bias left out (`x W`, to which the loss adds it) and what the backward pass needs
+    /// (the same as with the bias: the derivative of no activation reads nothing).
+    pub fn forward_without_bias(
+        &self,
+        input: Tensor<2>,
+        values: &[&Tensor<2>],
+    ) -> (Tensor<2>, Saved) {
+        match self {
+            LayerRule::Dense { weight, .. } => {
+                let product = input.clone().matmul(values[*weight].clone());
+                let saved = Saved::Dense {
+                    input,
+                    affine: None,
+                    output: None,
+                };
+                (product, saved)
+            }
+            LayerRule::Activation(_)
+            | LayerRule::Prelu { .. }
+            | LayerRule::Residual { .. }
+            | LayerRule::Dropout { .. }
+            | LayerRule::BatchNorm { .. }
+            | LayerRule::LayerNorm { .. } => {
+                unreachable!("only a layer with a bias for the loss leaves it out")
+            }
+        }
+    }
+
     /// Forward in training mode: the output and what the backward pass needs. `values` are
     /// the step's parameter values; `running` its batch-norm statistics, updated here.
     pub fn forward(
@@ -196,7 +245,7 @@ impl LayerRule {
                 let saved = Saved::Dense {
                     input,
                     affine: kept,
-                    output: output.clone(),
+                    output: activation::needs_output(activation).then(|| output.clone()),
                 };
                 (output, saved)
             }
@@ -360,9 +409,13 @@ impl LayerRule {
                         | Mutation::HostWriteInStep
                         | Mutation::HostWriteInFirstRecording,
                     )
-                    | None => {
-                        activation::backward(activation, upstream, affine.as_ref(), &output, gating)
-                    }
+                    | None => activation::backward(
+                        activation,
+                        upstream,
+                        affine.as_ref(),
+                        output.as_ref(),
+                        gating,
+                    ),
                 };
                 drop((affine, output));
                 // The weight's gradient first, the input's last: the layer below applies its
@@ -384,7 +437,7 @@ impl LayerRule {
                 input_gradient
             }
             (LayerRule::Activation(function), Saved::Activation { input, output }) => Some(
-                activation::backward(function, upstream, input.as_ref(), &output, gating),
+                activation::backward(function, upstream, input.as_ref(), Some(&output), gating),
             ),
             (LayerRule::Prelu { slope }, Saved::Prelu(input)) => {
                 // dy/dx = a where x < 0, 1 elsewhere (at 0 too, as burn's); dy/da = min(0, x).

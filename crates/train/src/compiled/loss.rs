@@ -14,7 +14,7 @@
 //! output's gradient, so a step that folds the learning rate in here gets every parameter's
 //! gradient already scaled, at no cost.
 
-use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, activation};
+use burn::tensor::{IndexingUpdateOp, Int, Tensor, activation};
 use mlpc_ir::Loss;
 
 use super::kernels::{self, Kind, Multipliers, Targets};
@@ -41,19 +41,26 @@ pub struct Tally {
     pub counter: Tensor<1, Int>,
 }
 
-/// Evaluates `loss` on the network's `output` for `targets`; with a `tally`, the summed loss
-/// goes into it.
+/// Evaluates `loss` on the network's output for `targets`: `output`, plus `bias` `[1, O]` where
+/// the output layer's bias was left for the loss to add (the kernel adds it as it reads the
+/// output, so that no kernel of its own does); with a `tally`, the summed loss goes into it.
+/// The gradient with respect to `output` is the one with respect to the biased output.
 pub fn loss_and_gradient(
     loss: Loss,
     output: Tensor<2>,
+    bias: Option<Tensor<2>>,
     targets: &BatchTargets,
     scale: &Scalar,
     tally: Option<&mut Tally>,
 ) -> LossOutcome {
     let device = output.device();
     match (kernels::available(&device), tally) {
-        (true, tally) => kernel_loss(loss, output, targets, scale, tally),
+        (true, tally) => kernel_loss(loss, output, bias, targets, scale, tally),
         (false, None) => {
+            let output = match bias {
+                Some(bias) => output + bias,
+                None => output,
+            };
             let (sum, gradient) = composed_loss_and_gradient(loss, output, targets, scale);
             LossOutcome {
                 sum: Some(sum),
@@ -95,6 +102,7 @@ fn kernel_setting(loss: Loss, batch: usize, width: usize) -> (Kind, Multipliers)
 fn kernel_loss(
     loss: Loss,
     output: Tensor<2>,
+    bias: Option<Tensor<2>>,
     targets: &BatchTargets,
     scale: &Scalar,
     tally: Option<&mut Tally>,
@@ -105,10 +113,15 @@ fn kernel_loss(
         BatchTargets::Classes(classes) => Targets::Classes(classes.clone()),
         BatchTargets::Values(values) => Targets::Values(values.clone()),
     };
-    let factor = factor_tensor(scale.clone(), &output.device());
+    // A scale from the host is a number the kernel multiplies in (a recording holds it as it
+    // holds the kernel), one from the device a tensor it reads.
+    let factor = match scale.clone() {
+        Scalar::Host(scale) => kernels::Scale::Host(scale),
+        Scalar::Device(scale) => kernels::Scale::Device(scale),
+    };
     match tally {
         None => {
-            let (gradient, sum) = kernels::loss(kind, multipliers, output, targets, factor);
+            let (gradient, sum) = kernels::loss(kind, multipliers, output, bias, targets, factor);
             LossOutcome {
                 sum: Some(sum),
                 gradient,
@@ -120,6 +133,7 @@ fn kernel_loss(
                 kind,
                 multipliers,
                 output,
+                bias,
                 targets,
                 factor,
                 tally.losses.extract(),
@@ -130,16 +144,6 @@ fn kernel_loss(
                 gradient,
             }
         }
-    }
-}
-
-/// The scale as the loss kernel reads it, `[1, 1]` on `device`: one from the host is filled
-/// on the device (a kernel, which a recording holds, where a write from the host would not be
-/// replayed).
-fn factor_tensor(scale: Scalar, device: &Device) -> Tensor<2> {
-    match scale {
-        Scalar::Host(scale) => Tensor::full([1, 1], scale, device),
-        Scalar::Device(scale) => scale,
     }
 }
 
@@ -245,7 +249,8 @@ mod tests {
     /// batch that fits the kernel's units, one that strides over them, transposed (not
     /// contiguous) outputs, and scales from the host and from the device; the tallied
     /// variant gives the same gradient and adds the same sum into its slot, advancing the
-    /// counter.
+    /// counter; with the output layer's bias handed to the kernel, the numbers of the bias
+    /// added first.
     #[test]
     fn the_loss_kernel_matches_the_composed_operations_for_every_loss() {
         let Some(device) = wgpu_device() else {
@@ -298,15 +303,38 @@ mod tests {
                         BatchTargets::Values(random(rows, columns))
                     }
                 };
-                let ours = loss_and_gradient(loss, output.clone(), &targets, &scale, None);
+                let ours = loss_and_gradient(loss, output.clone(), None, &targets, &scale, None);
                 let our_sum = ours.sum.expect("returned without a tally");
                 let mut tally = Tally {
                     losses: Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device),
                     counter: Tensor::<1, Int>::from_ints([1], &device),
                 };
-                let tallied =
-                    loss_and_gradient(loss, output.clone(), &targets, &scale, Some(&mut tally));
+                let tallied = loss_and_gradient(
+                    loss,
+                    output.clone(),
+                    None,
+                    &targets,
+                    &scale,
+                    Some(&mut tally),
+                );
                 assert!(tallied.sum.is_none());
+                // With the output layer's bias left to the kernel: the same numbers as with the
+                // bias added first (the same f32 sum, then the same kernel).
+                let bias = random(1, columns);
+                let biased = loss_and_gradient(
+                    loss,
+                    output.clone(),
+                    Some(bias.clone()),
+                    &targets,
+                    &scale,
+                    None,
+                );
+                let added =
+                    loss_and_gradient(loss, output.clone() + bias, None, &targets, &scale, None);
+                let biased_gaps = (
+                    gap(biased.gradient, added.gradient),
+                    gap(biased.sum.expect("returned"), added.sum.expect("returned")),
+                );
                 let (reference_sum, reference_gradient) =
                     composed_loss_and_gradient(loss, output, &targets, &scale);
                 let tallied_losses = tally.losses.into_data().try_to_vec::<f32>().expect("f32");
@@ -323,7 +351,14 @@ mod tests {
                 let loss_gap = gap(our_sum, reference_sum);
                 let name = loss.name();
                 eprintln!(
-                    "{name} {rows} x {columns}: gradient {gradient_gap:.1e}, loss {loss_gap:.1e}"
+                    "{name} {rows} x {columns}: gradient {gradient_gap:.1e}, loss {loss_gap:.1e}; biased {:.1e}, {:.1e}",
+                    biased_gaps.0, biased_gaps.1
+                );
+                assert!(
+                    biased_gaps.0 < 1e-6 && biased_gaps.1 < 1e-6,
+                    "{name} {rows} x {columns} with a bias: gradient differs by {:e}, loss by {:e}",
+                    biased_gaps.0,
+                    biased_gaps.1
                 );
                 assert!(
                     gradient_gap < 1e-5 && loss_gap < 1e-5,

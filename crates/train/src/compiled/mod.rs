@@ -409,13 +409,34 @@ impl CompiledStep {
         let sum = {
             let values: Vec<&Tensor<2>> = self.parameters.iter().map(|p| &p.value).collect();
             let mut saved: Vec<Saved> = Vec::with_capacity(self.layers.len());
+            // On wgpu, with one output, the loss kernel adds the output layer's bias as it
+            // reads the product: burn-fusion runs a product with one column as a plain
+            // matrix-vector product and the addition as a kernel of its own (measured: one
+            // launch more a step). With more columns it fuses the addition into the product,
+            // and a product left alone there measured two launches more (a plain product and a
+            // copy), so the layer keeps its bias.
+            let bias_for_loss = match kernels::available(&self.device) {
+                true => self
+                    .layers
+                    .last()
+                    .and_then(LayerRule::bias_for_loss)
+                    .filter(|bias| values[*bias].dims()[1] == 1),
+                false => None,
+            };
             let mut hidden = features;
-            for rule in &self.layers {
-                let (output, kept) = rule.forward(hidden, &values, &mut self.running, masks);
+            for (index, rule) in self.layers.iter().enumerate() {
+                let last = index + 1 == self.layers.len();
+                let (output, kept) = match (last, bias_for_loss) {
+                    (true, Some(_)) => rule.forward_without_bias(hidden, &values),
+                    (false, _) | (true, None) => {
+                        rule.forward(hidden, &values, &mut self.running, masks)
+                    }
+                };
                 saved.push(kept);
                 hidden = output;
             }
-            let outcome = loss::loss_and_gradient(self.loss, hidden, targets, scale, tally);
+            let bias = bias_for_loss.map(|bias| values[bias].clone());
+            let outcome = loss::loss_and_gradient(self.loss, hidden, bias, targets, scale, tally);
             let mut upstream = Some(outcome.gradient);
             for (index, (rule, kept)) in self.layers.iter().zip(saved).enumerate().rev() {
                 let Some(gradient) = upstream.take() else {

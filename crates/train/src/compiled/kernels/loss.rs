@@ -77,16 +77,38 @@ mod kernel {
     use super::Kind;
     use cubecl::prelude::*;
 
+    /// The output at `base + column · column_stride`, plus the bias at `column` where
+    /// `biased` (the output layer's bias, added here rather than by a kernel of its own).
+    #[cube]
+    fn logit<F: Float>(
+        outputs: &Tensor<F>,
+        bias: &Tensor<F>,
+        base: usize,
+        column: usize,
+        column_stride: usize,
+        #[comptime] biased: bool,
+    ) -> F {
+        let value = outputs[base + column * column_stride];
+        if comptime!(biased) {
+            value + bias[column * bias.stride(1)]
+        } else {
+            value
+        }
+    }
+
     /// Unit `unit`'s share of the summed loss of softmax cross-entropy, its rows' gradient
     /// written (times `scale`).
     #[cube]
+    #[allow(clippy::too_many_arguments)]
     fn cross_entropy_rows<F: Float, I: Numeric>(
         logits: &Tensor<F>,
+        bias: &Tensor<F>,
         classes: &Tensor<I>,
         scale: F,
         gradient: &mut Tensor<F>,
         unit: usize,
         stride: usize,
+        #[comptime] biased: bool,
     ) -> F {
         let rows = logits.shape(0);
         let width = logits.shape(1);
@@ -97,24 +119,31 @@ mod kernel {
         let mut row = unit;
         while row < rows {
             let base = row * row_stride;
-            let mut top = logits[base];
+            let mut top = logit::<F>(logits, bias, base, 0, column_stride, biased);
             for column in 1..width {
-                top = F::max(top, logits[base + column * column_stride]);
+                top = F::max(
+                    top,
+                    logit::<F>(logits, bias, base, column, column_stride, biased),
+                );
             }
             let mut total = F::new(0.0_f32);
             for column in 0..width {
-                total += (logits[base + column * column_stride] - top).exp();
+                total +=
+                    (logit::<F>(logits, bias, base, column, column_stride, biased) - top).exp();
             }
             let class = usize::cast_from(classes[row * classes.stride(0)]);
             for column in 0..width {
-                let mut value = (logits[base + column * column_stride] - top).exp() / total;
+                let mut value =
+                    (logit::<F>(logits, bias, base, column, column_stride, biased) - top).exp()
+                        / total;
                 if column == class {
                     value -= F::new(1.0_f32);
                 }
                 gradient[row * gradient_row_stride + column * gradient_column_stride] =
                     value * scale;
             }
-            accumulated += total.ln() - (logits[base + class * column_stride] - top);
+            accumulated +=
+                total.ln() - (logit::<F>(logits, bias, base, class, column_stride, biased) - top);
             row += stride;
         }
         accumulated
@@ -126,6 +155,7 @@ mod kernel {
     #[allow(clippy::too_many_arguments)]
     fn element_losses<F: Float, I: Numeric>(
         outputs: &Tensor<F>,
+        bias: &Tensor<F>,
         targets: &Tensor<I>,
         scale: F,
         delta: F,
@@ -133,6 +163,7 @@ mod kernel {
         unit: usize,
         stride: usize,
         #[comptime] kind: Kind,
+        #[comptime] biased: bool,
     ) -> F {
         let width = outputs.shape(1);
         let count = outputs.shape(0) * width;
@@ -140,7 +171,14 @@ mod kernel {
         let mut element = unit;
         while element < count {
             let (row, column) = (element / width, element % width);
-            let output = outputs[row * outputs.stride(0) + column * outputs.stride(1)];
+            let output = logit::<F>(
+                outputs,
+                bias,
+                row * outputs.stride(0),
+                column,
+                outputs.stride(1),
+                biased,
+            );
             let target =
                 F::cast_from(targets[row * targets.stride(0) + column * targets.stride(1)]);
             let mut derivative = F::new(0.0_f32);
@@ -183,6 +221,7 @@ mod kernel {
     #[allow(clippy::too_many_arguments)]
     fn gradient_and_sum<F: Float, I: Numeric>(
         outputs: &Tensor<F>,
+        bias: &Tensor<F>,
         targets: &Tensor<I>,
         factor: &Tensor<F>,
         multiplier: InputScalar,
@@ -191,18 +230,27 @@ mod kernel {
         gradient: &mut Tensor<F>,
         #[comptime] units: usize,
         #[comptime] kind: Kind,
+        #[comptime] biased: bool,
+        #[comptime] device_scale: bool,
     ) -> F {
         let unit = UNIT_POS as usize;
-        let scale = factor[0] * multiplier.get::<F>();
+        let scale = if comptime!(device_scale) {
+            factor[0] * multiplier.get::<F>()
+        } else {
+            multiplier.get::<F>()
+        };
         let mut partial = Shared::<[F]>::new_slice(units);
         // The stride between a unit's rows, as a runtime value (the shared-memory sum below
         // fails to compile from a comptime one).
         let stride = CUBE_DIM as usize;
         let accumulated = if comptime!(kind == Kind::CrossEntropy) {
-            cross_entropy_rows::<F, I>(outputs, targets, scale, gradient, unit, stride)
+            cross_entropy_rows::<F, I>(
+                outputs, bias, targets, scale, gradient, unit, stride, biased,
+            )
         } else {
             element_losses::<F, I>(
                 outputs,
+                bias,
                 targets,
                 scale,
                 delta.get::<F>(),
@@ -210,6 +258,7 @@ mod kernel {
                 unit,
                 stride,
                 kind,
+                biased,
             )
         };
         partial[unit] = accumulated;
@@ -231,6 +280,7 @@ mod kernel {
     #[allow(clippy::too_many_arguments)]
     pub fn loss_kernel<F: Float, I: Numeric>(
         outputs: &Tensor<F>,
+        bias: &Tensor<F>,
         targets: &Tensor<I>,
         factor: &Tensor<F>,
         multiplier: InputScalar,
@@ -240,10 +290,13 @@ mod kernel {
         loss: &mut Tensor<F>,
         #[comptime] units: usize,
         #[comptime] kind: Kind,
+        #[comptime] biased: bool,
+        #[comptime] device_scale: bool,
         #[define(F, I)] _types: [ElemType; 2],
     ) {
         let sum = gradient_and_sum::<F, I>(
             outputs,
+            bias,
             targets,
             factor,
             multiplier,
@@ -252,6 +305,8 @@ mod kernel {
             gradient,
             units,
             kind,
+            biased,
+            device_scale,
         );
         if UNIT_POS == 0 {
             loss[0] = sum;
@@ -264,6 +319,7 @@ mod kernel {
     #[allow(clippy::too_many_arguments)]
     pub fn tallied_loss_kernel<F: Float, I: Numeric, C: Int>(
         outputs: &Tensor<F>,
+        bias: &Tensor<F>,
         targets: &Tensor<I>,
         factor: &Tensor<F>,
         multiplier: InputScalar,
@@ -274,10 +330,13 @@ mod kernel {
         counter: &mut Tensor<C>,
         #[comptime] units: usize,
         #[comptime] kind: Kind,
+        #[comptime] biased: bool,
+        #[comptime] device_scale: bool,
         #[define(F, I, C)] _types: [ElemType; 3],
     ) {
         let sum = gradient_and_sum::<F, I>(
             outputs,
+            bias,
             targets,
             factor,
             multiplier,
@@ -286,6 +345,8 @@ mod kernel {
             gradient,
             units,
             kind,
+            biased,
+            device_scale,
         );
         if UNIT_POS == 0 {
             let step = counter[0];
@@ -321,12 +382,13 @@ struct Setting {
 fn launch(
     setting: Setting,
     outputs: CubeTensor,
+    bias: Option<CubeTensor>,
     targets: CubeTensor,
-    factor: CubeTensor,
+    factor: Option<CubeTensor>,
     sum: Sum,
 ) -> (CubeTensor, Vec<CubeTensor>) {
     // The kernel reads outputs and targets through their strides; the factor is one element.
-    let factor = into_contiguous(factor);
+    let factor = factor.map(into_contiguous);
     let [rows, width] = outputs.meta.shape().dims::<2>();
     let client = outputs.client.clone();
     let (float_type, target_type) = (outputs.dtype, targets.dtype);
@@ -338,6 +400,10 @@ fn launch(
         delta,
     } = setting.multipliers;
     let scalar = |value: f64| InputScalar::new(value, float_storage);
+    // Without a bias or a factor the kernel reads none: an unwritten element stands in.
+    let (biased, device_scale) = (bias.is_some(), factor.is_some());
+    let bias = bias.unwrap_or_else(|| super::empty_like(&outputs, [1, 1]));
+    let factor = factor.unwrap_or_else(|| super::empty_like(&outputs, [1, 1]));
     let (cubes, units) = (CubeCount::Static(1, 1, 1), CubeDim::new_1d(UNITS as u32));
     let written = match sum {
         Sum::Returned => {
@@ -347,6 +413,7 @@ fn launch(
                 cubes,
                 units,
                 outputs.into_tensor_arg(),
+                bias.into_tensor_arg(),
                 targets.into_tensor_arg(),
                 factor.into_tensor_arg(),
                 scalar(multiplier),
@@ -356,6 +423,8 @@ fn launch(
                 loss.clone().into_tensor_arg(),
                 UNITS,
                 setting.kind,
+                biased,
+                device_scale,
                 [float_storage, dtype_to_storage_type(target_type)],
             );
             vec![loss]
@@ -368,6 +437,7 @@ fn launch(
                 cubes,
                 units,
                 outputs.into_tensor_arg(),
+                bias.into_tensor_arg(),
                 targets.into_tensor_arg(),
                 factor.into_tensor_arg(),
                 scalar(multiplier),
@@ -378,6 +448,8 @@ fn launch(
                 counter.clone().into_tensor_arg(),
                 UNITS,
                 setting.kind,
+                biased,
+                device_scale,
                 [
                     float_storage,
                     dtype_to_storage_type(target_type),
@@ -388,6 +460,33 @@ fn launch(
         }
     };
     (gradient, written)
+}
+
+impl Reads {
+    /// The tensors from burn-fusion's handles: the outputs, the bias if any, the targets and
+    /// the factor.
+    fn tensors(
+        &self,
+        setting: Setting,
+        handles: &mut HandleContainer<CubeFusionHandle>,
+    ) -> (
+        CubeTensor,
+        Option<CubeTensor>,
+        CubeTensor,
+        Option<CubeTensor>,
+    ) {
+        let outputs = handles.get_float_tensor::<CubeBackend>(&self.outputs);
+        let bias = self
+            .bias
+            .as_ref()
+            .map(|bias| handles.get_float_tensor::<CubeBackend>(bias));
+        let targets = targets_of(setting, handles, &self.targets);
+        let factor = self
+            .factor
+            .as_ref()
+            .map(|factor| handles.get_float_tensor::<CubeBackend>(factor));
+        (outputs, bias, targets, factor)
+    }
 }
 
 /// The targets as the operation reads them from burn-fusion's handles.
@@ -406,9 +505,7 @@ fn targets_of(
 #[derive(Debug)]
 struct Loss {
     setting: Setting,
-    outputs: TensorIr,
-    targets: TensorIr,
-    factor: TensorIr,
+    reads: Reads,
     gradient: TensorIr,
     loss: TensorIr,
 }
@@ -418,10 +515,9 @@ impl Operation<FusionCubeRuntime> for Loss {
         &self,
         handles: &mut HandleContainer<CubeFusionHandle>,
     ) -> Result<(), ExecutionError> {
-        let outputs = handles.get_float_tensor::<CubeBackend>(&self.outputs);
-        let targets = targets_of(self.setting, handles, &self.targets);
-        let factor = handles.get_float_tensor::<CubeBackend>(&self.factor);
-        let (gradient, mut written) = launch(self.setting, outputs, targets, factor, Sum::Returned);
+        let (outputs, bias, targets, factor) = self.reads.tensors(self.setting, handles);
+        let (gradient, mut written) =
+            launch(self.setting, outputs, bias, targets, factor, Sum::Returned);
         handles.register_float_tensor::<CubeBackend>(&self.gradient.id, gradient);
         let loss = written.pop().expect("the kernel returns the loss");
         handles.register_float_tensor::<CubeBackend>(&self.loss.id, loss);
@@ -433,9 +529,7 @@ impl Operation<FusionCubeRuntime> for Loss {
 #[derive(Debug)]
 struct TalliedLoss {
     setting: Setting,
-    outputs: TensorIr,
-    targets: TensorIr,
-    factor: TensorIr,
+    reads: Reads,
     losses: TensorIr,
     counter: TensorIr,
     gradient: TensorIr,
@@ -448,14 +542,13 @@ impl Operation<FusionCubeRuntime> for TalliedLoss {
         &self,
         handles: &mut HandleContainer<CubeFusionHandle>,
     ) -> Result<(), ExecutionError> {
-        let outputs = handles.get_float_tensor::<CubeBackend>(&self.outputs);
-        let targets = targets_of(self.setting, handles, &self.targets);
-        let factor = handles.get_float_tensor::<CubeBackend>(&self.factor);
+        let (outputs, bias, targets, factor) = self.reads.tensors(self.setting, handles);
         let losses = handles.get_float_tensor::<CubeBackend>(&self.losses);
         let counter = handles.get_int_tensor::<CubeBackend>(&self.counter);
         let (gradient, written) = launch(
             self.setting,
             outputs,
+            bias,
             targets,
             factor,
             Sum::Tallied { losses, counter },
@@ -496,37 +589,108 @@ impl Targets {
     }
 }
 
-/// The gradient `[B, O]` (the scale `factor`, one element `[1, 1]`, times the multiplier
-/// folded in) and the summed loss `[1]` of `kind` on `outputs` `[B, O]` for `targets`, in one
-/// kernel. The tensors must be on a device where [`super::available`] holds.
+/// The descriptions of what a loss kernel reads besides the tallied variant's loss vector
+/// and counter.
+#[derive(Debug)]
+struct Reads {
+    outputs: TensorIr,
+    bias: Option<TensorIr>,
+    targets: TensorIr,
+    factor: Option<TensorIr>,
+}
+
+impl Reads {
+    /// The primitives to register, in the order [`Reads::take`] takes their descriptions:
+    /// the outputs, the targets, and the factor and the bias if any.
+    fn primitives(
+        kind: Kind,
+        outputs: Tensor<2>,
+        bias: Option<Tensor<2>>,
+        targets: Targets,
+        scale: Scale,
+    ) -> Vec<super::Primitive> {
+        let mut inputs = vec![super::primitive(outputs), targets.primitive(kind)];
+        if let Scale::Device(factor) = scale {
+            inputs.push(super::primitive(factor));
+        }
+        inputs.extend(bias.map(super::primitive));
+        inputs
+    }
+
+    /// The descriptions from the front of `inputs`, registered as [`Reads::primitives`] gave
+    /// them (`biased`: with a bias; `device_scale`: with a factor).
+    fn take(inputs: &mut std::vec::IntoIter<TensorIr>, biased: bool, device_scale: bool) -> Reads {
+        let mut next = || inputs.next().expect("each read was registered");
+        let (outputs, targets) = (next(), next());
+        let factor = device_scale.then(&mut next);
+        let bias = biased.then(next);
+        Reads {
+            outputs,
+            bias,
+            targets,
+            factor,
+        }
+    }
+}
+
+/// The scale a loss kernel multiplies into the gradient, besides the multiplier.
+// Made once a call and matched at once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum Scale {
+    /// A number known when the step is built: multiplied into the multiplier, no tensor read.
+    Host(f64),
+    /// One element `[1, 1]` on the device (the learning rate where a step folds it).
+    Device(Tensor<2>),
+}
+
+impl Scale {
+    /// The setting with a host scale multiplied in, and whether the kernel reads a factor.
+    fn setting(&self, kind: Kind, multipliers: Multipliers) -> (Setting, bool) {
+        let (gradient, device_scale) = match self {
+            Scale::Host(scale) => (multipliers.gradient * scale, false),
+            Scale::Device(_) => (multipliers.gradient, true),
+        };
+        let multipliers = Multipliers {
+            gradient,
+            ..multipliers
+        };
+        (Setting { kind, multipliers }, device_scale)
+    }
+}
+
+/// The gradient `[B, O]` (the `scale` times the multiplier folded in) and the summed loss
+/// `[1]` of `kind` on `outputs` `[B, O]` plus `bias` `[1, O]`
+/// where given (the output layer's bias, added in the kernel rather than by a kernel of its
+/// own) for `targets`, in one kernel. The tensors must be on a device where
+/// [`super::available`] holds.
 pub fn loss(
     kind: Kind,
     multipliers: Multipliers,
     outputs: Tensor<2>,
+    bias: Option<Tensor<2>>,
     targets: Targets,
-    factor: Tensor<2>,
+    scale: Scale,
 ) -> (Tensor<2>, Tensor<1>) {
-    let setting = Setting { kind, multipliers };
-    let (outputs, targets, factor) = (
-        super::primitive(outputs),
-        targets.primitive(kind),
-        super::primitive(factor),
-    );
-    let [rows, width] = outputs.shape.dims::<2>();
-    let shapes = [(Shape::new([rows, width]), None), (Shape::new([1]), None)];
-    let [gradient, loss] = super::register(
-        "mlpc_loss",
-        [outputs, targets, factor],
-        shapes,
-        |[outputs, targets, factor], [gradient, loss]| Loss {
+    let (setting, device_scale) = scale.setting(kind, multipliers);
+    let [rows, width] = outputs.dims();
+    let biased = bias.is_some();
+    let inputs = Reads::primitives(kind, outputs, bias, targets, scale);
+    let shapes = vec![(Shape::new([rows, width]), None), (Shape::new([1]), None)];
+    let written = super::register_all("mlpc_loss", inputs, shapes, |inputs, outputs| {
+        let reads = Reads::take(&mut inputs.into_iter(), biased, device_scale);
+        let Ok([gradient, loss]) = <[TensorIr; 2]>::try_from(outputs) else {
+            unreachable!("two outputs were asked for")
+        };
+        Loss {
             setting,
-            outputs,
-            targets,
-            factor,
+            reads,
             gradient,
             loss,
-        },
-    );
+        }
+    });
+    let Ok([gradient, loss]) = <[super::Primitive; 2]>::try_from(written) else {
+        unreachable!("burn-fusion registers each output of an operation")
+    };
     (
         Tensor::from_primitive::<Cube>(gradient),
         Tensor::from_primitive::<Cube>(loss),
@@ -537,47 +701,50 @@ pub fn loss(
 /// the counter advanced by one, in the same kernel (a replayed step's bookkeeping): the
 /// gradient, the loss vector and the counter, the last two written into their own buffers
 /// where they have no other owner.
+#[allow(clippy::too_many_arguments)]
 pub fn tallied_loss(
     kind: Kind,
     multipliers: Multipliers,
     outputs: Tensor<2>,
+    bias: Option<Tensor<2>>,
     targets: Targets,
-    factor: Tensor<2>,
+    scale: Scale,
     losses: Tensor<1>,
     counter: Tensor<1, Int>,
 ) -> (Tensor<2>, Tensor<1>, Tensor<1, Int>) {
-    let setting = Setting { kind, multipliers };
-    let (outputs, targets, factor, losses, counter) = (
-        super::primitive(outputs),
-        targets.primitive(kind),
-        super::primitive(factor),
-        super::primitive(losses),
-        super::int_primitive(counter),
-    );
-    let [rows, width] = outputs.shape.dims::<2>();
-    let shapes = [
+    let (setting, device_scale) = scale.setting(kind, multipliers);
+    let [rows, width] = outputs.dims();
+    let biased = bias.is_some();
+    let mut inputs = Reads::primitives(kind, outputs, bias, targets, scale);
+    let (losses, counter) = (super::primitive(losses), super::int_primitive(counter));
+    let shapes = vec![
         (Shape::new([rows, width]), None),
         (losses.shape.clone(), None),
         (Shape::new([1]), Some(counter.dtype)),
     ];
-    let [gradient, losses, counter] = super::register(
-        "mlpc_tallied_loss",
-        [outputs, targets, factor, losses, counter],
-        shapes,
-        |[outputs, targets, factor, losses, counter], [gradient, new_losses, new_counter]| {
-            TalliedLoss {
-                setting,
-                outputs,
-                targets,
-                factor,
-                losses,
-                counter,
-                gradient,
-                new_losses,
-                new_counter,
-            }
-        },
-    );
+    inputs.extend([losses, counter]);
+    let written = super::register_all("mlpc_tallied_loss", inputs, shapes, |inputs, outputs| {
+        let mut inputs = inputs.into_iter();
+        let reads = Reads::take(&mut inputs, biased, device_scale);
+        let (Some(losses), Some(counter)) = (inputs.next(), inputs.next()) else {
+            unreachable!("the loss vector and the counter follow the reads")
+        };
+        let Ok([gradient, new_losses, new_counter]) = <[TensorIr; 3]>::try_from(outputs) else {
+            unreachable!("three outputs were asked for")
+        };
+        TalliedLoss {
+            setting,
+            reads,
+            losses,
+            counter,
+            gradient,
+            new_losses,
+            new_counter,
+        }
+    });
+    let Ok([gradient, losses, counter]) = <[super::Primitive; 3]>::try_from(written) else {
+        unreachable!("burn-fusion registers each output of an operation")
+    };
     (
         Tensor::from_primitive::<Cube>(gradient),
         Tensor::from_primitive::<Cube>(losses),

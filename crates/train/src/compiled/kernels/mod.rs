@@ -43,7 +43,7 @@ pub use batch_norm::{
 };
 pub use fetch::fetch;
 pub use layer_norm::{layer_norm_fits, layer_norm_forward, layer_norm_input_gradient};
-pub use loss::{Kind, Multipliers, Targets, loss, tallied_loss};
+pub use loss::{Kind, Multipliers, Scale, Targets, loss, tallied_loss};
 pub use update::{Constants, Form, Rule, Target, Updated, update};
 
 use burn::backend::{Cube, DispatchDevice};
