@@ -10,7 +10,12 @@
 //!
 //! `f` is the scale read from the device (`[1, 1]`, the learning rate where a step folds it)
 //! times a multiplier known when the step is built (`1/B`, `1/(B·O)`, `2/(B·O)`), so no kernel
-//! scales the scale.
+//! scales the scale; a scale known when the step is built is multiplied into the multiplier
+//! ([`Scale::Host`]), so no kernel fills a tensor with it.
+//!
+//! `z` may be a product whose bias the kernel adds as it reads it (`z = x W + b`, the output
+//! layer's bias handed in): where the product has one column burn-fusion runs it as a plain
+//! matrix-vector product and would add the bias in a kernel of its own.
 //!
 //! One cube of [`UNITS`] units takes the whole batch: rows (or elements) are strided over the
 //! units, each unit keeps its share of the loss, and the cube sums them in shared memory, so
