@@ -232,6 +232,35 @@ fn masked_derivatives_on_wgpu() {
     }
 }
 
+/// On wgpu a norm's forward kernel applies the activation and the dropout after it (its
+/// tail): the same comparison, there, for each form of tail (an activation that keeps its
+/// output, with and without a mask; one that keeps its input; a mask alone; inside a residual
+/// block).
+#[test]
+fn norm_tails_on_wgpu() {
+    if !wgpu_available("norm_tails_on_wgpu") {
+        return;
+    }
+    for network in [
+        "dense 16\nbatchnorm\nrelu\ndropout 0.3\ndense 4",
+        "dense 16\nbatchnorm\ntanh\ndense 4",
+        // (Not gelu: on wgpu autodiff's gelu derivative is burn's tanh approximation.)
+        "dense 16\nlayernorm\nsilu\ndense 4",
+        "dense 16\nlayernorm\nleaky_relu(0.1)\ndropout 0.2\ndense 4",
+        "dense 16 relu\nbatchnorm\ndropout 0.3\ndense 4",
+        "dense 12 tanh\nresidual {\n  layernorm\n  sigmoid\n  dropout 0.2\n  dense 12\n}\ndense 4",
+    ] {
+        assert_parity(
+            &format!("{network:?} / wgpu"),
+            // Not Adam: a dense bias before batch norm has a gradient of rounding noise,
+            // which Adam's normalisation would blow up to full steps of either sign.
+            &blobs(network, "sgd(lr = 0.1, momentum = 0.9)"),
+            Backend::Wgpu,
+            TOLERANCE,
+        );
+    }
+}
+
 /// On wgpu, with one output, the loss kernel adds the output layer's bias as it reads the
 /// product (the layer's forward pass leaves it out): the same comparison, there, for a
 /// regression and a binary classification.

@@ -87,12 +87,12 @@ pub enum Saved {
         /// `f(x W + b)`, when the activation's derivative needs it.
         output: Option<Tensor<2>>,
     },
-    /// Activation: its input (if needed) and output.
+    /// Activation: its input and output, where the derivative reads them.
     Activation {
         /// The input, when the derivative needs it.
         input: Option<Tensor<2>>,
-        /// The output.
-        output: Tensor<2>,
+        /// The output, when the derivative needs it.
+        output: Option<Tensor<2>>,
     },
     /// PReLU: the input.
     Prelu(Tensor<2>),
@@ -119,6 +119,24 @@ pub enum Masks {
     /// in the order the forward pass meets them (a replayed step reads them from a pool drawn
     /// ahead, as a recording cannot draw fresh numbers).
     Given(std::vec::IntoIter<Tensor<2>>),
+}
+
+impl Masks {
+    /// The next dropout layer's mask for an input like `like`, scaled by `1 / (1 - rate)`.
+    fn next(&mut self, rate: f64, like: &Tensor<2>) -> Tensor<2> {
+        match self {
+            // burn's dropout: x · Bernoulli(1 - rate) · 1/(1 - rate), drawn the same way so
+            // that both steps use the same masks from the same seed.
+            Masks::Drawn => {
+                let keep = 1.0 - rate;
+                like.random_like(Distribution::Bernoulli(keep))
+                    .mul_scalar(1.0 / keep)
+            }
+            Masks::Given(given) => given
+                .next()
+                .expect("one mask is given for each dropout layer"),
+        }
+    }
 }
 
 /// Batch norm's running mean and variance, `[1, n]` each.
@@ -252,13 +270,11 @@ impl LayerRule {
             LayerRule::Activation(function) => {
                 let kept = activation::needs_input(function).then(|| input.clone());
                 let output = apply_activation(function, input);
-                (
-                    output.clone(),
-                    Saved::Activation {
-                        input: kept,
-                        output,
-                    },
-                )
+                let saved = Saved::Activation {
+                    input: kept,
+                    output: activation::needs_output(function).then(|| output.clone()),
+                };
+                (output, saved)
             }
             LayerRule::Prelu { slope } => {
                 let negative = input.clone().clamp_max(0.0);
@@ -266,32 +282,14 @@ impl LayerRule {
                 (output, Saved::Prelu(input))
             }
             LayerRule::Residual { rules } => {
-                let mut saved = Vec::with_capacity(rules.len());
-                let mut hidden = input.clone();
-                for rule in rules {
-                    let (output, kept) = rule.forward(hidden, values, running, masks);
-                    saved.push(kept);
-                    hidden = output;
-                }
+                let (hidden, saved) = forward_all(rules, input.clone(), values, running, masks);
                 (input + hidden, Saved::Residual(saved))
             }
             LayerRule::Dropout { rate } => {
                 if *rate == 0.0 {
                     return (input, Saved::Dropout(None));
                 }
-                let mask = match masks {
-                    // burn's dropout: x · Bernoulli(1 - rate) · 1/(1 - rate), drawn the same
-                    // way so that both steps use the same masks from the same seed.
-                    Masks::Drawn => {
-                        let keep = 1.0 - rate;
-                        input
-                            .random_like(Distribution::Bernoulli(keep))
-                            .mul_scalar(1.0 / keep)
-                    }
-                    Masks::Given(given) => given
-                        .next()
-                        .expect("one mask is given for each dropout layer"),
-                };
+                let mask = masks.next(*rate, &input);
                 (input * mask.clone(), Saved::Dropout(Some(mask)))
             }
             LayerRule::BatchNorm {
@@ -314,13 +312,14 @@ impl LayerRule {
                         values[*beta].clone(),
                         statistics.mean.extract(),
                         statistics.variance.extract(),
+                        kernels::Tail::none(),
                     );
                     (statistics.mean, statistics.variance) = (forward.mean, forward.variance);
                     let saved = Saved::Norm {
                         normalized: forward.normalized,
                         inverse_deviation: forward.inverse_deviation,
                     };
-                    return (forward.output, saved);
+                    return (forward.tailed.output, saved);
                 }
                 let mean = input.clone().mean_dim(0);
                 let centered = input - mean.clone();
@@ -346,17 +345,18 @@ impl LayerRule {
                 epsilon,
             } => {
                 if kernels::layer_norm_fits(&input.device()) {
-                    let (output, normalized, inverse_deviation) = kernels::layer_norm_forward(
+                    let (tailed, normalized, inverse_deviation) = kernels::layer_norm_forward(
                         *epsilon,
                         input,
                         values[*gamma].clone(),
                         values[*beta].clone(),
+                        kernels::Tail::none(),
                     );
                     let saved = Saved::Norm {
                         normalized,
                         inverse_deviation,
                     };
-                    return (output, saved);
+                    return (tailed.output, saved);
                 }
                 let mean = input.clone().mean_dim(1);
                 let centered = input - mean;
@@ -437,7 +437,7 @@ impl LayerRule {
                 input_gradient
             }
             (LayerRule::Activation(function), Saved::Activation { input, output }) => Some(
-                activation::backward(function, upstream, input.as_ref(), Some(&output), gating),
+                activation::backward(function, upstream, input.as_ref(), output.as_ref(), gating),
             ),
             (LayerRule::Prelu { slope }, Saved::Prelu(input)) => {
                 // dy/dx = a where x < 0, 1 elsewhere (at 0 too, as burn's); dy/da = min(0, x).
@@ -579,5 +579,184 @@ impl LayerRule {
                 _,
             ) => unreachable!("each layer's backward pass reads what its own forward pass saved"),
         }
+    }
+}
+
+/// The forward pass in training mode through `rules` in order: the output, and what each rule
+/// keeps for its backward pass (one entry per rule). Where a norm's forward kernel runs, it
+/// also applies the activation and the dropout that follow the norm (its tail,
+/// [`kernels::Tail`]: burn-fusion would leave them a kernel of their own after ours), and each
+/// of those layers keeps what its own backward rule reads.
+pub fn forward_all(
+    rules: &[LayerRule],
+    input: Tensor<2>,
+    values: &[&Tensor<2>],
+    running: &mut [Running],
+    masks: &mut Masks,
+) -> (Tensor<2>, Vec<Saved>) {
+    let mut saved = Vec::with_capacity(rules.len());
+    let mut hidden = input;
+    let mut index = 0;
+    while index < rules.len() {
+        let rule = &rules[index];
+        match TailPlan::after(rules, index, &hidden.device()) {
+            Some(plan) => {
+                let (output, kept) = rule.forward_with_tail(hidden, values, running, masks, &plan);
+                index += kept.len();
+                saved.extend(kept);
+                hidden = output;
+            }
+            None => {
+                let (output, kept) = rule.forward(hidden, values, running, masks);
+                saved.push(kept);
+                hidden = output;
+                index += 1;
+            }
+        }
+    }
+    (hidden, saved)
+}
+
+/// The layers a norm's forward kernel takes after it: an activation its kernel applies, then
+/// a dropout, either or both.
+struct TailPlan {
+    /// The activation that follows, with its kernel form and slope.
+    activation: Option<(Activation, kernels::Function, f64)>,
+    /// The rate of the dropout that follows (not zero).
+    rate: Option<f64>,
+}
+
+impl TailPlan {
+    /// The tail after `rules[index]`, where it is a norm whose kernel runs on `device` with
+    /// that tail.
+    fn after(rules: &[LayerRule], index: usize, device: &burn::tensor::Device) -> Option<TailPlan> {
+        let mut next = index + 1;
+        let activation = match rules.get(next) {
+            Some(LayerRule::Activation(function)) => {
+                kernels::Function::of(function).map(|(kernel, slope)| (*function, kernel, slope))
+            }
+            Some(_) | None => None,
+        };
+        next += usize::from(activation.is_some());
+        let rate = match rules.get(next) {
+            Some(LayerRule::Dropout { rate }) if *rate > 0.0 => Some(*rate),
+            Some(_) | None => None,
+        };
+        if activation.is_none() && rate.is_none() {
+            return None;
+        }
+        let plan = TailPlan { activation, rate };
+        let fits = match &rules[index] {
+            LayerRule::BatchNorm { .. } => kernels::batch_norm_fits_with(device, plan.form()),
+            LayerRule::LayerNorm { .. } => kernels::layer_norm_fits_with(device, plan.form()),
+            LayerRule::Dense { .. }
+            | LayerRule::Activation(_)
+            | LayerRule::Prelu { .. }
+            | LayerRule::Residual { .. }
+            | LayerRule::Dropout { .. } => false,
+        };
+        fits.then_some(plan)
+    }
+
+    /// The kernel form of the tail.
+    fn form(&self) -> kernels::TailForm {
+        kernels::TailForm {
+            function: self
+                .activation
+                .as_ref()
+                .map_or(kernels::Function::Identity, |(_, function, _)| *function),
+            masked: self.rate.is_some(),
+        }
+    }
+}
+
+impl LayerRule {
+    /// A norm's forward pass in training mode with the tail `plan` applied by its kernel:
+    /// the tail's output, and what the norm and each of the tail's layers keep.
+    fn forward_with_tail(
+        &self,
+        input: Tensor<2>,
+        values: &[&Tensor<2>],
+        running: &mut [Running],
+        masks: &mut Masks,
+        plan: &TailPlan,
+    ) -> (Tensor<2>, Vec<Saved>) {
+        let mask = plan.rate.map(|rate| masks.next(rate, &input));
+        let (function, slope) = plan.activation.as_ref().map_or(
+            (kernels::Function::Identity, 0.0),
+            |(_, function, slope)| (*function, *slope),
+        );
+        let tail = kernels::Tail {
+            function,
+            slope,
+            mask: mask.clone(),
+        };
+        let (tailed, normalized, inverse_deviation) = match self {
+            LayerRule::BatchNorm {
+                gamma,
+                beta,
+                running: index,
+                momentum,
+                epsilon,
+            } => {
+                let statistics = &mut running[*index];
+                let setting = kernels::BatchNormSetting {
+                    epsilon: *epsilon,
+                    momentum: *momentum,
+                };
+                let forward = kernels::batch_norm_forward(
+                    setting,
+                    input,
+                    values[*gamma].clone(),
+                    values[*beta].clone(),
+                    statistics.mean.extract(),
+                    statistics.variance.extract(),
+                    tail,
+                );
+                (statistics.mean, statistics.variance) = (forward.mean, forward.variance);
+                (
+                    forward.tailed,
+                    forward.normalized,
+                    forward.inverse_deviation,
+                )
+            }
+            LayerRule::LayerNorm {
+                gamma,
+                beta,
+                epsilon,
+            } => kernels::layer_norm_forward(
+                *epsilon,
+                input,
+                values[*gamma].clone(),
+                values[*beta].clone(),
+                tail,
+            ),
+            LayerRule::Dense { .. }
+            | LayerRule::Activation(_)
+            | LayerRule::Prelu { .. }
+            | LayerRule::Residual { .. }
+            | LayerRule::Dropout { .. } => {
+                unreachable!("only a norm's kernel takes a tail (TailPlan::after)")
+            }
+        };
+        let mut kept = vec![Saved::Norm {
+            normalized,
+            inverse_deviation,
+        }];
+        if let Some((activation, _, _)) = &plan.activation {
+            // The activation's output is the tail's where no mask follows.
+            let output = match mask.is_some() {
+                true => tailed.activation_output,
+                false => activation::needs_output(activation).then(|| tailed.output.clone()),
+            };
+            kept.push(Saved::Activation {
+                input: tailed.activation_input,
+                output,
+            });
+        }
+        if mask.is_some() {
+            kept.push(Saved::Dropout(mask));
+        }
+        (tailed.output, kept)
     }
 }

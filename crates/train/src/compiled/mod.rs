@@ -423,15 +423,15 @@ impl CompiledStep {
                     .filter(|bias| values[*bias].dims()[1] == 1),
                 false => None,
             };
-            let mut hidden = features;
-            for (index, rule) in self.layers.iter().enumerate() {
-                let last = index + 1 == self.layers.len();
-                let (output, kept) = match (last, bias_for_loss) {
-                    (true, Some(_)) => rule.forward_without_bias(hidden, &values),
-                    (false, _) | (true, None) => {
-                        rule.forward(hidden, &values, &mut self.running, masks)
-                    }
-                };
+            let (body, last) = match (bias_for_loss, self.layers.split_last()) {
+                (Some(_), Some((last, body))) => (body, Some(last)),
+                (Some(_), None) | (None, _) => (&self.layers[..], None),
+            };
+            let (mut hidden, kept) =
+                layer::forward_all(body, features, &values, &mut self.running, masks);
+            saved.extend(kept);
+            if let Some(rule) = last {
+                let (output, kept) = rule.forward_without_bias(hidden, &values);
                 saved.push(kept);
                 hidden = output;
             }

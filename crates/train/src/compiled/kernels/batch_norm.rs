@@ -23,6 +23,8 @@ use burn_fusion::ExecutionError;
 use burn_fusion::custom::{HandleContainer, Operation, TensorIr};
 use cubecl::prelude::InputScalar;
 
+use super::tail::{Form, Tail, Tailed};
+
 /// Tensors the forward kernel binds (the backward binds fewer).
 const FORWARD_TENSORS: usize = 8;
 
@@ -31,16 +33,23 @@ const FORWARD_TENSORS: usize = 8;
 /// at WebGPU's minimum (8 storage buffers a stage) does not; elsewhere the layer composes
 /// burn's operations.
 pub fn batch_norm_fits(device: &burn::tensor::Device) -> bool {
-    super::available(device) && super::bindings(device) > FORWARD_TENSORS
+    batch_norm_fits_with(device, Form::none())
+}
+
+/// Whether the forward kernel can run on `device` with a tail of `form` (its tensors added).
+pub fn batch_norm_fits_with(device: &burn::tensor::Device, form: Form) -> bool {
+    super::available(device) && super::bindings(device) > FORWARD_TENSORS + form.bindings()
 }
 
 /// The kernels, in a module of their own: cubecl's prelude has its own `Tensor`.
 mod kernel {
+    use super::super::tail::{Form, kernel::write};
     use cubecl::prelude::*;
 
-    /// The forward pass for the feature of this unit: `output`, `normalized` `[B, n]` and
-    /// `inverse_deviation` `[1, n]` written, `mean` and `variance` `[1, n]` moved; `input`
-    /// read through its strides, the rest contiguous.
+    /// The forward pass for the feature of this unit: `output` (through the tail),
+    /// `normalized` `[B, n]` and `inverse_deviation` `[1, n]` written, `mean` and `variance`
+    /// `[1, n]` moved, and what the tail keeps; `input` and `mask` read through their strides,
+    /// the rest contiguous.
     #[cube(launch)]
     #[allow(clippy::too_many_arguments)]
     pub fn forward_kernel<F: Float>(
@@ -52,9 +61,14 @@ mod kernel {
         output: &mut Tensor<F>,
         normalized: &mut Tensor<F>,
         inverse_deviation: &mut Tensor<F>,
+        mask: &Tensor<F>,
+        activation_input: &mut Tensor<F>,
+        activation_output: &mut Tensor<F>,
         epsilon: InputScalar,
         momentum: InputScalar,
         kept: InputScalar,
+        slope: InputScalar,
+        #[comptime] form: Form,
         #[define(F)] _type: ElemType,
     ) {
         let feature = ABSOLUTE_POS;
@@ -75,11 +89,23 @@ mod kernel {
             let batch_variance = squares / count;
             let inverse = F::new(1.0_f32) / F::sqrt(batch_variance + epsilon.get::<F>());
             let (scale, shift) = (gamma[feature], beta[feature]);
+            let slope = slope.get::<F>();
             for row in 0..rows {
                 let at = row * features + feature;
                 let value = (input[row * row_stride + column] - batch_mean) * inverse;
                 normalized[at] = value;
-                output[at] = value * scale + shift;
+                write::<F>(
+                    value * scale + shift,
+                    row,
+                    feature,
+                    at,
+                    slope,
+                    mask,
+                    output,
+                    activation_input,
+                    activation_output,
+                    form,
+                );
             }
             inverse_deviation[feature] = inverse;
             let (momentum, kept) = (momentum.get::<F>(), kept.get::<F>());
@@ -133,8 +159,8 @@ mod kernel {
 
 /// What the forward pass keeps and moves, besides its output.
 pub struct Forward {
-    /// `γ x̂ + β`, `[B, n]`.
-    pub output: Tensor<2>,
+    /// `γ x̂ + β` through the tail, `[B, n]`, and what the tail keeps.
+    pub tailed: Tailed,
     /// `x̂`, `[B, n]`.
     pub normalized: Tensor<2>,
     /// `1 / √(σ² + ε)`, `[1, n]`.
@@ -158,8 +184,10 @@ pub struct Setting {
 #[derive(Debug)]
 struct ForwardOperation {
     setting: Setting,
-    inputs: [TensorIr; 5],
-    outputs: [TensorIr; 5],
+    form: Form,
+    slope: f64,
+    inputs: Vec<TensorIr>,
+    outputs: Vec<TensorIr>,
 }
 
 impl Operation<FusionCubeRuntime> for ForwardOperation {
@@ -167,10 +195,12 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
         &self,
         handles: &mut HandleContainer<CubeFusionHandle>,
     ) -> Result<(), ExecutionError> {
-        let [input, gamma, beta, mean, variance] = self
+        let mut inputs = self
             .inputs
-            .each_ref()
+            .iter()
             .map(|ir| handles.get_float_tensor::<CubeBackend>(ir));
+        let mut next = || inputs.next().expect("each input was registered");
+        let (input, gamma, beta, mean, variance) = (next(), next(), next(), next(), next());
         let (gamma, beta) = (into_contiguous(gamma), into_contiguous(beta));
         let (mean, variance) = (super::writable(mean), super::writable(variance));
         let client = input.client.clone();
@@ -181,6 +211,18 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
             super::empty_like(&input, [rows, features]),
         );
         let inverse_deviation = super::empty_like(&input, [1, features]);
+        let form = self.form;
+        // What the tail does not use, one unwritten (or unread) value stands in for.
+        let batch_or_stand_in = |used: bool| match used {
+            true => super::empty_like(&input, [rows, features]),
+            false => super::empty_like(&input, [1, 1]),
+        };
+        let mask = match form.masked {
+            true => next(),
+            false => super::empty_like(&input, [1, 1]),
+        };
+        let activation_input = batch_or_stand_in(form.keeps_input());
+        let activation_output = batch_or_stand_in(form.keeps_output());
         let storage = dtype_to_storage_type(float_type);
         let scalar = |value: f64| InputScalar::new(value, storage);
         let Setting { epsilon, momentum } = self.setting;
@@ -197,12 +239,23 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
             output.clone().into_tensor_arg(),
             normalized.clone().into_tensor_arg(),
             inverse_deviation.clone().into_tensor_arg(),
+            mask.into_tensor_arg(),
+            activation_input.clone().into_tensor_arg(),
+            activation_output.clone().into_tensor_arg(),
             scalar(epsilon),
             scalar(momentum),
             scalar(1.0 - momentum),
+            scalar(self.slope),
+            form,
             storage,
         );
-        let written = [output, normalized, inverse_deviation, mean, variance];
+        let mut written = vec![output, normalized, inverse_deviation, mean, variance];
+        if form.keeps_input() {
+            written.push(activation_input);
+        }
+        if form.keeps_output() {
+            written.push(activation_output);
+        }
         for (ir, tensor) in self.outputs.iter().zip(written) {
             handles.register_float_tensor::<CubeBackend>(&ir.id, tensor);
         }
@@ -211,8 +264,9 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
 }
 
 /// Batch norm's forward pass in training mode on `input` `[B, n]` with `gamma` and `beta`
-/// `[1, n]`, moving the running `mean` and `variance` `[1, n]`, in one kernel. The tensors
-/// must be on a device where [`super::available`] holds.
+/// `[1, n]`, moving the running `mean` and `variance` `[1, n]`, its output through `tail`,
+/// in one kernel. The tensors must be on a device where [`batch_norm_fits_with`] holds for
+/// the tail's form.
 pub fn batch_norm_forward(
     setting: Setting,
     input: Tensor<2>,
@@ -220,24 +274,43 @@ pub fn batch_norm_forward(
     beta: Tensor<2>,
     mean: Tensor<2>,
     variance: Tensor<2>,
+    tail: Tail,
 ) -> Forward {
     let [rows, features] = input.dims();
-    let inputs = [input, gamma, beta, mean, variance].map(super::primitive);
+    let (form, slope) = (tail.form(), tail.slope);
+    let mut inputs: Vec<super::Primitive> = [input, gamma, beta, mean, variance]
+        .map(super::primitive)
+        .into();
+    inputs.extend(tail.mask.map(super::primitive));
     let (batch, row) = (Shape::new([rows, features]), Shape::new([1, features]));
-    let shapes = [batch.clone(), batch, row.clone(), row.clone(), row].map(|shape| (shape, None));
-    let [output, normalized, inverse_deviation, mean, variance] = super::register(
+    let mut shapes = vec![batch.clone(), batch.clone(), row.clone(), row.clone(), row];
+    shapes.extend(form.keeps_input().then(|| batch.clone()));
+    shapes.extend(form.keeps_output().then_some(batch));
+    let shapes = shapes.into_iter().map(|shape| (shape, None)).collect();
+    let written = super::register_all(
         "mlpc_batch_norm_forward",
         inputs,
         shapes,
         |inputs, outputs| ForwardOperation {
             setting,
+            form,
+            slope,
             inputs,
             outputs,
         },
-    )
-    .map(Tensor::from_primitive::<Cube>);
+    );
+    let mut written = written.into_iter().map(Tensor::from_primitive::<Cube>);
+    let mut next = || written.next().expect("each output was registered");
+    let (output, normalized, inverse_deviation, mean, variance) =
+        (next(), next(), next(), next(), next());
+    let activation_input = form.keeps_input().then(&mut next);
+    let activation_output = form.keeps_output().then(&mut next);
     Forward {
-        output,
+        tailed: Tailed {
+            output,
+            activation_input,
+            activation_output,
+        },
         normalized,
         inverse_deviation,
         mean,
@@ -392,6 +465,7 @@ mod tests {
                 beta.clone(),
                 mean.clone(),
                 variance.clone(),
+                Tail::none(),
             );
             let (gamma_gradient, beta_gradient, input_gradient) = batch_norm_backward(
                 upstream.clone(),
@@ -425,7 +499,7 @@ mod tests {
                 * factor;
 
             let gaps = [
-                ("output", gap(ours.output, output)),
+                ("output", gap(ours.tailed.output, output)),
                 ("normalized", gap(ours.normalized, normalized)),
                 ("inverse deviation", gap(ours.inverse_deviation, inverse)),
                 ("running mean", gap(ours.mean, moved_mean)),

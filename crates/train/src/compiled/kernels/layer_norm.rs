@@ -18,17 +18,26 @@ use burn_fusion::ExecutionError;
 use burn_fusion::custom::{HandleContainer, Operation, TensorIr};
 use cubecl::prelude::InputScalar;
 
+use super::tail::{Form, Tail, Tailed};
+
 /// Tensors the forward kernel binds (the input's gradient binds fewer).
 const FORWARD_TENSORS: usize = 6;
 
 /// Whether the kernels can run on `device`: a cubecl device that binds the forward kernel's
 /// tensors and one buffer spare, and batch norm's backward kernel (for `γ` and `β`).
 pub fn layer_norm_fits(device: &burn::tensor::Device) -> bool {
-    super::batch_norm_fits(device) && super::bindings(device) > FORWARD_TENSORS
+    layer_norm_fits_with(device, Form::none())
+}
+
+/// Whether the kernels can run on `device` with a tail of `form` after the forward pass (its
+/// tensors added to the forward kernel's).
+pub fn layer_norm_fits_with(device: &burn::tensor::Device, form: Form) -> bool {
+    super::batch_norm_fits(device) && super::bindings(device) > FORWARD_TENSORS + form.bindings()
 }
 
 /// The kernels, in a module of their own: cubecl's prelude has its own `Tensor`.
 mod kernel {
+    use super::super::tail::{Form, kernel::write};
     use cubecl::prelude::*;
 
     /// The forward pass for the example of this unit: `output`, `normalized` `[B, n]` and
@@ -43,7 +52,12 @@ mod kernel {
         output: &mut Tensor<F>,
         normalized: &mut Tensor<F>,
         inverse_deviation: &mut Tensor<F>,
+        mask: &Tensor<F>,
+        activation_input: &mut Tensor<F>,
+        activation_output: &mut Tensor<F>,
         epsilon: InputScalar,
+        slope: InputScalar,
+        #[comptime] form: Form,
         #[define(F)] _type: ElemType,
     ) {
         let example = ABSOLUTE_POS;
@@ -62,11 +76,23 @@ mod kernel {
                 squares += centered * centered;
             }
             let inverse = F::new(1.0_f32) / F::sqrt(squares / count + epsilon.get::<F>());
+            let slope = slope.get::<F>();
             for feature in 0..features {
                 let at = example * features + feature;
                 let value = (input[base + feature * column_stride] - mean) * inverse;
                 normalized[at] = value;
-                output[at] = value * gamma[feature] + beta[feature];
+                write::<F>(
+                    value * gamma[feature] + beta[feature],
+                    example,
+                    feature,
+                    at,
+                    slope,
+                    mask,
+                    output,
+                    activation_input,
+                    activation_output,
+                    form,
+                );
             }
             inverse_deviation[example] = inverse;
         }
@@ -110,8 +136,10 @@ mod kernel {
 #[derive(Debug)]
 struct ForwardOperation {
     epsilon: f64,
-    inputs: [TensorIr; 3],
-    outputs: [TensorIr; 3],
+    form: Form,
+    slope: f64,
+    inputs: Vec<TensorIr>,
+    outputs: Vec<TensorIr>,
 }
 
 impl Operation<FusionCubeRuntime> for ForwardOperation {
@@ -119,10 +147,12 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
         &self,
         handles: &mut HandleContainer<CubeFusionHandle>,
     ) -> Result<(), ExecutionError> {
-        let [input, gamma, beta] = self
+        let mut inputs = self
             .inputs
-            .each_ref()
+            .iter()
             .map(|ir| handles.get_float_tensor::<CubeBackend>(ir));
+        let mut next = || inputs.next().expect("each input was registered");
+        let (input, gamma, beta) = (next(), next(), next());
         let (gamma, beta) = (into_contiguous(gamma), into_contiguous(beta));
         let client = input.client.clone();
         let float_type = input.dtype;
@@ -132,6 +162,18 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
             super::empty_like(&input, [rows, features]),
         );
         let inverse_deviation = super::empty_like(&input, [rows, 1]);
+        let form = self.form;
+        // What the tail does not use, one unwritten (or unread) value stands in for.
+        let batch_or_stand_in = |used: bool| match used {
+            true => super::empty_like(&input, [rows, features]),
+            false => super::empty_like(&input, [1, 1]),
+        };
+        let mask = match form.masked {
+            true => next(),
+            false => super::empty_like(&input, [1, 1]),
+        };
+        let activation_input = batch_or_stand_in(form.keeps_input());
+        let activation_output = batch_or_stand_in(form.keeps_output());
         let storage = dtype_to_storage_type(float_type);
         let (cube_count, cube_dim) = super::unit_each(rows);
         kernel::forward_kernel::launch(
@@ -144,10 +186,21 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
             output.clone().into_tensor_arg(),
             normalized.clone().into_tensor_arg(),
             inverse_deviation.clone().into_tensor_arg(),
+            mask.into_tensor_arg(),
+            activation_input.clone().into_tensor_arg(),
+            activation_output.clone().into_tensor_arg(),
             InputScalar::new(self.epsilon, storage),
+            InputScalar::new(self.slope, storage),
+            form,
             storage,
         );
-        let written = [output, normalized, inverse_deviation];
+        let mut written = vec![output, normalized, inverse_deviation];
+        if form.keeps_input() {
+            written.push(activation_input);
+        }
+        if form.keeps_output() {
+            written.push(activation_output);
+        }
         for (ir, tensor) in self.outputs.iter().zip(written) {
             handles.register_float_tensor::<CubeBackend>(&ir.id, tensor);
         }
@@ -156,30 +209,48 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
 }
 
 /// Layer norm's forward pass in training mode on `input` `[B, n]` with `gamma` and `beta`
-/// `[1, n]`: the output, `x̂` `[B, n]` and `1/√(σ² + ε)` `[B, 1]`, in one kernel. The tensors
-/// must be on a device where [`layer_norm_fits`] holds.
+/// `[1, n]`: the output through `tail` with what the tail keeps, `x̂` `[B, n]` and
+/// `1/√(σ² + ε)` `[B, 1]`, in one kernel. The tensors must be on a device where
+/// [`layer_norm_fits_with`] holds for the tail's form.
 pub fn layer_norm_forward(
     epsilon: f64,
     input: Tensor<2>,
     gamma: Tensor<2>,
     beta: Tensor<2>,
-) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
+    tail: Tail,
+) -> (Tailed, Tensor<2>, Tensor<2>) {
     let [rows, features] = input.dims();
-    let inputs = [input, gamma, beta].map(super::primitive);
+    let (form, slope) = (tail.form(), tail.slope);
+    let mut inputs: Vec<super::Primitive> = [input, gamma, beta].map(super::primitive).into();
+    inputs.extend(tail.mask.map(super::primitive));
     let batch = Shape::new([rows, features]);
-    let shapes = [batch.clone(), batch, Shape::new([rows, 1])].map(|shape| (shape, None));
-    let [output, normalized, inverse_deviation] = super::register(
+    let mut shapes = vec![batch.clone(), batch.clone(), Shape::new([rows, 1])];
+    shapes.extend(form.keeps_input().then(|| batch.clone()));
+    shapes.extend(form.keeps_output().then_some(batch));
+    let shapes = shapes.into_iter().map(|shape| (shape, None)).collect();
+    let written = super::register_all(
         "mlpc_layer_norm_forward",
         inputs,
         shapes,
         |inputs, outputs| ForwardOperation {
             epsilon,
+            form,
+            slope,
             inputs,
             outputs,
         },
-    )
-    .map(Tensor::from_primitive::<Cube>);
-    (output, normalized, inverse_deviation)
+    );
+    let mut written = written.into_iter().map(Tensor::from_primitive::<Cube>);
+    let mut next = || written.next().expect("each output was registered");
+    let (output, normalized, inverse_deviation) = (next(), next(), next());
+    let activation_input = form.keeps_input().then(&mut next);
+    let activation_output = form.keeps_output().then(&mut next);
+    let tailed = Tailed {
+        output,
+        activation_input,
+        activation_output,
+    };
+    (tailed, normalized, inverse_deviation)
 }
 
 /// The deferred operation of the input's gradient.
@@ -274,8 +345,14 @@ mod tests {
             let gamma = row(Distribution::Normal(1.0, 0.5));
             let beta = row(Distribution::Normal(0.0, 0.5));
 
-            let (output, normalized, inverse_deviation) =
-                layer_norm_forward(epsilon, input.clone(), gamma.clone(), beta.clone());
+            let (tailed, normalized, inverse_deviation) = layer_norm_forward(
+                epsilon,
+                input.clone(),
+                gamma.clone(),
+                beta.clone(),
+                Tail::none(),
+            );
+            let output = tailed.output;
             let input_gradient = layer_norm_input_gradient(
                 upstream.clone(),
                 normalized.clone(),

@@ -1,0 +1,303 @@
+//! What follows a normalisation up to the next layer that is not element-wise: an activation
+//! and a dropout, applied by the norm's forward kernel as it writes its output.
+//!
+//! burn-fusion fuses element-wise operations into the product before them, but not into a
+//! kernel of ours: after batch norm's or layer norm's forward kernel, a `relu` or a dropout
+//! mask was a fused element-wise kernel of its own. A norm's forward kernel takes a [`Tail`]
+//! instead: the activation (one of [`Function`]'s, its slope a number read at run time) and
+//! the dropout's mask, already scaled, and writes, besides the final output, what the tail's
+//! backward rules read: the activation's input (the norm's output) where the derivative reads
+//! it, and its output where a mask follows and the derivative reads the output. The backward
+//! rules are the layers' own, unchanged.
+
+use burn::tensor::Tensor;
+use mlpc_ir::Activation;
+
+use super::super::activation;
+
+/// An activation a norm's forward kernel applies, compiled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    /// `x`.
+    Identity,
+    /// `max(x, 0)`.
+    Relu,
+    /// `x` for `x ≥ 0`, `slope · x` below.
+    LeakyRelu,
+    /// `tanh x`.
+    Tanh,
+    /// `1 / (1 + e^{-x})`.
+    Sigmoid,
+    /// `x Φ(x)`, exact: `x (1 + erf(x / √2)) / 2`.
+    Gelu,
+    /// `x σ(x)`.
+    Silu,
+}
+
+impl Function {
+    /// The function and its slope for `activation`, where a kernel applies it (softmax reads
+    /// a whole row; ELU's derivative reads both its input and its output).
+    pub fn of(activation: &Activation) -> Option<(Function, f64)> {
+        match activation {
+            Activation::Identity => Some((Function::Identity, 0.0)),
+            Activation::Relu => Some((Function::Relu, 0.0)),
+            Activation::LeakyRelu { slope } => Some((Function::LeakyRelu, *slope)),
+            Activation::Tanh => Some((Function::Tanh, 0.0)),
+            Activation::Sigmoid => Some((Function::Sigmoid, 0.0)),
+            Activation::Gelu => Some((Function::Gelu, 0.0)),
+            Activation::Silu => Some((Function::Silu, 0.0)),
+            Activation::Softmax | Activation::Elu { .. } => None,
+        }
+    }
+
+    /// The activation the function computes (for the derivative's needs).
+    fn activation(self) -> Activation {
+        match self {
+            Function::Identity => Activation::Identity,
+            Function::Relu => Activation::Relu,
+            Function::LeakyRelu => Activation::LeakyRelu { slope: 0.0 },
+            Function::Tanh => Activation::Tanh,
+            Function::Sigmoid => Activation::Sigmoid,
+            Function::Gelu => Activation::Gelu,
+            Function::Silu => Activation::Silu,
+        }
+    }
+}
+
+/// A tail's form, compiled into the norm's forward kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Form {
+    /// The activation (`Identity` where none follows).
+    pub function: Function,
+    /// Whether a dropout mask multiplies the activation's output.
+    pub masked: bool,
+}
+
+impl Form {
+    /// Whether the kernel writes the activation's input (the norm's output): its derivative
+    /// reads it.
+    pub fn keeps_input(self) -> bool {
+        activation::needs_input(&self.function.activation())
+    }
+
+    /// Whether the kernel writes the activation's output apart from the final output: the
+    /// derivative reads it and a mask follows (without one, the final output is it).
+    pub fn keeps_output(self) -> bool {
+        self.masked && activation::needs_output(&self.function.activation())
+    }
+
+    /// Tensors the tail adds to a kernel's bindings (the mask, and what it keeps).
+    pub fn bindings(self) -> usize {
+        usize::from(self.masked)
+            + usize::from(self.keeps_input())
+            + usize::from(self.keeps_output())
+    }
+
+    /// The form with nothing after the norm.
+    pub fn none() -> Form {
+        Form {
+            function: Function::Identity,
+            masked: false,
+        }
+    }
+}
+
+/// What follows a norm, as its forward kernel takes it.
+pub struct Tail {
+    /// The activation.
+    pub function: Function,
+    /// Leaky relu's slope (unused by the others).
+    pub slope: f64,
+    /// The dropout's mask `[B, n]`, already scaled by `1 / (1 - rate)`.
+    pub mask: Option<Tensor<2>>,
+}
+
+impl Tail {
+    /// Nothing after the norm.
+    pub fn none() -> Tail {
+        Tail {
+            function: Function::Identity,
+            slope: 0.0,
+            mask: None,
+        }
+    }
+
+    /// The tail's form.
+    pub fn form(&self) -> Form {
+        Form {
+            function: self.function,
+            masked: self.mask.is_some(),
+        }
+    }
+}
+
+/// A norm's output through its tail, and what the tail's layers keep.
+pub struct Tailed {
+    /// The final output (after the activation and the mask).
+    pub output: Tensor<2>,
+    /// The activation's input (the norm's output), where [`Form::keeps_input`].
+    pub activation_input: Option<Tensor<2>>,
+    /// The activation's output, where [`Form::keeps_output`].
+    pub activation_output: Option<Tensor<2>>,
+}
+
+/// The kernels' share, in a module of their own: cubecl's prelude has its own `Tensor`.
+pub(super) mod kernel {
+    use super::{Form, Function};
+    use cubecl::prelude::*;
+
+    /// `function` at `value` (`slope`: leaky relu's).
+    #[cube]
+    pub fn activate<F: Float>(value: F, slope: F, #[comptime] function: Function) -> F {
+        let zero = F::new(0.0_f32);
+        let one = F::new(1.0_f32);
+        if comptime!(function == Function::Relu) {
+            F::max(value, zero)
+        } else if comptime!(function == Function::LeakyRelu) {
+            if value >= zero { value } else { value * slope }
+        } else if comptime!(function == Function::Tanh) {
+            value.tanh()
+        } else if comptime!(function == Function::Sigmoid) {
+            one / (one + (-value).exp())
+        } else if comptime!(function == Function::Gelu) {
+            value
+                * F::new(0.5_f32)
+                * (one + (value * F::new(std::f32::consts::FRAC_1_SQRT_2)).erf())
+        } else if comptime!(function == Function::Silu) {
+            value / (one + (-value).exp())
+        } else {
+            value
+        }
+    }
+
+    /// Writes the norm's output `value` for `row` and `column` through the tail: the final
+    /// output and what the form keeps at `at` (the contiguous outputs' index); the mask read
+    /// through its strides.
+    #[cube]
+    #[allow(clippy::too_many_arguments)]
+    pub fn write<F: Float>(
+        value: F,
+        row: usize,
+        column: usize,
+        at: usize,
+        slope: F,
+        mask: &Tensor<F>,
+        output: &mut Tensor<F>,
+        activation_input: &mut Tensor<F>,
+        activation_output: &mut Tensor<F>,
+        #[comptime] form: Form,
+    ) {
+        if comptime!(form.keeps_input()) {
+            activation_input[at] = value;
+        }
+        let activated = activate::<F>(value, slope, form.function);
+        if comptime!(form.keeps_output()) {
+            activation_output[at] = activated;
+        }
+        if comptime!(form.masked) {
+            output[at] = activated * mask[row * mask.stride(0) + column * mask.stride(1)];
+        } else {
+            output[at] = activated;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{relative_gap as gap, wgpu_device};
+    use super::super::{BatchNormSetting, batch_norm_forward, layer_norm_forward};
+    use super::*;
+    use crate::network::apply_activation;
+    use burn::tensor::Distribution;
+
+    /// Each norm's forward kernel with every tail against the norm's output put through the
+    /// composed activation and mask (the network's own functions): the final output, and the
+    /// activation's input and output where the tail keeps them.
+    #[test]
+    fn the_norms_tails_match_the_composed_operations() {
+        let Some(device) = wgpu_device() else {
+            return;
+        };
+        device.seed(9);
+        let (rows, features) = (37, 300);
+        let random =
+            |dims: [usize; 2], distribution| Tensor::<2>::random(dims, distribution, &device);
+        let input = random([rows, features], Distribution::Normal(1.0, 3.0));
+        let gamma = random([1, features], Distribution::Normal(1.0, 0.5));
+        let beta = random([1, features], Distribution::Normal(0.0, 0.5));
+        let keep = 0.8;
+        let mask = random([rows, features], Distribution::Bernoulli(keep)).mul_scalar(1.0 / keep);
+        let activations = [
+            Activation::Identity,
+            Activation::Relu,
+            Activation::LeakyRelu { slope: 0.1 },
+            Activation::LeakyRelu { slope: 1.5 },
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::Gelu,
+            Activation::Silu,
+        ];
+        let setting = BatchNormSetting {
+            epsilon: 1e-5,
+            momentum: 0.1,
+        };
+        let statistics = || {
+            (
+                random([1, features], Distribution::Default),
+                random([1, features], Distribution::Uniform(0.5, 2.0)),
+            )
+        };
+        for norm in ["batch norm", "layer norm"] {
+            let forward = |tail: Tail| match norm {
+                "batch norm" => {
+                    let (mean, variance) = statistics();
+                    batch_norm_forward(
+                        setting,
+                        input.clone(),
+                        gamma.clone(),
+                        beta.clone(),
+                        mean,
+                        variance,
+                        tail,
+                    )
+                    .tailed
+                }
+                _ => layer_norm_forward(1e-5, input.clone(), gamma.clone(), beta.clone(), tail).0,
+            };
+            let plain = forward(Tail::none()).output;
+            for activation in &activations {
+                let (function, slope) = Function::of(activation).expect("a kernel's function");
+                for masked in [false, true] {
+                    let tail = Tail {
+                        function,
+                        slope,
+                        mask: masked.then(|| mask.clone()),
+                    };
+                    let form = tail.form();
+                    let tailed = forward(tail);
+                    let activated = apply_activation(activation, plain.clone());
+                    let expected = match masked {
+                        true => activated.clone() * mask.clone(),
+                        false => activated.clone(),
+                    };
+                    let mut gaps = vec![("output", gap(tailed.output, expected))];
+                    assert_eq!(tailed.activation_input.is_some(), form.keeps_input());
+                    assert_eq!(tailed.activation_output.is_some(), form.keeps_output());
+                    if let Some(kept) = tailed.activation_input {
+                        gaps.push(("activation's input", gap(kept, plain.clone())));
+                    }
+                    if let Some(kept) = tailed.activation_output {
+                        gaps.push(("activation's output", gap(kept, activated)));
+                    }
+                    for (name, value) in gaps {
+                        eprintln!("{norm}, {activation:?}, masked {masked}: {name} {value:.1e}");
+                        assert!(
+                            value < 1e-5,
+                            "{norm}, {activation:?}, masked {masked}: {name} differs by {value:e}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
