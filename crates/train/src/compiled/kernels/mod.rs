@@ -26,7 +26,9 @@
 //! (batch norm in training mode, its running statistics moved in place, where the device
 //! binds their tensors: [`batch_norm_fits`]), [`layer_norm_forward`] and
 //! [`layer_norm_input_gradient`] (layer norm in training mode, `γ`'s and `β`'s gradients by
-//! batch norm's backward kernel). Each is registered through `register` (or
+//! batch norm's backward kernel); both norms' forward kernels take a [`Tail`] (the activation
+//! and the dropout mask after the norm, which burn-fusion cannot fuse into a kernel of ours).
+//! Each is registered through `register` (or
 //! `register_all`), which hands burn-fusion the operation's inputs and output descriptions; a
 //! kernel that writes in place takes its target through `writable` (its own buffer where no
 //! one else holds it, else a copy).
