@@ -299,28 +299,10 @@ impl LayerRule {
                 momentum,
                 epsilon,
             } => {
-                let statistics = &mut running[*index];
                 if kernels::batch_norm_fits(&input.device()) {
-                    let setting = kernels::BatchNormSetting {
-                        epsilon: *epsilon,
-                        momentum: *momentum,
-                    };
-                    let forward = kernels::batch_norm_forward(
-                        setting,
-                        input,
-                        values[*gamma].clone(),
-                        values[*beta].clone(),
-                        statistics.mean.extract(),
-                        statistics.variance.extract(),
-                        kernels::Tail::none(),
-                    );
-                    (statistics.mean, statistics.variance) = (forward.mean, forward.variance);
-                    let saved = Saved::Norm {
-                        normalized: forward.normalized,
-                        inverse_deviation: forward.inverse_deviation,
-                    };
-                    return (forward.tailed.output, saved);
+                    return self.forward_in_kernel(input, values, running, masks);
                 }
+                let statistics = &mut running[*index];
                 let mean = input.clone().mean_dim(0);
                 let centered = input - mean.clone();
                 let variance = centered.clone().square().mean_dim(0);
@@ -345,18 +327,7 @@ impl LayerRule {
                 epsilon,
             } => {
                 if kernels::layer_norm_fits(&input.device()) {
-                    let (tailed, normalized, inverse_deviation) = kernels::layer_norm_forward(
-                        *epsilon,
-                        input,
-                        values[*gamma].clone(),
-                        values[*beta].clone(),
-                        kernels::Tail::none(),
-                    );
-                    let saved = Saved::Norm {
-                        normalized,
-                        inverse_deviation,
-                    };
-                    return (tailed.output, saved);
+                    return self.forward_in_kernel(input, values, running, masks);
                 }
                 let mean = input.clone().mean_dim(1);
                 let centered = input - mean;
@@ -671,6 +642,25 @@ impl TailPlan {
 }
 
 impl LayerRule {
+    /// A norm's forward pass in training mode by its kernel, with no tail.
+    fn forward_in_kernel(
+        &self,
+        input: Tensor<2>,
+        values: &[&Tensor<2>],
+        running: &mut [Running],
+        masks: &mut Masks,
+    ) -> (Tensor<2>, Saved) {
+        let no_tail = TailPlan {
+            activation: None,
+            rate: None,
+        };
+        let (output, kept) = self.forward_with_tail(input, values, running, masks, &no_tail);
+        let Ok([saved]) = <[Saved; 1]>::try_from(kept) else {
+            unreachable!("a norm with no tail keeps one entry")
+        };
+        (output, saved)
+    }
+
     /// A norm's forward pass in training mode with the tail `plan` applied by its kernel:
     /// the tail's output, and what the norm and each of the tail's layers keep.
     fn forward_with_tail(

@@ -23,7 +23,7 @@ use burn_fusion::ExecutionError;
 use burn_fusion::custom::{HandleContainer, Operation, TensorIr};
 use cubecl::prelude::InputScalar;
 
-use super::tail::{Form, Tail, Tailed};
+use super::tail::{self, Form, Tail, Tailed};
 
 /// Tensors the forward kernel binds (the backward binds fewer).
 const FORWARD_TENSORS: usize = 8;
@@ -212,17 +212,8 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
         );
         let inverse_deviation = super::empty_like(&input, [1, features]);
         let form = self.form;
-        // What the tail does not use, one unwritten (or unread) value stands in for.
-        let batch_or_stand_in = |used: bool| match used {
-            true => super::empty_like(&input, [rows, features]),
-            false => super::empty_like(&input, [1, 1]),
-        };
-        let mask = match form.masked {
-            true => next(),
-            false => super::empty_like(&input, [1, 1]),
-        };
-        let activation_input = batch_or_stand_in(form.keeps_input());
-        let activation_output = batch_or_stand_in(form.keeps_output());
+        let mask = form.masked.then(next);
+        let tail = tail::Buffers::new(form, mask, &input, [rows, features]);
         let storage = dtype_to_storage_type(float_type);
         let scalar = |value: f64| InputScalar::new(value, storage);
         let Setting { epsilon, momentum } = self.setting;
@@ -239,9 +230,9 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
             output.clone().into_tensor_arg(),
             normalized.clone().into_tensor_arg(),
             inverse_deviation.clone().into_tensor_arg(),
-            mask.into_tensor_arg(),
-            activation_input.clone().into_tensor_arg(),
-            activation_output.clone().into_tensor_arg(),
+            tail.mask.clone().into_tensor_arg(),
+            tail.activation_input.clone().into_tensor_arg(),
+            tail.activation_output.clone().into_tensor_arg(),
             scalar(epsilon),
             scalar(momentum),
             scalar(1.0 - momentum),
@@ -250,12 +241,7 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
             storage,
         );
         let mut written = vec![output, normalized, inverse_deviation, mean, variance];
-        if form.keeps_input() {
-            written.push(activation_input);
-        }
-        if form.keeps_output() {
-            written.push(activation_output);
-        }
+        written.extend(tail.kept(form));
         for (ir, tensor) in self.outputs.iter().zip(written) {
             handles.register_float_tensor::<CubeBackend>(&ir.id, tensor);
         }
@@ -284,8 +270,7 @@ pub fn batch_norm_forward(
     inputs.extend(tail.mask.map(super::primitive));
     let (batch, row) = (Shape::new([rows, features]), Shape::new([1, features]));
     let mut shapes = vec![batch.clone(), batch.clone(), row.clone(), row.clone(), row];
-    shapes.extend(form.keeps_input().then(|| batch.clone()));
-    shapes.extend(form.keeps_output().then_some(batch));
+    shapes.extend(tail::kept_shapes(form, &batch));
     let shapes = shapes.into_iter().map(|shape| (shape, None)).collect();
     let written = super::register_all(
         "mlpc_batch_norm_forward",
@@ -303,14 +288,8 @@ pub fn batch_norm_forward(
     let mut next = || written.next().expect("each output was registered");
     let (output, normalized, inverse_deviation, mean, variance) =
         (next(), next(), next(), next(), next());
-    let activation_input = form.keeps_input().then(&mut next);
-    let activation_output = form.keeps_output().then(&mut next);
     Forward {
-        tailed: Tailed {
-            output,
-            activation_input,
-            activation_output,
-        },
+        tailed: Tailed::from_outputs(form, output, &mut written),
         normalized,
         inverse_deviation,
         mean,

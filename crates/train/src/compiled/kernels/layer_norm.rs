@@ -18,7 +18,7 @@ use burn_fusion::ExecutionError;
 use burn_fusion::custom::{HandleContainer, Operation, TensorIr};
 use cubecl::prelude::InputScalar;
 
-use super::tail::{Form, Tail, Tailed};
+use super::tail::{self, Form, Tail, Tailed};
 
 /// Tensors the forward kernel binds (the input's gradient binds fewer).
 const FORWARD_TENSORS: usize = 6;
@@ -163,17 +163,8 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
         );
         let inverse_deviation = super::empty_like(&input, [rows, 1]);
         let form = self.form;
-        // What the tail does not use, one unwritten (or unread) value stands in for.
-        let batch_or_stand_in = |used: bool| match used {
-            true => super::empty_like(&input, [rows, features]),
-            false => super::empty_like(&input, [1, 1]),
-        };
-        let mask = match form.masked {
-            true => next(),
-            false => super::empty_like(&input, [1, 1]),
-        };
-        let activation_input = batch_or_stand_in(form.keeps_input());
-        let activation_output = batch_or_stand_in(form.keeps_output());
+        let mask = form.masked.then(next);
+        let tail = tail::Buffers::new(form, mask, &input, [rows, features]);
         let storage = dtype_to_storage_type(float_type);
         let (cube_count, cube_dim) = super::unit_each(rows);
         kernel::forward_kernel::launch(
@@ -186,21 +177,16 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
             output.clone().into_tensor_arg(),
             normalized.clone().into_tensor_arg(),
             inverse_deviation.clone().into_tensor_arg(),
-            mask.into_tensor_arg(),
-            activation_input.clone().into_tensor_arg(),
-            activation_output.clone().into_tensor_arg(),
+            tail.mask.clone().into_tensor_arg(),
+            tail.activation_input.clone().into_tensor_arg(),
+            tail.activation_output.clone().into_tensor_arg(),
             InputScalar::new(self.epsilon, storage),
             InputScalar::new(self.slope, storage),
             form,
             storage,
         );
         let mut written = vec![output, normalized, inverse_deviation];
-        if form.keeps_input() {
-            written.push(activation_input);
-        }
-        if form.keeps_output() {
-            written.push(activation_output);
-        }
+        written.extend(tail.kept(form));
         for (ir, tensor) in self.outputs.iter().zip(written) {
             handles.register_float_tensor::<CubeBackend>(&ir.id, tensor);
         }
@@ -225,8 +211,7 @@ pub fn layer_norm_forward(
     inputs.extend(tail.mask.map(super::primitive));
     let batch = Shape::new([rows, features]);
     let mut shapes = vec![batch.clone(), batch.clone(), Shape::new([rows, 1])];
-    shapes.extend(form.keeps_input().then(|| batch.clone()));
-    shapes.extend(form.keeps_output().then_some(batch));
+    shapes.extend(tail::kept_shapes(form, &batch));
     let shapes = shapes.into_iter().map(|shape| (shape, None)).collect();
     let written = super::register_all(
         "mlpc_layer_norm_forward",
@@ -243,13 +228,7 @@ pub fn layer_norm_forward(
     let mut written = written.into_iter().map(Tensor::from_primitive::<Cube>);
     let mut next = || written.next().expect("each output was registered");
     let (output, normalized, inverse_deviation) = (next(), next(), next());
-    let activation_input = form.keeps_input().then(&mut next);
-    let activation_output = form.keeps_output().then(&mut next);
-    let tailed = Tailed {
-        output,
-        activation_input,
-        activation_output,
-    };
+    let tailed = Tailed::from_outputs(form, output, &mut written);
     (tailed, normalized, inverse_deviation)
 }
 

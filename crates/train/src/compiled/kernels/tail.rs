@@ -10,7 +10,8 @@
 //! it, and its output where a mask follows and the derivative reads the output. The backward
 //! rules are the layers' own, unchanged.
 
-use burn::tensor::Tensor;
+use burn::tensor::{Shape, Tensor};
+use burn_cubecl::tensor::CubeTensor;
 use mlpc_ir::Activation;
 
 use super::super::activation;
@@ -139,6 +140,79 @@ pub struct Tailed {
     pub activation_input: Option<Tensor<2>>,
     /// The activation's output, where [`Form::keeps_output`].
     pub activation_output: Option<Tensor<2>>,
+}
+
+impl Tailed {
+    /// The tail's output and what it keeps, `kept` giving the latter in the order
+    /// [`kept_shapes`] registered them.
+    pub(super) fn from_outputs(
+        form: Form,
+        output: Tensor<2>,
+        kept: &mut impl Iterator<Item = Tensor<2>>,
+    ) -> Tailed {
+        let mut next = || kept.next().expect("each kept tensor was registered");
+        let activation_input = form.keeps_input().then(&mut next);
+        let activation_output = form.keeps_output().then(&mut next);
+        Tailed {
+            output,
+            activation_input,
+            activation_output,
+        }
+    }
+}
+
+/// The shapes of what a tail of `form` keeps, `batch` each (the activation's input, then its
+/// output, where kept).
+pub(super) fn kept_shapes(form: Form, batch: &Shape) -> Vec<Shape> {
+    [form.keeps_input(), form.keeps_output()]
+        .into_iter()
+        .filter(|kept| *kept)
+        .map(|_| batch.clone())
+        .collect()
+}
+
+/// A tail's buffers as a norm's forward kernel binds them: the mask it reads and the tensors
+/// it keeps, each a one-value stand-in (unread, unwritten) where the form has none.
+pub(super) struct Buffers {
+    /// The mask.
+    pub mask: CubeTensor,
+    /// The activation's input.
+    pub activation_input: CubeTensor,
+    /// The activation's output.
+    pub activation_output: CubeTensor,
+}
+
+impl Buffers {
+    /// The buffers for a tail of `form` on an output of `dims` like `like`, with its `mask`
+    /// (present where the form is masked).
+    pub fn new(
+        form: Form,
+        mask: Option<CubeTensor>,
+        like: &CubeTensor,
+        dims: [usize; 2],
+    ) -> Buffers {
+        let batch_or_stand_in = |used: bool| match used {
+            true => super::empty_like(like, dims),
+            false => super::empty_like(like, [1, 1]),
+        };
+        Buffers {
+            mask: mask.unwrap_or_else(|| super::empty_like(like, [1, 1])),
+            activation_input: batch_or_stand_in(form.keeps_input()),
+            activation_output: batch_or_stand_in(form.keeps_output()),
+        }
+    }
+
+    /// What the kernel wrote that the form keeps, in the order of [`kept_shapes`].
+    pub fn kept(self, form: Form) -> Vec<CubeTensor> {
+        let mut kept = Vec::new();
+        if form.keeps_input() {
+            kept.push(self.activation_input);
+        }
+        if form.keeps_output() {
+            kept.push(self.activation_output);
+        }
+        kept
+    }
 }
 
 /// The kernels' share, in a module of their own: cubecl's prelude has its own `Tensor`.
