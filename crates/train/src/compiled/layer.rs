@@ -154,7 +154,8 @@ pub type Gradients = Vec<(usize, Gradient)>;
 pub enum Gradient {
     /// The gradient, shaped as the parameter.
     Value(Tensor<2>),
-    /// Rows `[B, n]` whose sum over the batch is the gradient `[1, n]` (a dense layer's bias):
+    /// Rows `[B, n]` whose sum over the batch is the gradient `[1, n]` (a dense layer's bias,
+    /// a PReLU's slopes):
     /// an update added in place adds their sums in one kernel ([`super::update::Updates::InPlace`]).
     RowSum(Tensor<2>),
 }
@@ -428,10 +429,10 @@ impl LayerRule {
                         upstream.clone() * slope_value,
                     ),
                 });
-                gradients.push((
-                    *slope,
-                    Gradient::Value((upstream * input.clamp_max(0.0)).sum_dim(0)),
-                ));
+                // As rows to sum, like a dense layer's bias: an update in place sums them in its
+                // kernel, and on a GPU burn-fusion fuses the product with min(0, x) into the
+                // kernel before (a reduction of its own measured one launch more a step).
+                gradients.push((*slope, Gradient::RowSum(upstream * input.clamp_max(0.0))));
                 input_gradient
             }
             (LayerRule::Residual { rules }, Saved::Residual(saved)) => {
