@@ -110,6 +110,7 @@ pub fn train_epoch(
     // wgpu buffer's limit), so a chunk's batches may take several segments.
     let dropouts = step.dropouts();
     let longest = dropouts
+        .layers
         .iter()
         .map(|&(_, width)| (chunk_bytes / (batch_size * width.max(1) * 4)).max(1))
         .min()

@@ -215,6 +215,23 @@ fn momentum_with_a_schedule_replays_like_the_eager_step() {
 }
 
 #[test]
+fn a_dropout_on_the_input_replays_like_the_same_step_unrecorded() {
+    if !wgpu_available("a_dropout_on_the_input_replays_like_the_same_step_unrecorded") {
+        return;
+    }
+    let _turn = turn();
+    let model = digits(
+        "  dropout 0.2\n  dense 32 relu\n  dropout 0.1\n  dense 10",
+        "sgd(lr = 0.05, momentum = 0.9)",
+        "",
+    );
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let replayed = replayed(&model, &splits, None);
+    let (unrecorded, _) = segment(&model, &splits, false, None);
+    assert_parity("input dropout", &model, &replayed, &unrecorded);
+}
+
+#[test]
 fn dropout_batchnorm_and_adam_replay_like_the_same_step_unrecorded() {
     if !wgpu_available("dropout_batchnorm_and_adam_replay_like_the_same_step_unrecorded") {
         return;
@@ -570,9 +587,11 @@ fn the_replayed_step_launches_few_kernels_with_every_loss() {
 /// the column sums of its parameters' gradients (batch norm's backward kernel); 12 with relu
 /// apart, 16 before its kernels. With PReLU (784-128-10, the PReLU in place of relu), 8: its
 /// slopes' gradient is rows the update kernel sums, the product with `min(0, x)` fused into the
-/// product before; 9 while the sum was a reduction of its own. One more is allowed for
-/// burn-fusion's plans.
-const KERNELS_PER_STEP_WITH_LAYERS: [(&str, &str, usize); 3] = [
+/// product before; 9 while the sum was a reduction of its own. With a dropout on the input
+/// features, 8: the segment multiplies its features by that layer's masks once; 10 while each
+/// step multiplied its batch (a product of its own, which also left the first layer's bias and
+/// relu a fused kernel apart from its product). One more is allowed for burn-fusion's plans.
+const KERNELS_PER_STEP_WITH_LAYERS: [(&str, &str, usize); 4] = [
     (
         "batchnorm",
         "  dense 128\n  batchnorm\n  relu\n  dense 10",
@@ -584,6 +603,11 @@ const KERNELS_PER_STEP_WITH_LAYERS: [(&str, &str, usize); 3] = [
         12,
     ),
     ("prelu", "  dense 128\n  prelu\n  dense 10", 9),
+    (
+        "input dropout",
+        "  dropout 0.2\n  dense 128 relu\n  dense 10",
+        9,
+    ),
 ];
 
 #[test]

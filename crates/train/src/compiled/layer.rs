@@ -118,7 +118,15 @@ pub enum Masks {
     /// Given, already scaled by `1 / (1 - rate)`, one per dropout layer with a non-zero rate
     /// in the order the forward pass meets them (a replayed step reads them from a pool drawn
     /// ahead, as a recording cannot draw fresh numbers).
-    Given(std::vec::IntoIter<Tensor<2>>),
+    Given {
+        /// The masks.
+        masks: std::vec::IntoIter<Tensor<2>>,
+        /// Whether the network's first layer is a dropout whose mask was applied to the
+        /// input already (a replay's segment multiplies its features by their masks once):
+        /// that layer passes its input on, and `masks` starts with the next layer's. Its
+        /// backward rule is never asked for (no layer before it has parameters).
+        input_applied: bool,
+    },
 }
 
 impl Masks {
@@ -132,9 +140,18 @@ impl Masks {
                 like.random_like(Distribution::Bernoulli(keep))
                     .mul_scalar(1.0 / keep)
             }
-            Masks::Given(given) => given
+            Masks::Given { masks, .. } => masks
                 .next()
                 .expect("one mask is given for each dropout layer"),
+        }
+    }
+
+    /// Whether the dropout layer met now had its mask applied to the input already (it is the
+    /// network's first layer, see [`Masks::Given`]); true once at most.
+    fn take_input_applied(&mut self) -> bool {
+        match self {
+            Masks::Drawn => false,
+            Masks::Given { input_applied, .. } => std::mem::take(input_applied),
         }
     }
 }
@@ -287,7 +304,7 @@ impl LayerRule {
                 (input + hidden, Saved::Residual(saved))
             }
             LayerRule::Dropout { rate } => {
-                if *rate == 0.0 {
+                if *rate == 0.0 || masks.take_input_applied() {
                     return (input, Saved::Dropout(None));
                 }
                 let mask = masks.next(*rate, &input);

@@ -483,10 +483,17 @@ impl CompiledStep {
         &self.optimizer
     }
 
-    /// The rate and input width of each dropout layer with a non-zero rate, in the order the
-    /// forward pass meets them (the masks [`step_with`](Self::step_with) takes).
-    pub fn dropouts(&self) -> Vec<(f64, usize)> {
-        self.network.dropouts()
+    /// The dropout layers with a non-zero rate, in the order the forward pass meets them
+    /// (the masks [`step_with`](Self::step_with) takes), and whether the first is the
+    /// network's first layer.
+    pub fn dropouts(&self) -> replay::Dropouts {
+        replay::Dropouts {
+            layers: self.network.dropouts(),
+            on_input: matches!(
+                self.layers.first(),
+                Some(LayerRule::Dropout { rate }) if *rate > 0.0
+            ),
+        }
     }
 
     /// A copy of everything a step writes (parameters, optimizer state, batch norm's running

@@ -87,8 +87,24 @@ pub struct Segment {
     /// Each step's summed loss `[steps]`.
     losses: Tensor<1>,
     /// Dropout masks drawn ahead, one step's per line `[steps, batch · width]`, one pool per
-    /// dropout layer, with the layer's width.
+    /// dropout layer, with the layer's width (but the network's first layer's, applied to
+    /// `features`).
     pools: Vec<(Tensor<2>, usize)>,
+    /// Whether `features` are multiplied by the masks of a dropout that is the network's
+    /// first layer.
+    input_applied: bool,
+}
+
+/// The dropout layers a segment draws masks for.
+pub struct Dropouts {
+    /// The rate and input width of each dropout layer with a non-zero rate, in the order the
+    /// forward pass meets them.
+    pub layers: Vec<(f64, usize)>,
+    /// Whether the first of them is the network's first layer. Its masks then multiply the
+    /// segment's features once, in one kernel for all its steps, rather than each step
+    /// multiplying its batch (on a GPU that product stood apart from the product after it: two
+    /// launches a step, measured).
+    pub on_input: bool,
 }
 
 /// A segment's targets, one step's per line.
@@ -116,19 +132,21 @@ impl Segment {
     /// A segment of `rows.len()` steps of `batch` examples over `features` and `targets`
     /// (`rows.len() · batch` examples, step `s`'s batch at `s·batch..(s+1)·batch`), whose
     /// step `s` has the factors `rows[s]` of `optimizer`; dropout pools are drawn for
-    /// `dropouts` (each layer's rate and width, in forward order) from the device's generator.
+    /// `dropouts` (each layer's rate and width, in forward order) from the device's generator;
+    /// the first layer's masks, where it is a dropout, multiply the features here.
     pub fn new(
         features: Tensor<2>,
         targets: BatchTargets,
         batch: usize,
         optimizer: &mlpc_ir::Optimizer,
         rows: &[StepRow],
-        dropouts: &[(f64, usize)],
+        dropouts: &Dropouts,
     ) -> Segment {
         let device = features.device();
         let steps = rows.len();
         let [_, width] = features.dims();
-        let pools = dropouts
+        let mut pools: Vec<(Tensor<2>, usize)> = dropouts
+            .layers
             .iter()
             .map(|&(rate, width)| {
                 let keep = 1.0 - rate;
@@ -141,8 +159,15 @@ impl Segment {
                 (pool, width)
             })
             .collect();
+        let mut features = features.reshape([steps, batch * width]);
+        let input_applied = dropouts.on_input && !pools.is_empty();
+        if input_applied {
+            let (masks, _) = pools.remove(0);
+            features = features * masks;
+        }
         Segment {
-            features: features.reshape([steps, batch * width]),
+            features,
+            input_applied,
             width,
             targets: StepTargets::new(targets, steps, batch),
             batch,
@@ -217,7 +242,10 @@ fn segment_step(step: &mut CompiledStep, segment: &mut Segment) {
         features,
         &targets,
         &scalars,
-        Masks::Given(masks.into_iter()),
+        Masks::Given {
+            masks: masks.into_iter(),
+            input_applied: segment.input_applied,
+        },
         Updates::InPlace,
         Some(&mut tally),
     );
@@ -325,4 +353,71 @@ pub fn run(
         steps: ran,
         recorded,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+
+    /// A segment whose network starts with a dropout carries its features already multiplied
+    /// by that layer's masks (each value kept and scaled by `1 / (1 - rate)`, or zero, at
+    /// about the rate), and draws pools for the other dropout layers only.
+    #[test]
+    fn a_first_dropout_layer_masks_the_segments_features() {
+        let device = Device::flex();
+        device.seed(3);
+        let (steps, batch, width, rate) = (40, 8, 25, 0.25);
+        let features = Tensor::<2>::random(
+            [steps * batch, width],
+            Distribution::Uniform(1.0, 2.0),
+            &device,
+        );
+        let targets = BatchTargets::Values(Tensor::<2>::zeros([steps * batch, 1], &device));
+        let optimizer = mlpc_ir::Optimizer::Sgd {
+            lr: 0.1,
+            momentum: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+        };
+        let rows: Vec<StepRow> = (0..steps)
+            .map(|index| StepRow::new(&optimizer, 0.1, index + 1))
+            .collect();
+        let dropouts = Dropouts {
+            layers: vec![(rate, width), (0.5, 16)],
+            on_input: true,
+        };
+        let segment = Segment::new(
+            features.clone(),
+            targets,
+            batch,
+            &optimizer,
+            &rows,
+            &dropouts,
+        );
+        assert!(segment.input_applied);
+        assert_eq!(segment.pools.len(), 1);
+        assert_eq!(segment.pools[0].1, 16);
+        let original = features.into_data().try_to_vec::<f32>().expect("f32");
+        let masked = segment
+            .features
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32");
+        assert_eq!(masked.len(), original.len());
+        let scale = 1.0 / (1.0 - rate as f32);
+        let mut dropped = 0;
+        for (value, before) in masked.iter().zip(&original) {
+            if *value == 0.0 {
+                dropped += 1;
+            } else {
+                assert!(
+                    (value - before * scale).abs() < 1e-6,
+                    "{value} from {before}"
+                );
+            }
+        }
+        let share = dropped as f64 / masked.len() as f64;
+        assert!((share - rate).abs() < 0.03, "{share} of the values dropped");
+    }
 }
