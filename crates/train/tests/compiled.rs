@@ -262,8 +262,9 @@ fn norm_tails_on_wgpu() {
 }
 
 /// On wgpu, with one output, the loss kernel adds the output layer's bias as it reads the
-/// product (the layer's forward pass leaves it out): the same comparison, there, for a
-/// regression and a binary classification.
+/// product (the layer's forward pass leaves it out) and applies a regression's output
+/// activation and its derivative: the same comparison, there, for a regression and a binary
+/// classification, and for regressions through tanh, sigmoid and (after batch norm) relu.
 #[test]
 fn the_output_bias_in_the_loss_on_wgpu() {
     if !wgpu_available("the_output_bias_in_the_loss_on_wgpu") {
@@ -276,12 +277,24 @@ fn the_output_bias_in_the_loss_on_wgpu() {
          optimizer adam(lr = 0.02)\n\
          train { epochs = 1, batch_size = 16, seed = 2 }\n",
     );
-    let regression = diabetes(
-        "dense 8 relu\ndense 1",
+    let momentum = "sgd(lr = 0.05, momentum = 0.9)";
+    let regression = diabetes("dense 8 relu\ndense 1", "huber(delta = 0.5)", momentum);
+    // An output activation: applied by the loss kernel with the bias, and applied before it
+    // (the layer before not a dense one), its derivative taken by the kernel either way.
+    let squashed = diabetes("dense 8 relu\ndense 1\ntanh", "mse", momentum);
+    let bounded = diabetes(
+        "dense 8 relu\ndense 1\nsigmoid",
         "huber(delta = 0.5)",
-        "sgd(lr = 0.05, momentum = 0.9)",
+        momentum,
     );
-    for (name, model) in [("binary cross-entropy", circles), ("huber", regression)] {
+    let normed = diabetes("dense 8 relu\ndense 1\nbatchnorm\nrelu", "mae", momentum);
+    for (name, model) in [
+        ("binary cross-entropy", circles),
+        ("huber", regression),
+        ("tanh, mse", squashed),
+        ("sigmoid, huber", bounded),
+        ("batch norm and relu, mae", normed),
+    ] {
         assert_parity(&format!("{name} / wgpu"), &model, Backend::Wgpu, TOLERANCE);
     }
 }

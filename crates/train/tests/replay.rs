@@ -530,22 +530,26 @@ fn the_replayed_step_launches_few_kernels() {
 /// Kernels a replay of a step with each of the other losses may dispatch (plain SGD, a hidden
 /// layer of 128 relu units, one output): measured on lavapipe, 8 for each, as with
 /// cross-entropy: the loss kernel takes every loss and adds the output layer's bias as it reads
-/// the product. 9 while the bias was added apart (burn-fusion runs a product with one column
+/// the product; with an output activation (sigmoid, tanh) too, the kernel applying it and its
+/// derivative (10 while they were two fused kernels of their own). 9 while the bias was added apart (burn-fusion runs a product with one column
 /// as a plain matrix-vector product and leaves the addition a fused element-wise kernel of its
 /// own, where it fuses it into a product with ten). Before the loss kernel took them: 12 with
 /// squared error, 13 with absolute error and with Huber's loss (their sums and gradients
 /// composed of burn's operations, and the tally a kernel of its own), 36 with binary
 /// cross-entropy (burn-fusion left its operations unfused). One more is allowed for
 /// burn-fusion's plans.
-const KERNELS_PER_STEP_BY_LOSS: [(&str, &str, usize); 4] = [
-    ("mse", REGRESSION_DATA, 9),
-    ("mae", REGRESSION_DATA, 9),
-    ("huber(delta = 1.0)", REGRESSION_DATA, 9),
+const KERNELS_PER_STEP_BY_LOSS: [(&str, &str, &str, usize); 6] = [
+    ("mse", REGRESSION_DATA, "", 9),
+    ("mae", REGRESSION_DATA, "", 9),
+    ("huber(delta = 1.0)", REGRESSION_DATA, "", 9),
     (
         "binary_cross_entropy",
         "data moons(n = 2000, noise = 0.1, seed = 3)",
+        "",
         9,
     ),
+    ("mse", REGRESSION_DATA, "\n  sigmoid", 9),
+    ("huber(delta = 1.0)", REGRESSION_DATA, "\n  tanh", 9),
 ];
 
 /// The digits as a regression on the digit's value (enough rows for the counts' steps).
@@ -558,9 +562,9 @@ fn the_replayed_step_launches_few_kernels_with_every_loss() {
         return;
     }
     let _turn = turn();
-    for (loss, data, limit) in KERNELS_PER_STEP_BY_LOSS {
+    for (loss, data, output, limit) in KERNELS_PER_STEP_BY_LOSS {
         let model = model(&format!(
-            "{data}\nnetwork {{\n  dense 128 relu\n  dense 1\n}}\nloss {loss}\n\
+            "{data}\nnetwork {{\n  dense 128 relu\n  dense 1{output}\n}}\nloss {loss}\n\
              optimizer sgd(lr = 0.01)\ntrain {{ epochs = 1, batch_size = 7, seed = 5 }}\n"
         ));
         let splits = mlpc_data::load(&model.data).expect("data loads");
@@ -568,7 +572,7 @@ fn the_replayed_step_launches_few_kernels_with_every_loss() {
         for (name, count) in &by_name {
             eprintln!("{count:>5.1} × {}", name.split('<').next().unwrap_or(name));
         }
-        eprintln!("{total} kernels per step with {loss}");
+        eprintln!("{total} kernels per step with {loss}{output:?}");
         assert!(
             (7..=limit).contains(&total),
             "with {loss} the step launches {total} kernels, more than the {limit} it measured (or launches went unobserved)"

@@ -96,6 +96,9 @@ pub enum Saved {
     },
     /// PReLU: the input.
     Prelu(Tensor<2>),
+    /// An output activation whose derivative the loss applied (see [`super::loss::Head`]):
+    /// its backward pass passes the gradient on.
+    Applied,
     /// Residual: what each of the block's layers kept.
     Residual(Vec<Saved>),
     /// Dropout: the mask, already scaled by `1 / (1 - rate)`.
@@ -425,6 +428,7 @@ impl LayerRule {
                 }
                 input_gradient
             }
+            (LayerRule::Activation(_), Saved::Applied) => Some(upstream),
             (LayerRule::Activation(function), Saved::Activation { input, output }) => Some(
                 activation::backward(function, upstream, input.as_ref(), output.as_ref(), gating),
             ),

@@ -15,10 +15,12 @@
 //! gradient already scaled, at no cost.
 
 use burn::tensor::{IndexingUpdateOp, Int, Tensor, activation};
-use mlpc_ir::Loss;
+use mlpc_ir::{Activation, Loss};
 
+use super::activation::Gating;
 use super::kernels::{self, Kind, Multipliers, Targets};
 use super::scalar::Scalar;
+use crate::network::apply_activation;
 use crate::objective::BatchTargets;
 
 /// The loss of one batch: its sum over the batch, and the output's gradient.
@@ -41,27 +43,34 @@ pub struct Tally {
     pub counter: Tensor<1, Int>,
 }
 
-/// Evaluates `loss` on the network's output for `targets`: `output`, plus `bias` `[1, O]` where
-/// the output layer's bias was left for the loss to add (the kernel adds it as it reads the
-/// output, so that no kernel of its own does); with a `tally`, the summed loss goes into it.
-/// The gradient with respect to `output` is the one with respect to the biased output.
+/// What of the network's last layers the loss applies to the output it reads (on wgpu the
+/// loss kernel does, so that no kernel of their own does).
+#[derive(Default)]
+pub struct Head {
+    /// The output layer's bias `[1, O]`, where the output read is its product: added first.
+    pub bias: Option<Tensor<2>>,
+    /// An output activation whose output gives its derivative (relu, tanh, sigmoid), for the
+    /// regression losses: applied after the bias where there is one (else the output read is
+    /// already its output), and the gradient taken through its derivative.
+    pub activation: Option<Activation>,
+}
+
+/// Evaluates `loss` on the network's output for `targets`: `output` through `head`; with a
+/// `tally`, the summed loss goes into it. The gradient is with respect to `output` (the
+/// product where the head has a bias, else the pre-activation where it has an activation).
 pub fn loss_and_gradient(
     loss: Loss,
     output: Tensor<2>,
-    bias: Option<Tensor<2>>,
+    head: Head,
     targets: &BatchTargets,
     scale: &Scalar,
     tally: Option<&mut Tally>,
 ) -> LossOutcome {
     let device = output.device();
     match (kernels::available(&device), tally) {
-        (true, tally) => kernel_loss(loss, output, bias, targets, scale, tally),
+        (true, tally) => kernel_loss(loss, output, head, targets, scale, tally),
         (false, None) => {
-            let output = match bias {
-                Some(bias) => output + bias,
-                None => output,
-            };
-            let (sum, gradient) = composed_loss_and_gradient(loss, output, targets, scale);
+            let (sum, gradient) = composed_head(loss, output, head, targets, scale);
             LossOutcome {
                 sum: Some(sum),
                 gradient,
@@ -102,13 +111,19 @@ fn kernel_setting(loss: Loss, batch: usize, width: usize) -> (Kind, Multipliers)
 fn kernel_loss(
     loss: Loss,
     output: Tensor<2>,
-    bias: Option<Tensor<2>>,
+    head: Head,
     targets: &BatchTargets,
     scale: &Scalar,
     tally: Option<&mut Tally>,
 ) -> LossOutcome {
     let [batch, width] = output.dims();
     let (kind, multipliers) = kernel_setting(loss, batch, width);
+    let Head { bias, activation } = head;
+    let function = match activation.as_ref().and_then(kernels::Function::of) {
+        Some((function, _)) if function.derivative_reads_output() => function,
+        Some(_) => unreachable!("the head's activation is one whose output gives its derivative"),
+        None => kernels::Function::Identity,
+    };
     let targets = match targets {
         BatchTargets::Classes(classes) => Targets::Classes(classes.clone()),
         BatchTargets::Values(values) => Targets::Values(values.clone()),
@@ -121,7 +136,8 @@ fn kernel_loss(
     };
     match tally {
         None => {
-            let (gradient, sum) = kernels::loss(kind, multipliers, output, bias, targets, factor);
+            let (gradient, sum) =
+                kernels::loss(kind, multipliers, output, bias, function, targets, factor);
             LossOutcome {
                 sum: Some(sum),
                 gradient,
@@ -134,6 +150,7 @@ fn kernel_loss(
                 multipliers,
                 output,
                 bias,
+                function,
                 targets,
                 factor,
                 tally.losses.extract(),
@@ -145,6 +162,29 @@ fn kernel_loss(
             }
         }
     }
+}
+
+/// [`composed_loss_and_gradient`] on `output` through `head`.
+fn composed_head(
+    loss: Loss,
+    output: Tensor<2>,
+    head: Head,
+    targets: &BatchTargets,
+    scale: &Scalar,
+) -> (Tensor<1>, Tensor<2>) {
+    let output = match (head.bias, &head.activation) {
+        (Some(bias), Some(function)) => apply_activation(function, output + bias),
+        (Some(bias), None) => output + bias,
+        (None, _) => output,
+    };
+    let (sum, gradient) = composed_loss_and_gradient(loss, output.clone(), targets, scale);
+    let gradient = match &head.activation {
+        Some(function) => {
+            super::activation::backward(function, gradient, None, Some(&output), Gating::Product)
+        }
+        None => gradient,
+    };
+    (sum, gradient)
 }
 
 /// The summed loss `[1]` and `scale` times the gradient of the mean loss, composed of tensor
@@ -303,7 +343,14 @@ mod tests {
                         BatchTargets::Values(random(rows, columns))
                     }
                 };
-                let ours = loss_and_gradient(loss, output.clone(), None, &targets, &scale, None);
+                let ours = loss_and_gradient(
+                    loss,
+                    output.clone(),
+                    Head::default(),
+                    &targets,
+                    &scale,
+                    None,
+                );
                 let our_sum = ours.sum.expect("returned without a tally");
                 let mut tally = Tally {
                     losses: Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device),
@@ -312,7 +359,7 @@ mod tests {
                 let tallied = loss_and_gradient(
                     loss,
                     output.clone(),
-                    None,
+                    Head::default(),
                     &targets,
                     &scale,
                     Some(&mut tally),
@@ -324,17 +371,82 @@ mod tests {
                 let biased = loss_and_gradient(
                     loss,
                     output.clone(),
-                    Some(bias.clone()),
+                    Head {
+                        bias: Some(bias.clone()),
+                        activation: None,
+                    },
                     &targets,
                     &scale,
                     None,
                 );
-                let added =
-                    loss_and_gradient(loss, output.clone() + bias, None, &targets, &scale, None);
+                let added = loss_and_gradient(
+                    loss,
+                    output.clone() + bias.clone(),
+                    Head::default(),
+                    &targets,
+                    &scale,
+                    None,
+                );
                 let biased_gaps = (
                     gap(biased.gradient, added.gradient),
                     gap(biased.sum.expect("returned"), added.sum.expect("returned")),
                 );
+                // With an output activation (the regression losses): through the kernel
+                // against the composed activation, its derivative and the loss, with the bias
+                // (applied in the kernel) and without (applied before).
+                let regression = matches!(loss, Loss::Mse | Loss::Mae | Loss::Huber { .. });
+                let activations = [Activation::Relu, Activation::Tanh, Activation::Sigmoid];
+                for activation in activations.into_iter().filter(|_| regression) {
+                    for with_bias in [true, false] {
+                        let (input, bias) = match with_bias {
+                            true => (output.clone(), Some(bias.clone())),
+                            false => (apply_activation(&activation, output.clone()), None),
+                        };
+                        let head = || Head {
+                            bias: bias.clone(),
+                            activation: Some(activation),
+                        };
+                        let ours =
+                            loss_and_gradient(loss, input.clone(), head(), &targets, &scale, None);
+                        let (sum, gradient) = match with_bias {
+                            true => composed_head(loss, input, head(), &targets, &scale),
+                            // The composed activation's output as the kernel reads it.
+                            false => {
+                                let (sum, gradient) = composed_loss_and_gradient(
+                                    loss,
+                                    input.clone(),
+                                    &targets,
+                                    &scale,
+                                );
+                                let gradient = super::super::activation::backward(
+                                    &activation,
+                                    gradient,
+                                    None,
+                                    Some(&input),
+                                    Gating::Product,
+                                );
+                                (sum, gradient)
+                            }
+                        };
+                        let gaps = (
+                            gap(ours.gradient, gradient),
+                            gap(ours.sum.expect("returned"), sum),
+                        );
+                        eprintln!(
+                            "{} {rows} x {columns} {activation:?} bias {with_bias}: {:.1e}, {:.1e}",
+                            loss.name(),
+                            gaps.0,
+                            gaps.1
+                        );
+                        assert!(
+                            gaps.0 < 1e-5 && gaps.1 < 1e-5,
+                            "{} {rows} x {columns} through {activation:?} (bias: {with_bias}): gradient differs by {:e}, loss by {:e}",
+                            loss.name(),
+                            gaps.0,
+                            gaps.1
+                        );
+                    }
+                }
                 let (reference_sum, reference_gradient) =
                     composed_loss_and_gradient(loss, output, &targets, &scale);
                 let tallied_losses = tally.losses.into_data().try_to_vec::<f32>().expect("f32");

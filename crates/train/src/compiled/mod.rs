@@ -409,23 +409,43 @@ impl CompiledStep {
         let sum = {
             let values: Vec<&Tensor<2>> = self.parameters.iter().map(|p| &p.value).collect();
             let mut saved: Vec<Saved> = Vec::with_capacity(self.layers.len());
-            // On wgpu, with one output, the loss kernel adds the output layer's bias as it
-            // reads the product: burn-fusion runs a product with one column as a plain
-            // matrix-vector product and the addition as a kernel of its own (measured: one
-            // launch more a step). With more columns it fuses the addition into the product,
-            // and a product left alone there measured two launches more (a plain product and a
-            // copy), so the layer keeps its bias.
-            let bias_for_loss = match kernels::available(&self.device) {
-                true => self
-                    .layers
+            let on_kernels = kernels::available(&self.device);
+            let mut body = &self.layers[..];
+            // On wgpu a regression's output activation whose output gives its derivative
+            // (relu, tanh, sigmoid) has its derivative applied by the loss kernel as it writes
+            // the gradient: after a kernel of ours, burn-fusion left it a kernel of its own.
+            let head_activation = match (on_kernels, self.loss, body.split_last()) {
+                (
+                    true,
+                    Loss::Mse | Loss::Mae | Loss::Huber { .. },
+                    Some((LayerRule::Activation(function), rest)),
+                ) if kernels::Function::of(function)
+                    .is_some_and(|(function, _)| function.derivative_reads_output()) =>
+                {
+                    body = rest;
+                    Some(*function)
+                }
+                (true | false, _, _) => None,
+            };
+            // On wgpu, with one output, the loss kernel adds the output layer's bias (and
+            // applies the output activation) as it reads the product: burn-fusion runs a
+            // product with one column as a plain matrix-vector product and the addition as a
+            // kernel of its own (measured: one launch more a step). With more columns it fuses
+            // the addition into the product, and a product left alone there measured two
+            // launches more (a plain product and a copy), so the layer keeps its bias.
+            let bias_for_loss = match on_kernels {
+                true => body
                     .last()
                     .and_then(LayerRule::bias_for_loss)
                     .filter(|bias| values[*bias].dims()[1] == 1),
                 false => None,
             };
-            let (body, last) = match (bias_for_loss, self.layers.split_last()) {
-                (Some(_), Some((last, body))) => (body, Some(last)),
-                (Some(_), None) | (None, _) => (&self.layers[..], None),
+            let last = match (bias_for_loss, body.split_last()) {
+                (Some(_), Some((last, rest))) => {
+                    body = rest;
+                    Some(last)
+                }
+                (Some(_), None) | (None, _) => None,
             };
             let (mut hidden, kept) =
                 layer::forward_all(body, features, &values, &mut self.running, masks);
@@ -435,8 +455,19 @@ impl CompiledStep {
                 saved.push(kept);
                 hidden = output;
             }
-            let bias = bias_for_loss.map(|bias| values[bias].clone());
-            let outcome = loss::loss_and_gradient(self.loss, hidden, bias, targets, scale, tally);
+            if let Some(function) = &head_activation {
+                // Applied here where the output layer keeps its bias (burn-fusion fuses it into
+                // the product), else by the loss kernel.
+                if last.is_none() {
+                    hidden = crate::network::apply_activation(function, hidden);
+                }
+                saved.push(Saved::Applied);
+            }
+            let head = loss::Head {
+                bias: bias_for_loss.map(|bias| values[bias].clone()),
+                activation: head_activation,
+            };
+            let outcome = loss::loss_and_gradient(self.loss, hidden, head, targets, scale, tally);
             let mut upstream = Some(outcome.gradient);
             for (index, (rule, kept)) in self.layers.iter().zip(saved).enumerate().rev() {
                 let Some(gradient) = upstream.take() else {

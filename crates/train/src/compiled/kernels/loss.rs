@@ -31,6 +31,8 @@ use burn_cubecl::CubeBackend;
 use burn_cubecl::fusion::{CubeFusionHandle, FusionCubeRuntime};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
+
+use super::tail::Function;
 use burn_fusion::ExecutionError;
 use burn_fusion::custom::{HandleContainer, Operation, TensorIr};
 use cubecl::CubeDim;
@@ -79,11 +81,14 @@ pub struct Multipliers {
 
 /// The kernels, in a module of their own: cubecl's prelude has its own `Tensor` and `Int`.
 mod kernel {
-    use super::Kind;
+    use super::super::tail::Function;
+    use super::super::tail::kernel::{activate, derivative_from_output};
+    use super::{Kind, Reading};
     use cubecl::prelude::*;
 
-    /// The output at `base + column · column_stride`, plus the bias at `column` where
-    /// `biased` (the output layer's bias, added here rather than by a kernel of its own).
+    /// The output at `base + column · column_stride`, plus the bias at `column` and through
+    /// the output activation where `reading.biased` (the output layer's bias and activation,
+    /// applied here rather than by a kernel of their own).
     #[cube]
     fn logit<F: Float>(
         outputs: &Tensor<F>,
@@ -91,11 +96,15 @@ mod kernel {
         base: usize,
         column: usize,
         column_stride: usize,
-        #[comptime] biased: bool,
+        #[comptime] reading: Reading,
     ) -> F {
         let value = outputs[base + column * column_stride];
-        if comptime!(biased) {
-            value + bias[column * bias.stride(1)]
+        if comptime!(reading.biased) {
+            activate::<F>(
+                value + bias[column * bias.stride(1)],
+                F::new(0.0_f32),
+                reading.function,
+            )
         } else {
             value
         }
@@ -113,7 +122,7 @@ mod kernel {
         gradient: &mut Tensor<F>,
         unit: usize,
         stride: usize,
-        #[comptime] biased: bool,
+        #[comptime] reading: Reading,
     ) -> F {
         let rows = logits.shape(0);
         let width = logits.shape(1);
@@ -124,22 +133,22 @@ mod kernel {
         let mut row = unit;
         while row < rows {
             let base = row * row_stride;
-            let mut top = logit::<F>(logits, bias, base, 0, column_stride, biased);
+            let mut top = logit::<F>(logits, bias, base, 0, column_stride, reading);
             for column in 1..width {
                 top = F::max(
                     top,
-                    logit::<F>(logits, bias, base, column, column_stride, biased),
+                    logit::<F>(logits, bias, base, column, column_stride, reading),
                 );
             }
             let mut total = F::new(0.0_f32);
             for column in 0..width {
                 total +=
-                    (logit::<F>(logits, bias, base, column, column_stride, biased) - top).exp();
+                    (logit::<F>(logits, bias, base, column, column_stride, reading) - top).exp();
             }
             let class = usize::cast_from(classes[row * classes.stride(0)]);
             for column in 0..width {
                 let mut value =
-                    (logit::<F>(logits, bias, base, column, column_stride, biased) - top).exp()
+                    (logit::<F>(logits, bias, base, column, column_stride, reading) - top).exp()
                         / total;
                 if column == class {
                     value -= F::new(1.0_f32);
@@ -148,7 +157,7 @@ mod kernel {
                     value * scale;
             }
             accumulated +=
-                total.ln() - (logit::<F>(logits, bias, base, class, column_stride, biased) - top);
+                total.ln() - (logit::<F>(logits, bias, base, class, column_stride, reading) - top);
             row += stride;
         }
         accumulated
@@ -168,7 +177,7 @@ mod kernel {
         unit: usize,
         stride: usize,
         #[comptime] kind: Kind,
-        #[comptime] biased: bool,
+        #[comptime] reading: Reading,
     ) -> F {
         let width = outputs.shape(1);
         let count = outputs.shape(0) * width;
@@ -182,7 +191,7 @@ mod kernel {
                 row * outputs.stride(0),
                 column,
                 outputs.stride(1),
-                biased,
+                reading,
             );
             let target =
                 F::cast_from(targets[row * targets.stride(0) + column * targets.stride(1)]);
@@ -212,6 +221,10 @@ mod kernel {
                     derivative = F::clamp(residual, -delta, delta);
                 }
             }
+            if comptime!(reading.function != Function::Identity) {
+                // Through the output activation, its derivative read from its output.
+                derivative *= derivative_from_output::<F>(output, reading.function);
+            }
             let at = row * gradient.stride(0) + column * gradient.stride(1);
             gradient[at] = derivative * scale;
             element += stride;
@@ -235,7 +248,7 @@ mod kernel {
         gradient: &mut Tensor<F>,
         #[comptime] units: usize,
         #[comptime] kind: Kind,
-        #[comptime] biased: bool,
+        #[comptime] reading: Reading,
         #[comptime] device_scale: bool,
     ) -> F {
         let unit = UNIT_POS as usize;
@@ -250,7 +263,7 @@ mod kernel {
         let stride = CUBE_DIM as usize;
         let accumulated = if comptime!(kind == Kind::CrossEntropy) {
             cross_entropy_rows::<F, I>(
-                outputs, bias, targets, scale, gradient, unit, stride, biased,
+                outputs, bias, targets, scale, gradient, unit, stride, reading,
             )
         } else {
             element_losses::<F, I>(
@@ -263,7 +276,7 @@ mod kernel {
                 unit,
                 stride,
                 kind,
-                biased,
+                reading,
             )
         };
         partial[unit] = accumulated;
@@ -295,7 +308,7 @@ mod kernel {
         loss: &mut Tensor<F>,
         #[comptime] units: usize,
         #[comptime] kind: Kind,
-        #[comptime] biased: bool,
+        #[comptime] reading: Reading,
         #[comptime] device_scale: bool,
         #[define(F, I)] _types: [ElemType; 2],
     ) {
@@ -310,7 +323,7 @@ mod kernel {
             gradient,
             units,
             kind,
-            biased,
+            reading,
             device_scale,
         );
         if UNIT_POS == 0 {
@@ -335,7 +348,7 @@ mod kernel {
         counter: &mut Tensor<C>,
         #[comptime] units: usize,
         #[comptime] kind: Kind,
-        #[comptime] biased: bool,
+        #[comptime] reading: Reading,
         #[comptime] device_scale: bool,
         #[define(F, I, C)] _types: [ElemType; 3],
     ) {
@@ -350,7 +363,7 @@ mod kernel {
             gradient,
             units,
             kind,
-            biased,
+            reading,
             device_scale,
         );
         if UNIT_POS == 0 {
@@ -380,6 +393,15 @@ enum Sum {
 struct Setting {
     kind: Kind,
     multipliers: Multipliers,
+    output: Function,
+}
+
+/// How the kernel reads the outputs, compiled in: with the output layer's bias (then through
+/// the output activation too), and the output activation whose derivative it applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Reading {
+    biased: bool,
+    function: Function,
 }
 
 /// The kernel on cubecl's own tensors (what the fusion operations run): the gradient, and the
@@ -407,6 +429,10 @@ fn launch(
     let scalar = |value: f64| InputScalar::new(value, float_storage);
     // Without a bias or a factor the kernel reads none: an unwritten element stands in.
     let (biased, device_scale) = (bias.is_some(), factor.is_some());
+    let reading = Reading {
+        biased,
+        function: setting.output,
+    };
     let bias = bias.unwrap_or_else(|| super::empty_like(&outputs, [1, 1]));
     let factor = factor.unwrap_or_else(|| super::empty_like(&outputs, [1, 1]));
     let (cubes, units) = (CubeCount::Static(1, 1, 1), CubeDim::new_1d(UNITS as u32));
@@ -428,7 +454,7 @@ fn launch(
                 loss.clone().into_tensor_arg(),
                 UNITS,
                 setting.kind,
-                biased,
+                reading,
                 device_scale,
                 [float_storage, dtype_to_storage_type(target_type)],
             );
@@ -453,7 +479,7 @@ fn launch(
                 counter.clone().into_tensor_arg(),
                 UNITS,
                 setting.kind,
-                biased,
+                reading,
                 device_scale,
                 [
                     float_storage,
@@ -650,7 +676,7 @@ pub enum Scale {
 
 impl Scale {
     /// The setting with a host scale multiplied in, and whether the kernel reads a factor.
-    fn setting(&self, kind: Kind, multipliers: Multipliers) -> (Setting, bool) {
+    fn setting(&self, kind: Kind, multipliers: Multipliers, output: Function) -> (Setting, bool) {
         let (gradient, device_scale) = match self {
             Scale::Host(scale) => (multipliers.gradient * scale, false),
             Scale::Device(_) => (multipliers.gradient, true),
@@ -659,7 +685,12 @@ impl Scale {
             gradient,
             ..multipliers
         };
-        (Setting { kind, multipliers }, device_scale)
+        let setting = Setting {
+            kind,
+            multipliers,
+            output,
+        };
+        (setting, device_scale)
     }
 }
 
@@ -673,10 +704,11 @@ pub fn loss(
     multipliers: Multipliers,
     outputs: Tensor<2>,
     bias: Option<Tensor<2>>,
+    output: Function,
     targets: Targets,
     scale: Scale,
 ) -> (Tensor<2>, Tensor<1>) {
-    let (setting, device_scale) = scale.setting(kind, multipliers);
+    let (setting, device_scale) = scale.setting(kind, multipliers, output);
     let [rows, width] = outputs.dims();
     let biased = bias.is_some();
     let inputs = Reads::primitives(kind, outputs, bias, targets, scale);
@@ -712,12 +744,13 @@ pub fn tallied_loss(
     multipliers: Multipliers,
     outputs: Tensor<2>,
     bias: Option<Tensor<2>>,
+    output: Function,
     targets: Targets,
     scale: Scale,
     losses: Tensor<1>,
     counter: Tensor<1, Int>,
 ) -> (Tensor<2>, Tensor<1>, Tensor<1, Int>) {
-    let (setting, device_scale) = scale.setting(kind, multipliers);
+    let (setting, device_scale) = scale.setting(kind, multipliers, output);
     let [rows, width] = outputs.dims();
     let biased = bias.is_some();
     let mut inputs = Reads::primitives(kind, outputs, bias, targets, scale);

@@ -51,6 +51,16 @@ impl Function {
         }
     }
 
+    /// Whether the function's output alone gives its derivative (relu, tanh, sigmoid; and no
+    /// activation), so that a kernel reading the output applies it
+    /// ([`kernel::derivative_from_output`]).
+    pub fn derivative_reads_output(self) -> bool {
+        match self {
+            Function::Identity | Function::Relu | Function::Tanh | Function::Sigmoid => true,
+            Function::LeakyRelu | Function::Gelu | Function::Silu => false,
+        }
+    }
+
     /// The activation the function computes (for the derivative's needs).
     fn activation(self) -> Activation {
         match self {
@@ -241,6 +251,28 @@ pub(super) mod kernel {
             value / (one + (-value).exp())
         } else {
             value
+        }
+    }
+
+    /// The derivative of `function` at the point where its output is `output`, for the
+    /// functions whose derivative the output determines ([`Function::derivative_reads_output`];
+    /// 1 for the others): relu's 1 where the output is positive (as burn's), tanh's `1 - y²`,
+    /// sigmoid's `y (1 - y)`.
+    #[cube]
+    pub fn derivative_from_output<F: Float>(output: F, #[comptime] function: Function) -> F {
+        let one = F::new(1.0_f32);
+        if comptime!(function == Function::Relu) {
+            let mut derivative = F::new(0.0_f32);
+            if output > F::new(0.0_f32) {
+                derivative = one;
+            }
+            derivative
+        } else if comptime!(function == Function::Tanh) {
+            one - output * output
+        } else if comptime!(function == Function::Sigmoid) {
+            output * (one - output)
+        } else {
+            one
         }
     }
 
