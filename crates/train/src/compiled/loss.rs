@@ -7,7 +7,9 @@
 //!
 //! On wgpu each is one kernel of the step's own ([`kernels::loss()`]); elsewhere (the CPU
 //! backends) the same formulas are composed of tensor operations, which the kernel is tested
-//! against. A replayed step hands its [`Tally`] in: the kernel then adds the summed loss into
+//! against. On wgpu the kernel also applies what of the last layers burn-fusion would leave a
+//! kernel of its own ([`Head`]): a one-output layer's bias, and a regression's output
+//! activation (relu, tanh, sigmoid) with its derivative. A replayed step hands its [`Tally`] in: the kernel then adds the summed loss into
 //! the segment's loss vector at the step counter and advances the counter, and returns no sum.
 //!
 //! The gradient is multiplied by `scale` as it is made: backpropagation is linear in the
