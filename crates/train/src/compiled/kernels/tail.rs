@@ -53,7 +53,7 @@ impl Function {
 
     /// Whether the function's output alone gives its derivative (relu, tanh, sigmoid; and no
     /// activation), so that a kernel reading the output applies it
-    /// ([`kernel::derivative_from_output`]).
+    /// (the kernels' `derivative_from_output`).
     pub fn derivative_reads_output(self) -> bool {
         match self {
             Function::Identity | Function::Relu | Function::Tanh | Function::Sigmoid => true,
