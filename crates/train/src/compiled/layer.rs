@@ -620,8 +620,7 @@ struct TailPlan {
 }
 
 impl TailPlan {
-    /// The tail after `rules[index]`, where it is a norm whose kernel runs on `device` with
-    /// that tail.
+    /// The tail after `rules[index]`, where it is a norm whose kernel runs on `device`.
     fn after(rules: &[LayerRule], index: usize, device: &burn::tensor::Device) -> Option<TailPlan> {
         let mut next = index + 1;
         let activation = match rules.get(next) {
@@ -640,8 +639,8 @@ impl TailPlan {
         }
         let plan = TailPlan { activation, rate };
         let fits = match &rules[index] {
-            LayerRule::BatchNorm { .. } => kernels::batch_norm_fits_with(device, plan.form()),
-            LayerRule::LayerNorm { .. } => kernels::layer_norm_fits_with(device, plan.form()),
+            LayerRule::BatchNorm { .. } => kernels::batch_norm_fits(device),
+            LayerRule::LayerNorm { .. } => kernels::layer_norm_fits(device),
             LayerRule::Dense { .. }
             | LayerRule::Activation(_)
             | LayerRule::Prelu { .. }
@@ -649,17 +648,6 @@ impl TailPlan {
             | LayerRule::Dropout { .. } => false,
         };
         fits.then_some(plan)
-    }
-
-    /// The kernel form of the tail.
-    fn form(&self) -> kernels::TailForm {
-        kernels::TailForm {
-            function: self
-                .activation
-                .as_ref()
-                .map_or(kernels::Function::Identity, |(_, function, _)| *function),
-            masked: self.rate.is_some(),
-        }
     }
 }
 

@@ -25,20 +25,16 @@ use cubecl::prelude::InputScalar;
 
 use super::tail::{self, Form, Tail, Tailed};
 
-/// Tensors the forward kernel binds (the backward binds fewer).
-const FORWARD_TENSORS: usize = 8;
+/// Tensors the forward kernel binds (the backward binds fewer): its own eight and the tail's
+/// buffers, which it binds whatever the tail (a one-value stand-in for each one unused).
+const FORWARD_TENSORS: usize = 8 + tail::BUFFERS;
 
 /// Whether the kernels can run on `device`: a cubecl device that binds the forward kernel's
 /// tensors and one buffer spare (as the update and fetch kernels leave one), which a device
 /// at WebGPU's minimum (8 storage buffers a stage) does not; elsewhere the layer composes
 /// burn's operations.
 pub fn batch_norm_fits(device: &burn::tensor::Device) -> bool {
-    batch_norm_fits_with(device, Form::none())
-}
-
-/// Whether the forward kernel can run on `device` with a tail of `form` (its tensors added).
-pub fn batch_norm_fits_with(device: &burn::tensor::Device, form: Form) -> bool {
-    super::available(device) && super::bindings(device) > FORWARD_TENSORS + form.bindings()
+    super::available(device) && super::bindings(device) > FORWARD_TENSORS
 }
 
 /// The kernels, in a module of their own: cubecl's prelude has its own `Tensor`.
@@ -251,8 +247,7 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
 
 /// Batch norm's forward pass in training mode on `input` `[B, n]` with `gamma` and `beta`
 /// `[1, n]`, moving the running `mean` and `variance` `[1, n]`, its output through `tail`,
-/// in one kernel. The tensors must be on a device where [`batch_norm_fits_with`] holds for
-/// the tail's form.
+/// in one kernel. The tensors must be on a device where [`batch_norm_fits`] holds.
 pub fn batch_norm_forward(
     setting: Setting,
     input: Tensor<2>,

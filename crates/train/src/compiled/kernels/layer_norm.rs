@@ -20,19 +20,14 @@ use cubecl::prelude::InputScalar;
 
 use super::tail::{self, Form, Tail, Tailed};
 
-/// Tensors the forward kernel binds (the input's gradient binds fewer).
-const FORWARD_TENSORS: usize = 6;
+/// Tensors the forward kernel binds (the input's gradient binds fewer): its own six and the
+/// tail's buffers, which it binds whatever the tail.
+const FORWARD_TENSORS: usize = 6 + tail::BUFFERS;
 
 /// Whether the kernels can run on `device`: a cubecl device that binds the forward kernel's
 /// tensors and one buffer spare, and batch norm's backward kernel (for `γ` and `β`).
 pub fn layer_norm_fits(device: &burn::tensor::Device) -> bool {
-    layer_norm_fits_with(device, Form::none())
-}
-
-/// Whether the kernels can run on `device` with a tail of `form` after the forward pass (its
-/// tensors added to the forward kernel's).
-pub fn layer_norm_fits_with(device: &burn::tensor::Device, form: Form) -> bool {
-    super::batch_norm_fits(device) && super::bindings(device) > FORWARD_TENSORS + form.bindings()
+    super::batch_norm_fits(device) && super::bindings(device) > FORWARD_TENSORS
 }
 
 /// The kernels, in a module of their own: cubecl's prelude has its own `Tensor`.
@@ -197,7 +192,7 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
 /// Layer norm's forward pass in training mode on `input` `[B, n]` with `gamma` and `beta`
 /// `[1, n]`: the output through `tail` with what the tail keeps, `x̂` `[B, n]` and
 /// `1/√(σ² + ε)` `[B, 1]`, in one kernel. The tensors must be on a device where
-/// [`layer_norm_fits_with`] holds for the tail's form.
+/// [`layer_norm_fits`] holds.
 pub fn layer_norm_forward(
     epsilon: f64,
     input: Tensor<2>,

@@ -42,12 +42,10 @@ mod update;
 
 pub use batch_norm::{
     Forward as BatchNormForward, Setting as BatchNormSetting, batch_norm_backward, batch_norm_fits,
-    batch_norm_fits_with, batch_norm_forward,
+    batch_norm_forward,
 };
 pub use fetch::fetch;
-pub use layer_norm::{
-    layer_norm_fits, layer_norm_fits_with, layer_norm_forward, layer_norm_input_gradient,
-};
+pub use layer_norm::{layer_norm_fits, layer_norm_forward, layer_norm_input_gradient};
 pub use loss::{Kind, Multipliers, Scale, Targets, loss, tallied_loss};
 pub use tail::{Form as TailForm, Function, Tail, Tailed};
 pub use update::{Constants, Form, Rule, Target, Updated, update};

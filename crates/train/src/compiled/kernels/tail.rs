@@ -97,13 +97,6 @@ impl Form {
         self.masked && activation::needs_output(&self.function.activation())
     }
 
-    /// Tensors the tail adds to a kernel's bindings (the mask, and what it keeps).
-    pub fn bindings(self) -> usize {
-        usize::from(self.masked)
-            + usize::from(self.keeps_input())
-            + usize::from(self.keeps_output())
-    }
-
     /// The form with nothing after the norm.
     pub fn none() -> Form {
         Form {
@@ -180,6 +173,9 @@ pub(super) fn kept_shapes(form: Form, batch: &Shape) -> Vec<Shape> {
         .map(|_| batch.clone())
         .collect()
 }
+
+/// Buffers a norm's forward kernel binds for its tail, whatever the tail (see [`Buffers`]).
+pub const BUFFERS: usize = 3;
 
 /// A tail's buffers as a norm's forward kernel binds them: the mask it reads and the tensors
 /// it keeps, each a one-value stand-in (unread, unwritten) where the form has none.
