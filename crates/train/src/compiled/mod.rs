@@ -262,7 +262,60 @@ pub struct CompiledStep {
     update: UpdateRule,
     /// The form of piecewise-constant derivatives quicker on the step's device.
     gating: Gating,
+    /// What of the last layers the loss takes over.
+    head: LossHead,
     device: Device,
+}
+
+/// Which of a step's last layers its loss kernel takes over (on wgpu; none elsewhere), decided
+/// once when the step is built.
+#[derive(Debug, Clone, Copy)]
+struct LossHead {
+    /// The layers before them, which run their own forward passes.
+    body: usize,
+    /// The output layer's bias, where the loss adds it: the layer at `body` is then a dense
+    /// layer whose forward pass leaves it out.
+    bias: Option<usize>,
+    /// A regression's output activation (the last layer) whose derivative the loss applies.
+    activation: Option<mlpc_ir::Activation>,
+}
+
+impl LossHead {
+    /// The head for `layers`, `loss` and the parameters' `values` on `device`.
+    ///
+    /// On wgpu a regression's output activation whose output gives its derivative (relu,
+    /// tanh, sigmoid) has its derivative applied by the loss kernel as it writes the gradient:
+    /// after a kernel of ours, burn-fusion left it a kernel of its own. With one output the
+    /// loss kernel also adds the output layer's bias (and applies that activation) as it reads
+    /// the product: burn-fusion runs a product with one column as a plain matrix-vector
+    /// product and the addition as a kernel of its own (measured: one launch more a step).
+    /// With more columns it fuses the addition into the product, and a product left alone
+    /// there measured two launches more (a plain product and a copy), so the layer keeps its
+    /// bias.
+    fn new(layers: &[LayerRule], loss: Loss, values: &[Parameter], device: &Device) -> LossHead {
+        let mut head = LossHead {
+            body: layers.len(),
+            bias: None,
+            activation: None,
+        };
+        if !kernels::available(device) {
+            return head;
+        }
+        if let (Loss::Mse | Loss::Mae | Loss::Huber { .. }, Some(LayerRule::Activation(function))) =
+            (loss, layers.last())
+            && kernels::Function::of(function)
+                .is_some_and(|(function, _)| function.derivative_reads_output())
+        {
+            head.activation = Some(*function);
+            head.body -= 1;
+        }
+        head.bias = layers[..head.body]
+            .last()
+            .and_then(LayerRule::bias_for_loss)
+            .filter(|bias| values[*bias].value.dims()[1] == 1);
+        head.body -= usize::from(head.bias.is_some());
+        head
+    }
 }
 
 impl CompiledStep {
@@ -285,6 +338,7 @@ impl CompiledStep {
             .iter()
             .position(LayerRule::has_parameters)
             .unwrap_or(layers.len());
+        let head = LossHead::new(&layers, model.loss, &parameters.list, device);
         CompiledStep {
             mutation: None,
             layers,
@@ -296,6 +350,7 @@ impl CompiledStep {
             optimizer: model.optimizer,
             update: UpdateRule::new(model.optimizer),
             gating: Gating::for_device(device),
+            head,
             device: device.clone(),
         }
     }
@@ -409,44 +464,13 @@ impl CompiledStep {
         let sum = {
             let values: Vec<&Tensor<2>> = self.parameters.iter().map(|p| &p.value).collect();
             let mut saved: Vec<Saved> = Vec::with_capacity(self.layers.len());
-            let on_kernels = kernels::available(&self.device);
-            let mut body = &self.layers[..];
-            // On wgpu a regression's output activation whose output gives its derivative
-            // (relu, tanh, sigmoid) has its derivative applied by the loss kernel as it writes
-            // the gradient: after a kernel of ours, burn-fusion left it a kernel of its own.
-            let head_activation = match (on_kernels, self.loss, body.split_last()) {
-                (
-                    true,
-                    Loss::Mse | Loss::Mae | Loss::Huber { .. },
-                    Some((LayerRule::Activation(function), rest)),
-                ) if kernels::Function::of(function)
-                    .is_some_and(|(function, _)| function.derivative_reads_output()) =>
-                {
-                    body = rest;
-                    Some(*function)
-                }
-                (true | false, _, _) => None,
-            };
-            // On wgpu, with one output, the loss kernel adds the output layer's bias (and
-            // applies the output activation) as it reads the product: burn-fusion runs a
-            // product with one column as a plain matrix-vector product and the addition as a
-            // kernel of its own (measured: one launch more a step). With more columns it fuses
-            // the addition into the product, and a product left alone there measured two
-            // launches more (a plain product and a copy), so the layer keeps its bias.
-            let bias_for_loss = match on_kernels {
-                true => body
-                    .last()
-                    .and_then(LayerRule::bias_for_loss)
-                    .filter(|bias| values[*bias].dims()[1] == 1),
-                false => None,
-            };
-            let last = match (bias_for_loss, body.split_last()) {
-                (Some(_), Some((last, rest))) => {
-                    body = rest;
-                    Some(last)
-                }
-                (Some(_), None) | (None, _) => None,
-            };
+            let LossHead {
+                body,
+                bias: bias_for_loss,
+                activation: head_activation,
+            } = self.head;
+            let last = bias_for_loss.map(|_| &self.layers[body]);
+            let body = &self.layers[..body];
             let (mut hidden, kept) =
                 layer::forward_all(body, features, &values, &mut self.running, masks);
             saved.extend(kept);

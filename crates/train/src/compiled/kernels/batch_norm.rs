@@ -38,9 +38,37 @@ pub fn batch_norm_fits(device: &burn::tensor::Device) -> bool {
 }
 
 /// The kernels, in a module of their own: cubecl's prelude has its own `Tensor`.
-mod kernel {
+pub(super) mod kernel {
     use super::super::tail::{Form, kernel::write};
     use cubecl::prelude::*;
+
+    /// The mean of the `count` values of `input` at `start`, `start + stride`, … (a feature's
+    /// over the batch, or an example's over its features).
+    #[cube]
+    pub fn line_mean<F: Float>(input: &Tensor<F>, start: usize, stride: usize, count: usize) -> F {
+        let mut total = F::new(0.0_f32);
+        for index in 0..count {
+            total += input[start + index * stride];
+        }
+        total / F::cast_from(count)
+    }
+
+    /// The biased variance of the same values around their `mean`.
+    #[cube]
+    pub fn line_variance<F: Float>(
+        input: &Tensor<F>,
+        start: usize,
+        stride: usize,
+        count: usize,
+        mean: F,
+    ) -> F {
+        let mut squares = F::new(0.0_f32);
+        for index in 0..count {
+            let centered = input[start + index * stride] - mean;
+            squares += centered * centered;
+        }
+        squares / F::cast_from(count)
+    }
 
     /// The forward pass for the feature of this unit: `output` (through the tail),
     /// `normalized` `[B, n]` and `inverse_deviation` `[1, n]` written, `mean` and `variance`
@@ -71,18 +99,8 @@ mod kernel {
         let (rows, features) = (input.shape(0), input.shape(1));
         if feature < features {
             let (row_stride, column) = (input.stride(0), feature * input.stride(1));
-            let count = F::cast_from(rows);
-            let mut total = F::new(0.0_f32);
-            for row in 0..rows {
-                total += input[row * row_stride + column];
-            }
-            let batch_mean = total / count;
-            let mut squares = F::new(0.0_f32);
-            for row in 0..rows {
-                let centered = input[row * row_stride + column] - batch_mean;
-                squares += centered * centered;
-            }
-            let batch_variance = squares / count;
+            let batch_mean = line_mean::<F>(input, column, row_stride, rows);
+            let batch_variance = line_variance::<F>(input, column, row_stride, rows, batch_mean);
             let inverse = F::new(1.0_f32) / F::sqrt(batch_variance + epsilon.get::<F>());
             let (scale, shift) = (gamma[feature], beta[feature]);
             let slope = slope.get::<F>();

@@ -32,6 +32,7 @@ pub fn layer_norm_fits(device: &burn::tensor::Device) -> bool {
 
 /// The kernels, in a module of their own: cubecl's prelude has its own `Tensor`.
 mod kernel {
+    use super::super::batch_norm::kernel::{line_mean, line_variance};
     use super::super::tail::{Form, kernel::write};
     use cubecl::prelude::*;
 
@@ -59,18 +60,9 @@ mod kernel {
         let (rows, features) = (input.shape(0), input.shape(1));
         if example < rows {
             let (base, column_stride) = (example * input.stride(0), input.stride(1));
-            let count = F::cast_from(features);
-            let mut total = F::new(0.0_f32);
-            for feature in 0..features {
-                total += input[base + feature * column_stride];
-            }
-            let mean = total / count;
-            let mut squares = F::new(0.0_f32);
-            for feature in 0..features {
-                let centered = input[base + feature * column_stride] - mean;
-                squares += centered * centered;
-            }
-            let inverse = F::new(1.0_f32) / F::sqrt(squares / count + epsilon.get::<F>());
+            let mean = line_mean::<F>(input, base, column_stride, features);
+            let variance = line_variance::<F>(input, base, column_stride, features, mean);
+            let inverse = F::new(1.0_f32) / F::sqrt(variance + epsilon.get::<F>());
             let slope = slope.get::<F>();
             for feature in 0..features {
                 let at = example * features + feature;
