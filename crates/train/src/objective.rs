@@ -30,6 +30,22 @@ impl BatchTargets {
         }
     }
 
+    /// The targets followed by `rows` padding rows (class 0, or zero values), which a loss
+    /// told to count only the first rows leaves out.
+    pub fn padded(&self, rows: usize) -> BatchTargets {
+        match self {
+            BatchTargets::Classes(classes) => {
+                let padding = Tensor::zeros([rows], &classes.device());
+                BatchTargets::Classes(Tensor::cat(vec![classes.clone(), padding], 0))
+            }
+            BatchTargets::Values(values) => {
+                let [_, width] = values.dims();
+                let padding = Tensor::zeros([rows, width], &values.device());
+                BatchTargets::Values(Tensor::cat(vec![values.clone(), padding], 0))
+            }
+        }
+    }
+
     /// The targets `start..start + length`.
     pub fn narrow(&self, start: usize, length: usize) -> BatchTargets {
         match self {

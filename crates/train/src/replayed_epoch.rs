@@ -4,7 +4,10 @@
 //! The training rows are permuted on the device once per epoch into chunks of whole batches;
 //! each chunk's full batches are one segment, recorded once and replayed. A short last batch
 //! (rows not divisible by the batch size) runs as an eager compiled step on the same
-//! parameters. Each segment's losses are read when it ends: the epoch's loss, and the exact
+//! parameters, its updates in place as a replay's are, and padded to the full batch's rows
+//! where no layer computes across rows ([`CompiledStep::short_step`]): it then runs the
+//! replayed step's products, where a product of another shape, or fused with other
+//! operations, would be tuned and compiled anew in the first epoch. Each segment's losses are read when it ends: the epoch's loss, and the exact
 //! step a divergence began at. An interrupt is honoured between replays, after a whole step.
 
 use std::time::Instant;
@@ -15,7 +18,7 @@ use crate::checkpoint::RunState;
 use crate::compiled::CompiledStep;
 use crate::compiled::replay::{self, Segment};
 use crate::compiled::scalar::StepRow;
-use crate::compiled::update::UpdateRule;
+use crate::compiled::update::{UpdateRule, Updates};
 use crate::device_data::DeviceSet;
 use crate::error::{Kept, TrainError};
 use crate::trainer::{EpochTrained, Observer, StepProgress, epoch_order, step_rate};
@@ -195,7 +198,13 @@ pub fn train_epoch(
             let start = chunk_start + full * batch_size;
             let (features, targets) = permuted.range(start, chunk_length - full * batch_size);
             let loss = step
-                .step(features, &targets, rates[done])
+                .short_step(
+                    features,
+                    &targets,
+                    rates[done],
+                    batch_size,
+                    Updates::InPlace,
+                )
                 .into_scalar::<f64>();
             place.diverged(done, &[loss], &rates)?;
             loss_sum += loss;

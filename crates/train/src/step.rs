@@ -15,6 +15,7 @@ use mlpc_ir::Model;
 
 use crate::backend::Backend;
 use crate::checkpoint::{checkpoint_error, load_network};
+use crate::compiled::update::Updates;
 use crate::compiled::{CompiledStep, Uncovered};
 use crate::error::TrainError;
 use crate::network::{self, Network};
@@ -177,10 +178,22 @@ impl Stepper {
         }
     }
 
-    /// One step; returns the batch's summed loss `[1]`, on the device.
-    pub fn step(&mut self, features: Tensor<2>, targets: &BatchTargets, rate: f64) -> Tensor<1> {
+    /// One step on a batch of at most `batch` rows (fewer: an epoch's short last batch);
+    /// returns the batch's summed loss `[1]`, on the device.
+    pub fn step(
+        &mut self,
+        features: Tensor<2>,
+        targets: &BatchTargets,
+        rate: f64,
+        batch: usize,
+    ) -> Tensor<1> {
         match self {
-            Stepper::Compiled(step) | Stepper::Replay(step) => step.step(features, targets, rate),
+            Stepper::Compiled(step) => {
+                step.short_step(features, targets, rate, batch, Updates::New)
+            }
+            Stepper::Replay(step) => {
+                step.short_step(features, targets, rate, batch, Updates::InPlace)
+            }
             Stepper::Autodiff {
                 network,
                 optimizer,

@@ -393,7 +393,7 @@ pub fn train_epoch(
             None => train_set.gather(&order[start..start + length]),
         };
         rate = step_rate(model, horizon, epoch, step, steps);
-        let batch_loss = stepper.step(features, &targets, rate);
+        let batch_loss = stepper.step(features, &targets, rate, batch_size);
         let sum = match loss_sum {
             Some(sum) => sum + batch_loss.clone(),
             None => batch_loss.clone(),

@@ -87,7 +87,7 @@ fn train(
         // A fixed, overlapping walk through the rows: the same batches for both steps.
         let indices: Vec<usize> = (0..batch).map(|row| (step * 7 + row * 3) % rows).collect();
         let (features, targets) = set.gather(&indices);
-        stepper.step(features, &targets, rate(model, step));
+        stepper.step(features, &targets, rate(model, step), batch);
     }
     named_values(&stepper.network())
 }
@@ -413,7 +413,7 @@ fn parameters_and_optimizer_state_stay_in_place() {
         for step in 0..3 {
             let indices: Vec<usize> = (0..16).map(|row| (step * 16 + row) % set.len()).collect();
             let (features, targets) = set.gather(&indices);
-            let _ = stepper.step(features, &targets, 0.1);
+            let _ = stepper.step(features, &targets, 0.1, 16);
             let Stepper::Compiled(compiled) = &stepper else {
                 panic!("the compiled step")
             };

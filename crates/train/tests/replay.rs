@@ -7,7 +7,7 @@
 //! fails the same comparison by far; a step that cannot be recorded goes back to its state
 //! before the warm-ups and runs unrecorded, ending exactly where the eager step does; and
 //! training through the trainer gives the same epochs as the compiled step, short last batch
-//! included; a resumed replayed run ends as an uninterrupted one; interrupts and divergences
+//! included; a short batch padded to the full batch's rows updates as the short batch alone; a resumed replayed run ends as an uninterrupted one; interrupts and divergences
 //! are named at the same step as with the eager step.
 //!
 //! The tests take turns on the device: recordings isolate a device stream that threads may
@@ -25,7 +25,7 @@ use mlpc_data::Splits;
 use mlpc_ir::Model;
 use mlpc_train::compiled::replay::{self, Segment};
 use mlpc_train::compiled::scalar::StepRow;
-use mlpc_train::compiled::update::UpdateRule;
+use mlpc_train::compiled::update::{UpdateRule, Updates};
 use mlpc_train::compiled::{CompiledStep, Mutation};
 use mlpc_train::device_data::DeviceSet;
 use mlpc_train::network::{self, named_values};
@@ -351,6 +351,126 @@ fn a_recording_that_fails_once_is_recorded_again() {
         &values,
         &eager(&model, &splits, None),
     );
+}
+
+/// Parameters after six steps of batches of 16 over the rows from `start`, the fourth a short
+/// batch of 5 (as an epoch's last; the steps after it read the optimizer state it left), run
+/// as it is or `padded` to 16 rows; and the short batch's summed loss.
+fn with_a_short_batch(
+    model: &Model,
+    splits: &Splits,
+    start: usize,
+    padded: bool,
+) -> (Vec<(String, Vec<f32>)>, f64) {
+    let device = Backend::Wgpu.plain_device().expect("a wgpu device");
+    let weights = network::initial_weights(&model.network, model.training.seed);
+    let network = network::build(&model.network, &weights, &device);
+    let mut step = CompiledStep::from_network(model, network, &device);
+    assert_eq!(step.pads_short_batches(), !model_mixes_rows(model));
+    let set = DeviceSet::upload(&splits.train, &device, usize::MAX / 2);
+    let (batch, short) = (16, 5);
+    let mut at = start;
+    let mut short_loss = f64::NAN;
+    for index in 0..6 {
+        let rows = if index == 3 { short } else { batch };
+        let (features, targets) = set.range(at, rows);
+        at += rows;
+        // Updated in place, as in a replayed epoch; unpadded, the batch is its own size.
+        let size = if padded { batch } else { rows };
+        let loss = step.short_step(
+            features,
+            &targets,
+            rate(model, index),
+            size,
+            Updates::InPlace,
+        );
+        if rows < batch {
+            short_loss = loss.into_scalar::<f64>();
+        }
+    }
+    (named_values(&step.network()), short_loss)
+}
+
+/// Whether the model has a layer that computes across rows (batch norm).
+fn model_mixes_rows(model: &Model) -> bool {
+    model
+        .network
+        .layers
+        .iter()
+        .any(|layer| matches!(layer.kind, mlpc_ir::LayerKind::BatchNorm { .. }))
+}
+
+#[test]
+fn a_short_batch_padded_to_the_full_batch_updates_as_the_short_batch_itself() {
+    if !wgpu_available("a_short_batch_padded_to_the_full_batch_updates_as_the_short_batch_itself") {
+        return;
+    }
+    let _turn = turn();
+    let regression = |loss: &str, network: &str, optimizer: &str| {
+        model(&format!(
+            "data csv(\"../data/diabetes.csv\", target = \"progression\")\n\
+             network {{\n{network}\n}}\n\
+             loss {loss}\n\
+             optimizer {optimizer}\n\
+             train {{ epochs = 1, batch_size = 16, seed = 6 }}\n"
+        ))
+    };
+    let cases = [
+        (
+            "cross-entropy, momentum",
+            digits(
+                "  dense 32 relu\n  dense 10",
+                "sgd(lr = 0.05, momentum = 0.9, nesterov = true)",
+                "",
+            ),
+        ),
+        (
+            "cross-entropy, adam, layernorm, residual",
+            digits(
+                "  dense 24\n  layernorm\n  gelu\n  residual {\n    dense 24 tanh\n  }\n  dense 10",
+                "adam(lr = 0.01)",
+                "",
+            ),
+        ),
+        (
+            "huber, adamw, prelu, one output",
+            regression(
+                "huber(delta = 1.0)",
+                "  dense 16\n  prelu\n  dense 1",
+                "adamw(lr = 0.01, weight_decay = 0.01)",
+            ),
+        ),
+        (
+            "squared error through sigmoid",
+            regression("mse", "  dense 16 relu\n  dense 1 sigmoid", "sgd(lr = 0.1)"),
+        ),
+        (
+            "absolute error, leaky relu",
+            regression("mae", "  dense 8 leaky_relu\n  dense 1", "sgd(lr = 0.05)"),
+        ),
+    ];
+    for (label, model) in cases {
+        let splits = mlpc_data::load(&model.data).expect("data loads");
+        let (padded, padded_loss) = with_a_short_batch(&model, &splits, 11, true);
+        let (short, short_loss) = with_a_short_batch(&model, &splits, 11, false);
+        let (gap, name) = largest_gap(&padded, &short);
+        let loss_gap = (padded_loss - short_loss).abs() / short_loss.abs();
+        eprintln!("{label}: largest relative gap {gap:.2e} ({name}), loss {loss_gap:.1e}");
+        assert!(
+            gap <= TOLERANCE && loss_gap <= TOLERANCE,
+            "{label}: padding the short batch changed `{name}` by {gap:.3e} relative and its loss by {loss_gap:.3e} (allowed {TOLERANCE:e})"
+        );
+    }
+    // Batch norm's statistics would see the padding: its short batch runs as it is.
+    let model = digits(
+        "  dense 16\n  batchnorm\n  relu\n  dense 10",
+        "sgd(lr = 0.1)",
+        "",
+    );
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let (padded, _) = with_a_short_batch(&model, &splits, 11, true);
+    let (short, _) = with_a_short_batch(&model, &splits, 11, false);
+    assert_eq!(largest_gap(&padded, &short).0, 0.0);
 }
 
 #[test]

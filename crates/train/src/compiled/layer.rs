@@ -211,6 +211,20 @@ impl LayerRule {
         }
     }
 
+    /// Whether the layer's forward pass computes across the batch's rows (batch norm's
+    /// statistics), so that a row's output depends on the other rows'.
+    pub fn mixes_rows(&self) -> bool {
+        match self {
+            LayerRule::BatchNorm { .. } => true,
+            LayerRule::Residual { rules } => rules.iter().any(LayerRule::mixes_rows),
+            LayerRule::Dense { .. }
+            | LayerRule::Activation(_)
+            | LayerRule::Prelu { .. }
+            | LayerRule::Dropout { .. }
+            | LayerRule::LayerNorm { .. } => false,
+        }
+    }
+
     /// The bias a loss may add for this layer, where it is the network's last: a dense
     /// layer's with no activation (whose output is `x W + b`).
     pub fn bias_for_loss(&self) -> Option<usize> {

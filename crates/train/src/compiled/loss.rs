@@ -60,19 +60,23 @@ pub struct Head {
 /// Evaluates `loss` on the network's output for `targets`: `output` through `head`; with a
 /// `tally`, the summed loss goes into it. The gradient is with respect to `output` (the
 /// product where the head has a bias, else the pre-activation where it has an activation).
+/// Only the first `counted` rows count (all of them where `counted` is the batch's rows):
+/// the rest are padding, which adds no loss and gets a zero gradient, and the mean is over
+/// the rows counted.
 pub fn loss_and_gradient(
     loss: Loss,
     output: Tensor<2>,
     head: Head,
     targets: &BatchTargets,
+    counted: usize,
     scale: &Scalar,
     tally: Option<&mut Tally>,
 ) -> LossOutcome {
     let device = output.device();
     match (kernels::available(&device), tally) {
-        (true, tally) => kernel_loss(loss, output, head, targets, scale, tally),
+        (true, tally) => kernel_loss(loss, output, head, targets, counted, scale, tally),
         (false, None) => {
-            let (sum, gradient) = composed_head(loss, output, head, targets, scale);
+            let (sum, gradient) = composed_head(loss, output, head, targets, counted, scale);
             LossOutcome {
                 sum: Some(sum),
                 gradient,
@@ -84,15 +88,16 @@ pub fn loss_and_gradient(
     }
 }
 
-/// The loss kernel's kind and numbers for `loss` on a batch of `batch` examples of `width`
-/// outputs.
-fn kernel_setting(loss: Loss, batch: usize, width: usize) -> (Kind, Multipliers) {
-    let (per_batch, per_element) = (1.0 / batch as f64, 1.0 / (batch * width) as f64);
+/// The loss kernel's kind and numbers for `loss` on a batch whose first `counted` examples
+/// count, of `width` outputs.
+fn kernel_setting(loss: Loss, counted: usize, width: usize) -> (Kind, Multipliers) {
+    let (per_batch, per_element) = (1.0 / counted as f64, 1.0 / (counted * width) as f64);
     let per_example = 1.0 / width as f64;
     let multipliers = |gradient: f64, sum: f64, delta: f64| Multipliers {
         gradient,
         sum,
         delta,
+        counted,
     };
     match loss {
         Loss::CrossEntropy => (Kind::CrossEntropy, multipliers(per_batch, 1.0, 0.0)),
@@ -115,11 +120,12 @@ fn kernel_loss(
     output: Tensor<2>,
     head: Head,
     targets: &BatchTargets,
+    counted: usize,
     scale: &Scalar,
     tally: Option<&mut Tally>,
 ) -> LossOutcome {
     let [batch, width] = output.dims();
-    let (kind, multipliers) = kernel_setting(loss, batch, width);
+    let (kind, multipliers) = kernel_setting(loss, counted.min(batch), width);
     let Head { bias, activation } = head;
     let function = match activation.as_ref().and_then(kernels::Function::of) {
         Some((function, _)) if function.derivative_reads_output() => function,
@@ -172,6 +178,7 @@ fn composed_head(
     output: Tensor<2>,
     head: Head,
     targets: &BatchTargets,
+    counted: usize,
     scale: &Scalar,
 ) -> (Tensor<1>, Tensor<2>) {
     let output = match (head.bias, &head.activation) {
@@ -179,7 +186,7 @@ fn composed_head(
         (Some(bias), None) => output + bias,
         (None, _) => output,
     };
-    let (sum, gradient) = composed_loss_and_gradient(loss, output.clone(), targets, scale);
+    let (sum, gradient) = composed_counted(loss, output.clone(), targets, counted, scale);
     let gradient = match &head.activation {
         Some(function) => {
             super::activation::backward(function, gradient, None, Some(&output), Gating::Product)
@@ -187,6 +194,30 @@ fn composed_head(
         None => gradient,
     };
     (sum, gradient)
+}
+
+/// [`composed_loss_and_gradient`] on the first `counted` rows, the gradient padded with zero
+/// rows to the output's.
+fn composed_counted(
+    loss: Loss,
+    output: Tensor<2>,
+    targets: &BatchTargets,
+    counted: usize,
+    scale: &Scalar,
+) -> (Tensor<1>, Tensor<2>) {
+    let [batch, width] = output.dims();
+    if counted >= batch {
+        return composed_loss_and_gradient(loss, output, targets, scale);
+    }
+    let device = output.device();
+    let (sum, gradient) = composed_loss_and_gradient(
+        loss,
+        output.narrow(0, 0, counted),
+        &targets.narrow(0, counted),
+        scale,
+    );
+    let padding = Tensor::zeros([batch - counted, width], &device);
+    (sum, Tensor::cat(vec![gradient, padding], 0))
 }
 
 /// The summed loss `[1]` and `scale` times the gradient of the mean loss, composed of tensor
@@ -350,6 +381,7 @@ mod tests {
                     output.clone(),
                     Head::default(),
                     &targets,
+                    rows,
                     &scale,
                     None,
                 );
@@ -363,6 +395,7 @@ mod tests {
                     output.clone(),
                     Head::default(),
                     &targets,
+                    rows,
                     &scale,
                     Some(&mut tally),
                 );
@@ -378,6 +411,7 @@ mod tests {
                         activation: None,
                     },
                     &targets,
+                    rows,
                     &scale,
                     None,
                 );
@@ -386,6 +420,7 @@ mod tests {
                     output.clone() + bias.clone(),
                     Head::default(),
                     &targets,
+                    rows,
                     &scale,
                     None,
                 );
@@ -408,10 +443,17 @@ mod tests {
                             bias: bias.clone(),
                             activation: Some(activation),
                         };
-                        let ours =
-                            loss_and_gradient(loss, input.clone(), head(), &targets, &scale, None);
+                        let ours = loss_and_gradient(
+                            loss,
+                            input.clone(),
+                            head(),
+                            &targets,
+                            rows,
+                            &scale,
+                            None,
+                        );
                         let (sum, gradient) = match with_bias {
-                            true => composed_head(loss, input, head(), &targets, &scale),
+                            true => composed_head(loss, input, head(), &targets, rows, &scale),
                             // The composed activation's output as the kernel reads it.
                             false => {
                                 let (sum, gradient) = composed_loss_and_gradient(
@@ -477,6 +519,105 @@ mod tests {
                 assert!(
                     gradient_gap < 1e-5 && loss_gap < 1e-5,
                     "{name} {rows} x {columns} (transposed: {transposed}): gradient differs by {gradient_gap:e}, loss by {loss_gap:e}"
+                );
+            }
+        }
+    }
+
+    /// Counting only the first rows (a short batch padded to the full batch's rows): the
+    /// kernel's loss and gradient over the rows counted match the composed operations on those
+    /// rows alone, for every loss, with and without a tally, and the padding rows' gradient is
+    /// exactly zero; the padding holds numbers that would change both if they were counted.
+    #[test]
+    fn the_loss_kernel_counts_only_the_rows_before_the_padding() {
+        let Some(device) = wgpu_device() else {
+            return;
+        };
+        device.seed(12);
+        let losses = [
+            Loss::CrossEntropy,
+            Loss::BinaryCrossEntropy,
+            Loss::Mse,
+            Loss::Mae,
+            Loss::Huber { delta: 1.5 },
+        ];
+        for loss in losses {
+            for (rows, counted, columns) in [(64, 29, 10), (700, 650, 3), (16, 1, 4)] {
+                let columns = match loss {
+                    Loss::BinaryCrossEntropy => 1,
+                    Loss::CrossEntropy | Loss::Mse | Loss::Mae | Loss::Huber { .. } => columns,
+                };
+                let output =
+                    Tensor::<2>::random([rows, columns], Distribution::Normal(0.0, 3.0), &device);
+                let targets = match loss {
+                    Loss::CrossEntropy | Loss::BinaryCrossEntropy => {
+                        let labels: Vec<i64> = (0..rows)
+                            .map(|row| ((row * 5 + 1) % columns.max(2)) as i64)
+                            .collect();
+                        BatchTargets::Classes(Tensor::<1, Int>::from_data(
+                            TensorData::new(labels, [rows]),
+                            &device,
+                        ))
+                    }
+                    Loss::Mse | Loss::Mae | Loss::Huber { .. } => BatchTargets::Values(
+                        Tensor::random([rows, columns], Distribution::Normal(0.0, 3.0), &device),
+                    ),
+                };
+                let scale = Scalar::Host(-0.5);
+                let ours = loss_and_gradient(
+                    loss,
+                    output.clone(),
+                    Head::default(),
+                    &targets,
+                    counted,
+                    &scale,
+                    None,
+                );
+                let mut tally = Tally {
+                    losses: Tensor::<1>::zeros([2], &device),
+                    counter: Tensor::<1, Int>::from_ints([0], &device),
+                };
+                let tallied = loss_and_gradient(
+                    loss,
+                    output.clone(),
+                    Head::default(),
+                    &targets,
+                    counted,
+                    &scale,
+                    Some(&mut tally),
+                );
+                let (sum, gradient) = composed_loss_and_gradient(
+                    loss,
+                    output.clone().narrow(0, 0, counted),
+                    &targets.narrow(0, counted),
+                    &scale,
+                );
+                let ours_gradient = ours.gradient;
+                let padding = ours_gradient
+                    .clone()
+                    .narrow(0, counted, rows - counted)
+                    .abs()
+                    .max()
+                    .into_scalar::<f32>();
+                let gaps = (
+                    gap(ours_gradient.clone().narrow(0, 0, counted), gradient),
+                    gap(ours.sum.expect("returned without a tally"), sum.clone()),
+                    gap(tally.losses.narrow(0, 0, 1), sum.clone()),
+                    gap(tallied.gradient, ours_gradient),
+                );
+                let all =
+                    loss_and_gradient(loss, output, Head::default(), &targets, rows, &scale, None);
+                let counted_all = gap(all.sum.expect("returned"), sum);
+                let name = loss.name();
+                eprintln!("{name} {counted} of {rows}: {gaps:?}, padding {padding}");
+                assert_eq!(padding, 0.0, "{name}: the padding rows' gradient");
+                assert!(
+                    gaps.0 < 1e-5 && gaps.1 < 1e-5 && gaps.2 < 1e-5 && gaps.3 == 0.0,
+                    "{name} {counted} of {rows} rows: gradient, sum, tallied sum and tallied gradient differ by {gaps:?}"
+                );
+                assert!(
+                    counted_all > 1e-3,
+                    "{name}: counting the padding rows too changes the loss ({counted_all:e})"
                 );
             }
         }

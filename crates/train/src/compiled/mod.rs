@@ -383,6 +383,76 @@ impl CompiledStep {
         features: Tensor<2>,
         targets: &BatchTargets,
         scalars: &StepScalars,
+        masks: Masks,
+        updates: Updates,
+        tally: Option<&mut Tally>,
+    ) -> Option<Tensor<1>> {
+        self.counted_step(features, targets, None, scalars, masks, updates, tally)
+    }
+
+    /// One training step on a batch of at most `batch` rows, its updates made as the epoch's
+    /// other steps make theirs (`updates`). A short batch (an epoch's last) is padded to
+    /// `batch` rows where [`pads_short_batches`](Self::pads_short_batches) holds, so that it
+    /// runs the same products as every other step of the epoch; else it runs as it is. The
+    /// padding rows are zeros, their loss is not counted and their gradient is zero, so the
+    /// update is the short batch's own (up to the order of sums in the products). Returns the
+    /// batch's summed loss `[1]`, left on the device.
+    pub fn short_step(
+        &mut self,
+        features: Tensor<2>,
+        targets: &BatchTargets,
+        rate: f64,
+        batch: usize,
+        updates: Updates,
+    ) -> Tensor<1> {
+        let [rows, width] = features.dims();
+        let row = StepRow::new(
+            &self.optimizer,
+            rate,
+            UpdateRule::next_time(&self.parameters),
+        );
+        let scalars = StepScalars::host(row);
+        if rows >= batch || !self.pads_short_batches() {
+            return self
+                .step_with(features, targets, &scalars, Masks::Drawn, updates, None)
+                .expect("a step without a tally returns its loss");
+        }
+        let padding = batch - rows;
+        let features = Tensor::cat(
+            vec![features, Tensor::zeros([padding, width], &self.device)],
+            0,
+        );
+        let targets = targets.padded(padding);
+        self.counted_step(
+            features,
+            &targets,
+            Some(rows),
+            &scalars,
+            Masks::Drawn,
+            updates,
+            None,
+        )
+        .expect("a step without a tally returns its loss")
+    }
+
+    /// Whether [`short_step`](Self::short_step) pads a short batch to the full batch's rows:
+    /// on a device that runs the step's own kernels (a GPU, where a batch of another size
+    /// would have its products tuned and compiled anew, cubecl tuning each product shape on
+    /// its first use), and where no layer computes across the batch's rows (batch norm's
+    /// statistics would see the padding).
+    pub fn pads_short_batches(&self) -> bool {
+        kernels::available(&self.device) && !self.layers.iter().any(LayerRule::mixes_rows)
+    }
+
+    /// [`step_with`](Self::step_with), counting the loss over the first `counted` rows only
+    /// where given (the rest are padding).
+    #[allow(clippy::too_many_arguments)]
+    fn counted_step(
+        &mut self,
+        features: Tensor<2>,
+        targets: &BatchTargets,
+        counted: Option<usize>,
+        scalars: &StepScalars,
         mut masks: Masks,
         updates: Updates,
         tally: Option<&mut Tally>,
@@ -406,7 +476,9 @@ impl CompiledStep {
             )
             | None => features,
         };
-        let (sum, gradients) = self.forward_backward(features, targets, &scale, &mut masks, tally);
+        let counted = counted.unwrap_or_else(|| features.dims()[0]);
+        let (sum, gradients) =
+            self.forward_backward(features, targets, counted, &scale, &mut masks, tally);
         let held: Vec<Tensor<2>> = match self.mutation {
             Some(Mutation::UpdatesOutOfPlace) => self
                 .parameters
@@ -439,9 +511,11 @@ impl CompiledStep {
         features: Tensor<2>,
         targets: &BatchTargets,
     ) -> (Tensor<1>, Vec<Tensor<2>>) {
+        let counted = features.dims()[0];
         let (sum, gradients) = self.forward_backward(
             features,
             targets,
+            counted,
             &Scalar::Host(1.0),
             &mut Masks::Drawn,
             None,
@@ -451,11 +525,13 @@ impl CompiledStep {
     }
 
     /// Forward, loss and backward: the summed loss (`None` where it went into `tally`) and
-    /// `scale` times each parameter's gradient, in parameter order.
+    /// `scale` times each parameter's gradient, in parameter order; the loss counts the first
+    /// `counted` rows.
     fn forward_backward(
         &mut self,
         features: Tensor<2>,
         targets: &BatchTargets,
+        counted: usize,
         scale: &Scalar,
         masks: &mut Masks,
         tally: Option<&mut Tally>,
@@ -491,7 +567,8 @@ impl CompiledStep {
                 bias: bias_for_loss.map(|bias| values[bias].clone()),
                 activation: head_activation,
             };
-            let outcome = loss::loss_and_gradient(self.loss, hidden, head, targets, scale, tally);
+            let outcome =
+                loss::loss_and_gradient(self.loss, hidden, head, targets, counted, scale, tally);
             let mut upstream = Some(outcome.gradient);
             for (index, (rule, kept)) in self.layers.iter().zip(saved).enumerate().rev() {
                 let Some(gradient) = upstream.take() else {

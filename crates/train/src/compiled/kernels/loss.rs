@@ -77,6 +77,10 @@ pub struct Multipliers {
     pub sum: f64,
     /// Huber's `δ` (unused by the other losses).
     pub delta: f64,
+    /// The rows the loss counts, the first ones: all of the batch's, or fewer where a short
+    /// batch was padded to the full batch's shape (the padding rows add no loss and get a zero
+    /// gradient; the multipliers are then over the rows counted).
+    pub counted: usize,
 }
 
 /// The kernels, in a module of their own: cubecl's prelude has its own `Tensor` and `Int`.
@@ -120,6 +124,7 @@ mod kernel {
         classes: &Tensor<I>,
         scale: F,
         gradient: &mut Tensor<F>,
+        counted: usize,
         unit: usize,
         stride: usize,
         #[comptime] reading: Reading,
@@ -131,7 +136,7 @@ mod kernel {
             (gradient.stride(0), gradient.stride(1));
         let mut accumulated = F::new(0.0_f32);
         let mut row = unit;
-        while row < rows {
+        while row < counted {
             let base = row * row_stride;
             let mut top = logit::<F>(logits, bias, base, 0, column_stride, reading);
             for column in 1..width {
@@ -160,6 +165,14 @@ mod kernel {
                 total.ln() - (logit::<F>(logits, bias, base, class, column_stride, reading) - top);
             row += stride;
         }
+        // Padding rows (from `counted` on): no loss, a zero gradient.
+        while row < rows {
+            for column in 0..width {
+                gradient[row * gradient_row_stride + column * gradient_column_stride] =
+                    F::new(0.0_f32);
+            }
+            row += stride;
+        }
         accumulated
     }
 
@@ -174,13 +187,14 @@ mod kernel {
         scale: F,
         delta: F,
         gradient: &mut Tensor<F>,
+        counted: usize,
         unit: usize,
         stride: usize,
         #[comptime] kind: Kind,
         #[comptime] reading: Reading,
     ) -> F {
         let width = outputs.shape(1);
-        let count = outputs.shape(0) * width;
+        let count = counted * width;
         let mut accumulated = F::new(0.0_f32);
         let mut element = unit;
         while element < count {
@@ -229,6 +243,14 @@ mod kernel {
             gradient[at] = derivative * scale;
             element += stride;
         }
+        // Padding rows (from `counted` on): no loss, a zero gradient.
+        let all = outputs.shape(0) * width;
+        while element < all {
+            let (row, column) = (element / width, element % width);
+            let at = row * gradient.stride(0) + column * gradient.stride(1);
+            gradient[at] = F::new(0.0_f32);
+            element += stride;
+        }
         accumulated
     }
 
@@ -245,6 +267,7 @@ mod kernel {
         multiplier: InputScalar,
         sum_multiplier: InputScalar,
         delta: InputScalar,
+        counted: usize,
         gradient: &mut Tensor<F>,
         #[comptime] units: usize,
         #[comptime] kind: Kind,
@@ -263,7 +286,7 @@ mod kernel {
         let stride = CUBE_DIM as usize;
         let accumulated = if comptime!(kind == Kind::CrossEntropy) {
             cross_entropy_rows::<F, I>(
-                outputs, bias, targets, scale, gradient, unit, stride, reading,
+                outputs, bias, targets, scale, gradient, counted, unit, stride, reading,
             )
         } else {
             element_losses::<F, I>(
@@ -273,6 +296,7 @@ mod kernel {
                 scale,
                 delta.get::<F>(),
                 gradient,
+                counted,
                 unit,
                 stride,
                 kind,
@@ -304,6 +328,7 @@ mod kernel {
         multiplier: InputScalar,
         sum_multiplier: InputScalar,
         delta: InputScalar,
+        counted: usize,
         gradient: &mut Tensor<F>,
         loss: &mut Tensor<F>,
         #[comptime] units: usize,
@@ -320,6 +345,7 @@ mod kernel {
             multiplier,
             sum_multiplier,
             delta,
+            counted,
             gradient,
             units,
             kind,
@@ -343,6 +369,7 @@ mod kernel {
         multiplier: InputScalar,
         sum_multiplier: InputScalar,
         delta: InputScalar,
+        counted: usize,
         gradient: &mut Tensor<F>,
         losses: &mut Tensor<F>,
         counter: &mut Tensor<C>,
@@ -360,6 +387,7 @@ mod kernel {
             multiplier,
             sum_multiplier,
             delta,
+            counted,
             gradient,
             units,
             kind,
@@ -425,7 +453,9 @@ fn launch(
         gradient: multiplier,
         sum: sum_multiplier,
         delta,
+        counted,
     } = setting.multipliers;
+    let counted = counted.min(rows);
     let scalar = |value: f64| InputScalar::new(value, float_storage);
     // Without a bias or a factor the kernel reads none: an unwritten element stands in.
     let (biased, device_scale) = (bias.is_some(), factor.is_some());
@@ -450,6 +480,7 @@ fn launch(
                 scalar(multiplier),
                 scalar(sum_multiplier),
                 scalar(delta),
+                counted,
                 gradient.clone().into_tensor_arg(),
                 loss.clone().into_tensor_arg(),
                 UNITS,
@@ -474,6 +505,7 @@ fn launch(
                 scalar(multiplier),
                 scalar(sum_multiplier),
                 scalar(delta),
+                counted,
                 gradient.clone().into_tensor_arg(),
                 losses.clone().into_tensor_arg(),
                 counter.clone().into_tensor_arg(),
