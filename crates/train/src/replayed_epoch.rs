@@ -5,9 +5,9 @@
 //! each chunk's full batches are one segment, recorded once and replayed. A short last batch
 //! (rows not divisible by the batch size) runs as an eager compiled step on the same
 //! parameters, its updates in place as a replay's are, and padded to the full batch's rows
-//! where no layer computes across rows ([`CompiledStep::short_step`]): it then runs the
-//! replayed step's products, where a product of another shape, or fused with other
-//! operations, would be tuned and compiled anew in the first epoch. Each segment's losses are read when it ends: the epoch's loss, and the exact
+//! ([`CompiledStep::short_step`]; the loss and batch norm count the short batch's rows only):
+//! it then runs the replayed step's products, where a product of another shape, or fused with
+//! other operations, would be tuned and compiled anew in the first epoch. Each segment's losses are read when it ends: the epoch's loss, and the exact
 //! step a divergence began at. An interrupt is honoured between replays, after a whole step.
 
 use std::time::Instant;

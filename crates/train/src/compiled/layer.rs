@@ -73,6 +73,19 @@ pub struct Form {
     pub gating: Gating,
     /// A deliberate mistake planted for the tests, if any.
     pub mutation: Option<Mutation>,
+    /// The batch's rows that count, the first ones (see [`Batch::counted`]).
+    pub counted: usize,
+}
+
+/// What the layers that compute across the batch's rows (batch norm) read and write in a
+/// forward pass besides their input.
+pub struct Batch<'a> {
+    /// Batch norm's running statistics, moved by each forward pass in training mode.
+    pub running: &'a mut [Running],
+    /// The rows that count, the first ones: all of the batch's, or fewer where a short batch
+    /// was padded to the full batch's rows (batch norm's statistics are the counted rows',
+    /// and the padding rows pass no gradient down).
+    pub counted: usize,
 }
 
 /// What a layer's forward pass keeps for its backward pass.
@@ -211,20 +224,6 @@ impl LayerRule {
         }
     }
 
-    /// Whether the layer's forward pass computes across the batch's rows (batch norm's
-    /// statistics), so that a row's output depends on the other rows'.
-    pub fn mixes_rows(&self) -> bool {
-        match self {
-            LayerRule::BatchNorm { .. } => true,
-            LayerRule::Residual { rules } => rules.iter().any(LayerRule::mixes_rows),
-            LayerRule::Dense { .. }
-            | LayerRule::Activation(_)
-            | LayerRule::Prelu { .. }
-            | LayerRule::Dropout { .. }
-            | LayerRule::LayerNorm { .. } => false,
-        }
-    }
-
     /// The bias a loss may add for this layer, where it is the network's last: a dense
     /// layer's with no activation (whose output is `x W + b`).
     pub fn bias_for_loss(&self) -> Option<usize> {
@@ -274,12 +273,13 @@ impl LayerRule {
     }
 
     /// Forward in training mode: the output and what the backward pass needs. `values` are
-    /// the step's parameter values; `running` its batch-norm statistics, updated here.
+    /// the step's parameter values; `batch` its batch-norm statistics, updated here, and the
+    /// rows that count.
     pub fn forward(
         &self,
         input: Tensor<2>,
         values: &[&Tensor<2>],
-        running: &mut [Running],
+        batch: &mut Batch<'_>,
         masks: &mut Masks,
     ) -> (Tensor<2>, Saved) {
         match self {
@@ -317,7 +317,7 @@ impl LayerRule {
                 (output, Saved::Prelu(input))
             }
             LayerRule::Residual { rules } => {
-                let (hidden, saved) = forward_all(rules, input.clone(), values, running, masks);
+                let (hidden, saved) = forward_all(rules, input.clone(), values, batch, masks);
                 (input + hidden, Saved::Residual(saved))
             }
             LayerRule::Dropout { rate } => {
@@ -335,12 +335,15 @@ impl LayerRule {
                 epsilon,
             } => {
                 if kernels::batch_norm_fits(&input.device()) {
-                    return self.forward_in_kernel(input, values, running, masks);
+                    return self.forward_in_kernel(input, values, batch, masks);
                 }
-                let statistics = &mut running[*index];
-                let mean = input.clone().mean_dim(0);
+                let [rows, _] = input.dims();
+                let counted = batch.counted.min(rows);
+                let statistics = &mut batch.running[*index];
+                // The statistics of the rows counted; padding rows are normalised by them too.
+                let mean = input.clone().narrow(0, 0, counted).mean_dim(0);
                 let centered = input - mean.clone();
-                let variance = centered.clone().square().mean_dim(0);
+                let variance = centered.clone().narrow(0, 0, counted).square().mean_dim(0);
                 let inverse_deviation = variance.clone().add_scalar(*epsilon).sqrt().recip();
                 let normalized = centered * inverse_deviation.clone();
                 let output = normalized.clone() * values[*gamma].clone() + values[*beta].clone();
@@ -362,7 +365,7 @@ impl LayerRule {
                 epsilon,
             } => {
                 if kernels::layer_norm_fits(&input.device()) {
-                    return self.forward_in_kernel(input, values, running, masks);
+                    return self.forward_in_kernel(input, values, batch, masks);
                 }
                 let mean = input.clone().mean_dim(1);
                 let centered = input - mean;
@@ -393,7 +396,9 @@ impl LayerRule {
         gradients: &mut Gradients,
         form: Form,
     ) -> Option<Tensor<2>> {
-        let Form { gating, mutation } = form;
+        let Form {
+            gating, mutation, ..
+        } = form;
         match (self, saved) {
             (
                 LayerRule::Dense {
@@ -512,22 +517,37 @@ impl LayerRule {
                             inverse_deviation,
                             values[*gamma].clone(),
                             wants_input,
+                            form.counted,
                         );
                     gradients.push((*gamma, Gradient::Value(scale_gradient)));
                     gradients.push((*beta, Gradient::Value(shift_gradient)));
                     return input_gradient;
                 }
-                let [batch, _] = upstream.dims();
+                let [rows, width] = upstream.dims();
+                let counted = form.counted.min(rows);
+                let device = upstream.device();
+                // Padding rows' upstream gradient is zero: the sums are the counted rows'.
                 let shift_gradient = upstream.clone().sum_dim(0);
                 let scale_gradient = (upstream.clone() * normalized.clone()).sum_dim(0);
                 let input_gradient = wants_input.then(|| {
-                    // (γ / σ) (g - mean(g) - x̂ · mean(g x̂))
-                    let factor =
-                        (values[*gamma].clone() * inverse_deviation).mul_scalar(1.0 / batch as f64);
-                    (upstream.mul_scalar(batch as f64)
+                    // (γ / σ) (g - mean(g) - x̂ · mean(g x̂)), the means over the counted rows
+                    let factor = (values[*gamma].clone() * inverse_deviation)
+                        .mul_scalar(1.0 / counted as f64);
+                    let gradient = (upstream.mul_scalar(counted as f64)
                         - shift_gradient.clone()
                         - normalized * scale_gradient.clone())
-                        * factor
+                        * factor;
+                    match counted < rows {
+                        // Padding rows pass no gradient down.
+                        true => Tensor::cat(
+                            vec![
+                                gradient.narrow(0, 0, counted),
+                                Tensor::zeros([rows - counted, width], &device),
+                            ],
+                            0,
+                        ),
+                        false => gradient,
+                    }
                 });
                 gradients.push((*gamma, Gradient::Value(scale_gradient)));
                 gradients.push((*beta, Gradient::Value(shift_gradient)));
@@ -557,6 +577,7 @@ impl LayerRule {
                         inverse_deviation,
                         values[*gamma].clone(),
                         false,
+                        form.counted,
                     );
                     gradients.push((*gamma, Gradient::Value(scale_gradient)));
                     gradients.push((*beta, Gradient::Value(shift_gradient)));
@@ -598,7 +619,7 @@ pub fn forward_all(
     rules: &[LayerRule],
     input: Tensor<2>,
     values: &[&Tensor<2>],
-    running: &mut [Running],
+    batch: &mut Batch<'_>,
     masks: &mut Masks,
 ) -> (Tensor<2>, Vec<Saved>) {
     let mut saved = Vec::with_capacity(rules.len());
@@ -608,13 +629,13 @@ pub fn forward_all(
         let rule = &rules[index];
         match TailPlan::after(rules, index, &hidden.device()) {
             Some(plan) => {
-                let (output, kept) = rule.forward_with_tail(hidden, values, running, masks, &plan);
+                let (output, kept) = rule.forward_with_tail(hidden, values, batch, masks, &plan);
                 index += kept.len();
                 saved.extend(kept);
                 hidden = output;
             }
             None => {
-                let (output, kept) = rule.forward(hidden, values, running, masks);
+                let (output, kept) = rule.forward(hidden, values, batch, masks);
                 saved.push(kept);
                 hidden = output;
                 index += 1;
@@ -671,14 +692,14 @@ impl LayerRule {
         &self,
         input: Tensor<2>,
         values: &[&Tensor<2>],
-        running: &mut [Running],
+        batch: &mut Batch<'_>,
         masks: &mut Masks,
     ) -> (Tensor<2>, Saved) {
         let no_tail = TailPlan {
             activation: None,
             rate: None,
         };
-        let (output, kept) = self.forward_with_tail(input, values, running, masks, &no_tail);
+        let (output, kept) = self.forward_with_tail(input, values, batch, masks, &no_tail);
         let Ok([saved]) = <[Saved; 1]>::try_from(kept) else {
             unreachable!("a norm with no tail keeps one entry")
         };
@@ -691,7 +712,7 @@ impl LayerRule {
         &self,
         input: Tensor<2>,
         values: &[&Tensor<2>],
-        running: &mut [Running],
+        batch: &mut Batch<'_>,
         masks: &mut Masks,
         plan: &TailPlan,
     ) -> (Tensor<2>, Vec<Saved>) {
@@ -713,10 +734,11 @@ impl LayerRule {
                 momentum,
                 epsilon,
             } => {
-                let statistics = &mut running[*index];
+                let statistics = &mut batch.running[*index];
                 let setting = kernels::BatchNormSetting {
                     epsilon: *epsilon,
                     momentum: *momentum,
+                    counted: batch.counted,
                 };
                 let forward = kernels::batch_norm_forward(
                     setting,
@@ -772,5 +794,104 @@ impl LayerRule {
             kept.push(Saved::Dropout(mask));
         }
         (tailed.output, kept)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, Distribution};
+
+    /// The largest difference between two tensors' values.
+    fn difference(a: Tensor<2>, b: Tensor<2>) -> f32 {
+        (a - b).abs().max().into_scalar::<f32>()
+    }
+
+    /// Batch norm's composed operations (the CPU's, and a GPU's where its kernels do not fit)
+    /// on a batch padded with rows that do not count: the counted rows' output, the running
+    /// statistics and the gradients are the counted rows' alone, and the padding rows pass a
+    /// zero gradient down.
+    #[test]
+    fn composed_batch_norm_counts_only_the_rows_before_the_padding() {
+        let device = Device::flex();
+        device.seed(4);
+        let (counted, padding, features) = (6, 10, 5);
+        let rows = counted + padding;
+        let rule = LayerRule::BatchNorm {
+            gamma: 0,
+            beta: 1,
+            running: 0,
+            momentum: 0.1,
+            epsilon: 1e-5,
+        };
+        let random = |rows: usize, distribution: Distribution| {
+            Tensor::<2>::random([rows, features], distribution, &device)
+        };
+        let gamma = random(1, Distribution::Normal(1.0, 0.5));
+        let beta = random(1, Distribution::Normal(0.0, 0.5));
+        let input = random(rows, Distribution::Normal(1.0, 3.0));
+        let upstream = Tensor::cat(
+            vec![
+                random(counted, Distribution::Normal(0.0, 1.0)),
+                Tensor::zeros([padding, features], &device),
+            ],
+            0,
+        );
+        let run = |input: Tensor<2>, upstream: Tensor<2>| {
+            let mut running = vec![Running {
+                mean: Tensor::zeros([1, features], &device),
+                variance: Tensor::ones([1, features], &device),
+            }];
+            let values = [&gamma, &beta];
+            let mut batch = Batch {
+                running: &mut running,
+                counted,
+            };
+            let (output, saved) = rule.forward(input, &values, &mut batch, &mut Masks::Drawn);
+            let mut gradients = Gradients::new();
+            let form = Form {
+                gating: Gating::for_device(&device),
+                mutation: None,
+                counted,
+            };
+            let input_gradient = rule
+                .backward(upstream, saved, &values, true, &mut gradients, form)
+                .expect("asked for");
+            let [statistics] = <[Running; 1]>::try_from(running).ok().expect("one");
+            let mut gradients = gradients.into_iter().map(|(_, gradient)| gradient.summed());
+            let (gamma_gradient, beta_gradient) = (
+                gradients.next().expect("γ's"),
+                gradients.next().expect("β's"),
+            );
+            (
+                output,
+                statistics,
+                gamma_gradient,
+                beta_gradient,
+                input_gradient,
+            )
+        };
+        let padded = run(input.clone(), upstream.clone());
+        let alone = run(input.narrow(0, 0, counted), upstream.narrow(0, 0, counted));
+        let first = |tensor: Tensor<2>| tensor.narrow(0, 0, counted);
+        let differences = [
+            difference(first(padded.0), alone.0),
+            difference(padded.1.mean, alone.1.mean),
+            difference(padded.1.variance, alone.1.variance),
+            difference(padded.2, alone.2),
+            difference(padded.3, alone.3),
+            difference(first(padded.4.clone()), alone.4),
+        ];
+        let padding_gradient = padded
+            .4
+            .narrow(0, counted, padding)
+            .abs()
+            .max()
+            .into_scalar::<f32>();
+        assert_eq!(padding_gradient, 0.0, "the padding rows' input gradient");
+        assert!(
+            differences.iter().all(|difference| *difference < 1e-5),
+            "output, running mean and variance, γ's, β's and the input's gradients: {differences:?}"
+        );
     }
 }

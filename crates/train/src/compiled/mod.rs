@@ -47,7 +47,7 @@ use mlpc_ir::{LayerKind, Loss, Model};
 use crate::network::{ActivationLayer, DenseLayer, LayerModule, Network, ResidualBlock};
 use crate::objective::BatchTargets;
 use activation::Gating;
-use layer::{Form, Gradient, Gradients, LayerRule, Masks, Running, Saved};
+use layer::{Batch, Form, Gradient, Gradients, LayerRule, Masks, Running, Saved};
 use loss::Tally;
 use scalar::{Scalar, StepRow, StepScalars};
 use update::{Parameter, State, UpdateRule, Updates};
@@ -438,10 +438,10 @@ impl CompiledStep {
     /// Whether [`short_step`](Self::short_step) pads a short batch to the full batch's rows:
     /// on a device that runs the step's own kernels (a GPU, where a batch of another size
     /// would have its products tuned and compiled anew, cubecl tuning each product shape on
-    /// its first use), and where no layer computes across the batch's rows (batch norm's
-    /// statistics would see the padding).
+    /// its first use). Every rule counts the first rows only where told ([`Batch::counted`]):
+    /// the loss, and batch norm's statistics and input gradient.
     pub fn pads_short_batches(&self) -> bool {
-        kernels::available(&self.device) && !self.layers.iter().any(LayerRule::mixes_rows)
+        kernels::available(&self.device)
     }
 
     /// [`step_with`](Self::step_with), counting the loss over the first `counted` rows only
@@ -547,8 +547,11 @@ impl CompiledStep {
             } = self.head;
             let last = bias_for_loss.map(|_| &self.layers[body]);
             let body = &self.layers[..body];
-            let (mut hidden, kept) =
-                layer::forward_all(body, features, &values, &mut self.running, masks);
+            let mut batch = Batch {
+                running: &mut self.running,
+                counted,
+            };
+            let (mut hidden, kept) = layer::forward_all(body, features, &values, &mut batch, masks);
             saved.extend(kept);
             if let Some(rule) = last {
                 let (output, kept) = rule.forward_without_bias(hidden, &values);
@@ -583,6 +586,7 @@ impl CompiledStep {
                     Form {
                         gating: self.gating,
                         mutation: self.mutation,
+                        counted,
                     },
                 );
             }

@@ -12,6 +12,10 @@
 //!
 //! One unit per feature, looping over the batch: neighbouring units read neighbouring values
 //! of a row, and a feature's sums need no communication between units.
+//!
+//! A short batch padded to the full batch's rows ([`Setting::counted`]) takes its statistics,
+//! its sums and its mean gradients from the counted rows only; the padding rows are
+//! normalised too (their outputs are never counted) and get a zero input gradient.
 
 use burn::backend::Cube;
 use burn::backend::cubecl::dtype_to_storage_type;
@@ -92,6 +96,7 @@ pub(super) mod kernel {
         momentum: InputScalar,
         kept: InputScalar,
         slope: InputScalar,
+        counted: usize,
         #[comptime] form: Form,
         #[define(F)] _type: ElemType,
     ) {
@@ -99,8 +104,9 @@ pub(super) mod kernel {
         let (rows, features) = (input.shape(0), input.shape(1));
         if feature < features {
             let (row_stride, column) = (input.stride(0), feature * input.stride(1));
-            let batch_mean = line_mean::<F>(input, column, row_stride, rows);
-            let batch_variance = line_variance::<F>(input, column, row_stride, rows, batch_mean);
+            // The statistics of the rows counted; padding rows are normalised by them too.
+            let batch_mean = line_mean::<F>(input, column, row_stride, counted);
+            let batch_variance = line_variance::<F>(input, column, row_stride, counted, batch_mean);
             let inverse = F::new(1.0_f32) / F::sqrt(batch_variance + epsilon.get::<F>());
             let (scale, shift) = (gamma[feature], beta[feature]);
             let slope = slope.get::<F>();
@@ -141,6 +147,7 @@ pub(super) mod kernel {
         gamma_gradient: &mut Tensor<F>,
         beta_gradient: &mut Tensor<F>,
         input_gradient: &mut Tensor<F>,
+        counted: usize,
         #[comptime] with_input: bool,
         #[define(F)] _type: ElemType,
     ) {
@@ -150,7 +157,7 @@ pub(super) mod kernel {
             let (row_stride, column) = (upstream.stride(0), feature * upstream.stride(1));
             let mut shift = F::new(0.0_f32);
             let mut scale = F::new(0.0_f32);
-            for row in 0..rows {
+            for row in 0..counted {
                 let gradient = upstream[row * row_stride + column];
                 shift += gradient;
                 scale += gradient * normalized[row * features + feature];
@@ -158,13 +165,17 @@ pub(super) mod kernel {
             gamma_gradient[feature] = scale;
             beta_gradient[feature] = shift;
             if comptime!(with_input) {
-                let count = F::cast_from(rows);
+                let count = F::cast_from(counted);
                 let factor = gamma[feature] * inverse_deviation[feature] / count;
-                for row in 0..rows {
+                for row in 0..counted {
                     let at = row * features + feature;
                     let gradient = upstream[row * row_stride + column];
                     input_gradient[at] =
                         (gradient * count - shift - normalized[at] * scale) * factor;
+                }
+                // Padding rows pass no gradient down.
+                for row in counted..rows {
+                    input_gradient[row * features + feature] = F::new(0.0_f32);
                 }
             }
         }
@@ -192,6 +203,10 @@ pub struct Setting {
     pub epsilon: f64,
     /// The batch's weight in the running statistics.
     pub momentum: f64,
+    /// The rows whose statistics count, the first ones: all of the batch's, or fewer where a
+    /// short batch was padded to the full batch's rows (the padding rows are normalised by the
+    /// counted rows' statistics, and pass no gradient down).
+    pub counted: usize,
 }
 
 /// The deferred forward operation.
@@ -230,7 +245,11 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
         let tail = tail::Buffers::new(form, mask, &input, [rows, features]);
         let storage = dtype_to_storage_type(float_type);
         let scalar = |value: f64| InputScalar::new(value, storage);
-        let Setting { epsilon, momentum } = self.setting;
+        let Setting {
+            epsilon,
+            momentum,
+            counted,
+        } = self.setting;
         let (cube_count, cube_dim) = super::unit_each(features);
         kernel::forward_kernel::launch(
             &client,
@@ -251,6 +270,7 @@ impl Operation<FusionCubeRuntime> for ForwardOperation {
             scalar(momentum),
             scalar(1.0 - momentum),
             scalar(self.slope),
+            counted.min(rows),
             form,
             storage,
         );
@@ -314,6 +334,7 @@ pub fn batch_norm_forward(
 #[derive(Debug)]
 struct BackwardOperation {
     with_input: bool,
+    counted: usize,
     inputs: [TensorIr; 4],
     outputs: Vec<TensorIr>,
 }
@@ -353,6 +374,7 @@ impl Operation<FusionCubeRuntime> for BackwardOperation {
             gamma_gradient.clone().into_tensor_arg(),
             beta_gradient.clone().into_tensor_arg(),
             input_gradient.clone().into_tensor_arg(),
+            self.counted.min(rows),
             self.with_input,
             dtype_to_storage_type(float_type),
         );
@@ -369,14 +391,16 @@ impl Operation<FusionCubeRuntime> for BackwardOperation {
 
 /// The gradients of batch norm's `gamma` and `beta` (`[1, n]` each) and, where `with_input`,
 /// of its input `[B, n]`, from the gradient `upstream` `[B, n]` of its output and what the
-/// forward pass kept, in one kernel. The tensors must be on a device where
-/// [`super::available`] holds.
+/// forward pass kept, in one kernel, over the first `counted` rows (the rest padding, which
+/// gets a zero input gradient). The tensors must be on a device where [`super::available`]
+/// holds.
 pub fn batch_norm_backward(
     upstream: Tensor<2>,
     normalized: Tensor<2>,
     inverse_deviation: Tensor<2>,
     gamma: Tensor<2>,
     with_input: bool,
+    counted: usize,
 ) -> (Tensor<2>, Tensor<2>, Option<Tensor<2>>) {
     let [rows, features] = upstream.dims();
     let inputs = [upstream, normalized, inverse_deviation, gamma].map(super::primitive);
@@ -395,6 +419,7 @@ pub fn batch_norm_backward(
             };
             BackwardOperation {
                 with_input,
+                counted,
                 inputs,
                 outputs,
             }
@@ -429,6 +454,8 @@ mod tests {
         let setting = Setting {
             epsilon: 1e-5,
             momentum: 0.1,
+            // Every row.
+            counted: usize::MAX,
         };
         for (rows, features, transposed, with_input) in [
             (2, 3, false, true),
@@ -465,6 +492,7 @@ mod tests {
                 ours.inverse_deviation.clone(),
                 gamma.clone(),
                 with_input,
+                rows,
             );
 
             let batch_mean = input.clone().mean_dim(0);
@@ -518,6 +546,107 @@ mod tests {
                 None => assert!(!with_input),
             }
             assert_eq!(mean.into_data(), kept_mean, "the kept clone is unchanged");
+        }
+    }
+
+    /// A batch padded with rows that do not count: the counted rows' outputs, the running
+    /// statistics and every gradient are those of the counted rows alone, and the padding
+    /// rows' input gradient is exactly zero (their upstream gradient is zero, as a padded
+    /// step's is; their inputs are numbers that would change all of it if they counted).
+    #[test]
+    fn the_batch_norm_kernels_count_only_the_rows_before_the_padding() {
+        let Some(device) = wgpu_device() else {
+            return;
+        };
+        device.seed(6);
+        for (counted, padding, features) in [(5, 11, 3), (29, 35, 300), (2, 62, 8)] {
+            let rows = counted + padding;
+            let random = |rows: usize, distribution: Distribution| {
+                Tensor::<2>::random([rows, features], distribution, &device)
+            };
+            let input = random(rows, Distribution::Normal(1.0, 3.0));
+            let upstream = Tensor::cat(
+                vec![
+                    random(counted, Distribution::Normal(0.0, 1.0)),
+                    Tensor::zeros([padding, features], &device),
+                ],
+                0,
+            );
+            let row = |distribution| Tensor::<2>::random([1, features], distribution, &device);
+            let (gamma, beta) = (
+                row(Distribution::Normal(1.0, 0.5)),
+                row(Distribution::Normal(0.0, 0.5)),
+            );
+            let (mean, variance) = (
+                row(Distribution::Normal(0.0, 1.0)),
+                row(Distribution::Uniform(0.5, 2.0)),
+            );
+            let run = |input: Tensor<2>, upstream: Tensor<2>, counted: usize| {
+                let setting = Setting {
+                    epsilon: 1e-5,
+                    momentum: 0.1,
+                    counted,
+                };
+                let forward = batch_norm_forward(
+                    setting,
+                    input,
+                    gamma.clone(),
+                    beta.clone(),
+                    mean.clone(),
+                    variance.clone(),
+                    Tail::none(),
+                );
+                let (gamma_gradient, beta_gradient, input_gradient) = batch_norm_backward(
+                    upstream,
+                    forward.normalized.clone(),
+                    forward.inverse_deviation.clone(),
+                    gamma.clone(),
+                    true,
+                    counted,
+                );
+                (
+                    forward,
+                    gamma_gradient,
+                    beta_gradient,
+                    input_gradient.expect("asked for"),
+                )
+            };
+            let (padded, padded_gamma, padded_beta, padded_input) =
+                run(input.clone(), upstream.clone(), counted);
+            let (alone, alone_gamma, alone_beta, alone_input) = run(
+                input.clone().narrow(0, 0, counted),
+                upstream.clone().narrow(0, 0, counted),
+                counted,
+            );
+            let first = |tensor: Tensor<2>| tensor.narrow(0, 0, counted);
+            let padding_gradient = padded_input
+                .clone()
+                .narrow(0, counted, padding)
+                .abs()
+                .max()
+                .into_scalar::<f32>();
+            let gaps = [
+                (
+                    "output",
+                    gap(first(padded.tailed.output), alone.tailed.output),
+                ),
+                ("running mean", gap(padded.mean, alone.mean.clone())),
+                ("running variance", gap(padded.variance, alone.variance)),
+                ("gamma's gradient", gap(padded_gamma, alone_gamma)),
+                ("beta's gradient", gap(padded_beta, alone_beta)),
+                ("input's gradient", gap(first(padded_input), alone_input)),
+            ];
+            eprintln!("{counted} of {rows} x {features}: {gaps:?}, padding {padding_gradient}");
+            assert_eq!(padding_gradient, 0.0, "the padding rows' input gradient");
+            for (name, value) in gaps {
+                assert!(
+                    value < 1e-6,
+                    "{counted} of {rows} x {features}: {name} differs by {value:e}"
+                );
+            }
+            // Counting every row would move the statistics.
+            let (every, ..) = run(input, upstream, rows);
+            assert!(gap(every.mean, alone.mean) > 1e-3);
         }
     }
 }

@@ -342,6 +342,8 @@ mod tests {
         let setting = BatchNormSetting {
             epsilon: 1e-5,
             momentum: 0.1,
+            // Every row.
+            counted: usize::MAX,
         };
         let statistics = || {
             (
