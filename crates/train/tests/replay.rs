@@ -698,9 +698,10 @@ fn the_replayed_step_launches_few_kernels_with_every_loss() {
 /// 11 while relu's forward was a fused element-wise kernel of its own (burn-fusion fuses
 /// nothing into a kernel of ours); 19 before batch norm's kernels (burn's reductions and fused
 /// element-wise kernels each way, and two copies of the running statistics back to their
-/// buffers). With layer norm, 11: its forward kernel (relu applied), its input gradient's and
-/// the column sums of its parameters' gradients (batch norm's backward kernel); 12 with relu
-/// apart, 16 before its kernels. With PReLU (784-128-10, the PReLU in place of relu), 8: its
+/// buffers). With layer norm, 10: its forward kernel (relu applied) and its backward kernel,
+/// which writes the rows `g x̂` whose column sums (and `g`'s) the update kernel takes for `γ`
+/// and `β`; 11 while batch norm's backward kernel took those sums, 12 with relu apart, 16
+/// before its kernels. With PReLU (784-128-10, the PReLU in place of relu), 8: its
 /// slopes' gradient is rows the update kernel sums, the product with `min(0, x)` fused into the
 /// product before; 9 while the sum was a reduction of its own. With a dropout on the input
 /// features, 8: the segment multiplies its features by that layer's masks once; 10 while each
@@ -715,7 +716,7 @@ const KERNELS_PER_STEP_WITH_LAYERS: [(&str, &str, usize); 4] = [
     (
         "layernorm",
         "  dense 128\n  layernorm\n  relu\n  dense 10",
-        12,
+        11,
     ),
     ("prelu", "  dense 128\n  prelu\n  dense 10", 9),
     (

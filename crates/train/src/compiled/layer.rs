@@ -560,15 +560,20 @@ impl LayerRule {
                     inverse_deviation,
                 },
             ) => {
+                if kernels::layer_norm_fits(&upstream.device()) && wants_input {
+                    // γ's and β's gradients as rows the update kernel sums: g x̂ (written by
+                    // the backward kernel) and g.
+                    let (input_gradient, scale_rows) = kernels::layer_norm_backward(
+                        upstream.clone(),
+                        normalized,
+                        inverse_deviation,
+                        values[*gamma].clone(),
+                    );
+                    gradients.push((*gamma, Gradient::RowSum(scale_rows)));
+                    gradients.push((*beta, Gradient::RowSum(upstream)));
+                    return Some(input_gradient);
+                }
                 if kernels::layer_norm_fits(&upstream.device()) {
-                    let input_gradient = wants_input.then(|| {
-                        kernels::layer_norm_input_gradient(
-                            upstream.clone(),
-                            normalized.clone(),
-                            inverse_deviation.clone(),
-                            values[*gamma].clone(),
-                        )
-                    });
                     // γ's and β's gradients are the column sums batch norm's kernel takes
                     // (without the input's gradient it reads no deviation).
                     let (scale_gradient, shift_gradient, _) = kernels::batch_norm_backward(
@@ -581,7 +586,7 @@ impl LayerRule {
                     );
                     gradients.push((*gamma, Gradient::Value(scale_gradient)));
                     gradients.push((*beta, Gradient::Value(shift_gradient)));
-                    return input_gradient;
+                    return None;
                 }
                 let shift_gradient = upstream.clone().sum_dim(0);
                 let scale_gradient = (upstream.clone() * normalized.clone()).sum_dim(0);

@@ -1,6 +1,9 @@
-//! Layer normalisation in training mode: the forward pass in one kernel and the input's
-//! gradient in another, one unit per example looping over its features; the gradients of `γ`
-//! and `β` are column sums over the batch, which batch norm's backward kernel computes
+//! Layer normalisation in training mode: the forward pass in one kernel and the backward pass
+//! in another, one unit per example looping over its features. The gradients of `γ` and `β`
+//! are column sums over the batch, `Σ_b g x̂` and `Σ_b g`: the backward kernel writes the rows
+//! `g x̂` as it goes, and the step's update kernel sums them and `g`'s as it updates `γ` and
+//! `β` (as it does a dense layer's bias), so no kernel of its own takes the sums. Where the
+//! layer below wants no input gradient, batch norm's backward kernel takes the sums
 //! ([`super::batch_norm_backward`] without the input's gradient).
 //!
 //! - Forward: per example, `μ = mean(x)`, `σ² = mean((x - μ)²)`, `x̂ = (x - μ) / √(σ² + ε)`,
@@ -85,15 +88,16 @@ mod kernel {
         }
     }
 
-    /// The input's gradient for the example of this unit; `upstream` read through its
-    /// strides, the rest contiguous.
+    /// The input's gradient and the rows `g x̂` whose column sums are `γ`'s gradient, for the
+    /// example of this unit; `upstream` read through its strides, the rest contiguous.
     #[cube(launch)]
-    pub fn input_gradient_kernel<F: Float>(
+    pub fn backward_kernel<F: Float>(
         upstream: &Tensor<F>,
         normalized: &Tensor<F>,
         inverse_deviation: &Tensor<F>,
         gamma: &Tensor<F>,
         input_gradient: &mut Tensor<F>,
+        scale_rows: &mut Tensor<F>,
         #[define(F)] _type: ElemType,
     ) {
         let example = ABSOLUTE_POS;
@@ -112,8 +116,10 @@ mod kernel {
             let inverse = inverse_deviation[example];
             for feature in 0..features {
                 let at = example * features + feature;
-                let scaled = upstream[base + feature * column_stride] * gamma[feature];
+                let gradient = upstream[base + feature * column_stride];
+                let scaled = gradient * gamma[feature];
                 input_gradient[at] = (scaled - mean - normalized[at] * correlation) * inverse;
+                scale_rows[at] = gradient * normalized[at];
             }
         }
     }
@@ -219,14 +225,14 @@ pub fn layer_norm_forward(
     (tailed, normalized, inverse_deviation)
 }
 
-/// The deferred operation of the input's gradient.
+/// The deferred backward operation.
 #[derive(Debug)]
-struct InputGradientOperation {
+struct BackwardOperation {
     inputs: [TensorIr; 4],
-    outputs: [TensorIr; 1],
+    outputs: [TensorIr; 2],
 }
 
-impl Operation<FusionCubeRuntime> for InputGradientOperation {
+impl Operation<FusionCubeRuntime> for BackwardOperation {
     fn execute(
         &self,
         handles: &mut HandleContainer<CubeFusionHandle>,
@@ -241,8 +247,9 @@ impl Operation<FusionCubeRuntime> for InputGradientOperation {
         let float_type = upstream.dtype;
         let [rows, features] = upstream.meta.shape().dims::<2>();
         let input_gradient = super::empty_like(&upstream, [rows, features]);
+        let scale_rows = super::empty_like(&upstream, [rows, features]);
         let (cube_count, cube_dim) = super::unit_each(rows);
-        kernel::input_gradient_kernel::launch(
+        kernel::backward_kernel::launch(
             &client,
             cube_count,
             cube_dim,
@@ -251,31 +258,37 @@ impl Operation<FusionCubeRuntime> for InputGradientOperation {
             inverse_deviation.into_tensor_arg(),
             gamma.into_tensor_arg(),
             input_gradient.clone().into_tensor_arg(),
+            scale_rows.clone().into_tensor_arg(),
             dtype_to_storage_type(float_type),
         );
         handles.register_float_tensor::<CubeBackend>(&self.outputs[0].id, input_gradient);
+        handles.register_float_tensor::<CubeBackend>(&self.outputs[1].id, scale_rows);
         Ok(())
     }
 }
 
-/// Layer norm's input gradient `[B, n]` from the gradient `upstream` `[B, n]` of its output
-/// and what the forward pass kept, in one kernel. The tensors must be on a device where
+/// Layer norm's input gradient `[B, n]` and the rows `g x̂` `[B, n]` whose column sums are
+/// `γ`'s gradient, from the gradient `upstream` (`g`) `[B, n]` of its output and what the
+/// forward pass kept, in one kernel. The tensors must be on a device where
 /// [`layer_norm_fits`] holds.
-pub fn layer_norm_input_gradient(
+pub fn layer_norm_backward(
     upstream: Tensor<2>,
     normalized: Tensor<2>,
     inverse_deviation: Tensor<2>,
     gamma: Tensor<2>,
-) -> Tensor<2> {
+) -> (Tensor<2>, Tensor<2>) {
     let shape = Shape::new(upstream.dims());
     let inputs = [upstream, normalized, inverse_deviation, gamma].map(super::primitive);
-    let [input_gradient] = super::register(
-        "mlpc_layer_norm_input_gradient",
+    let [input_gradient, scale_rows] = super::register(
+        "mlpc_layer_norm_backward",
         inputs,
-        [(shape, None)],
-        |inputs, outputs| InputGradientOperation { inputs, outputs },
+        [(shape.clone(), None), (shape, None)],
+        |inputs, outputs| BackwardOperation { inputs, outputs },
     );
-    Tensor::from_primitive::<Cube>(input_gradient)
+    (
+        Tensor::from_primitive::<Cube>(input_gradient),
+        Tensor::from_primitive::<Cube>(scale_rows),
+    )
 }
 
 #[cfg(test)]
@@ -319,7 +332,7 @@ mod tests {
                 Tail::none(),
             );
             let output = tailed.output;
-            let input_gradient = layer_norm_input_gradient(
+            let (input_gradient, scale_rows) = layer_norm_backward(
                 upstream.clone(),
                 normalized.clone(),
                 inverse_deviation.clone(),
@@ -332,6 +345,7 @@ mod tests {
             let inverse = variance.add_scalar(epsilon).sqrt().recip();
             let reference_normalized = centered * inverse.clone();
             let reference_output = reference_normalized.clone() * gamma.clone() + beta;
+            let reference_scale_rows = upstream.clone() * reference_normalized.clone();
             let scaled = upstream * gamma;
             let scaled_mean = scaled.clone().mean_dim(1);
             let correlation = (scaled.clone() * reference_normalized.clone()).mean_dim(1);
@@ -347,6 +361,7 @@ mod tests {
                     "input's gradient",
                     gap(input_gradient, reference_input_gradient),
                 ),
+                ("γ's gradient rows", gap(scale_rows, reference_scale_rows)),
             ];
             for (name, value) in gaps {
                 eprintln!("{rows} x {features}: {name} {value:.1e}");

@@ -25,8 +25,8 @@
 //! device binds fewer buffers to a kernel), [`batch_norm_forward`] and [`batch_norm_backward`]
 //! (batch norm in training mode, its running statistics moved in place, where the device
 //! binds their tensors: [`batch_norm_fits`]), [`layer_norm_forward`] and
-//! [`layer_norm_input_gradient`] (layer norm in training mode, `γ`'s and `β`'s gradients by
-//! batch norm's backward kernel); both norms' forward kernels take a [`Tail`] (the activation
+//! [`layer_norm_backward`] (layer norm in training mode, `γ`'s and `β`'s gradients summed by
+//! the update kernel, or by batch norm's backward kernel for a first layer); both norms' forward kernels take a [`Tail`] (the activation
 //! and the dropout mask after the norm, which burn-fusion cannot fuse into a kernel of ours).
 //! Each is registered through `register` (or
 //! `register_all`), which hands burn-fusion the operation's inputs and output descriptions; a
@@ -45,7 +45,7 @@ pub use batch_norm::{
     batch_norm_forward,
 };
 pub use fetch::fetch;
-pub use layer_norm::{layer_norm_fits, layer_norm_forward, layer_norm_input_gradient};
+pub use layer_norm::{layer_norm_backward, layer_norm_fits, layer_norm_forward};
 pub use loss::{Kind, Multipliers, Scale, Targets, loss, tallied_loss};
 pub use tail::{Form as TailForm, Function, Tail, Tailed};
 pub use update::{Constants, Form, Rule, Target, Updated, update};
