@@ -261,6 +261,31 @@ fn norm_tails_on_wgpu() {
     }
 }
 
+/// On wgpu a norm's backward kernel applies the derivative of the activation before it (its
+/// lead; the layer below then passes its gradient on): the same comparison, there, for a
+/// derivative read from the activation's output and from its input, after a dense layer and
+/// after an activation layer, with a tail after the norm, and inside a residual block.
+#[test]
+fn norm_leads_on_wgpu() {
+    if !wgpu_available("norm_leads_on_wgpu") {
+        return;
+    }
+    for network in [
+        "dense 16 relu\nlayernorm\ndense 4",
+        "dense 16 leaky_relu(0.1)\nbatchnorm\ndense 4",
+        "dense 16\nsilu\nbatchnorm\nrelu\ndense 4",
+        "dense 16 sigmoid\nlayernorm\ntanh\ndropout 0.2\ndense 4",
+        "dense 12\nresidual {\n  dense 12 tanh\n  layernorm\n}\ndense 4",
+    ] {
+        assert_parity(
+            &format!("{network:?} / wgpu"),
+            &blobs(network, "sgd(lr = 0.1, momentum = 0.9)"),
+            Backend::Wgpu,
+            TOLERANCE,
+        );
+    }
+}
+
 /// On wgpu, with one output, the loss kernel adds the output layer's bias as it reads the
 /// product (the layer's forward pass leaves it out) and applies a regression's output
 /// activation and its derivative: the same comparison, there, for a regression and a binary

@@ -701,13 +701,16 @@ fn the_replayed_step_launches_few_kernels_with_every_loss() {
 /// buffers). With layer norm, 10: its forward kernel (relu applied) and its backward kernel,
 /// which writes the rows `g x̂` whose column sums (and `g`'s) the update kernel takes for `γ`
 /// and `β`; 11 while batch norm's backward kernel took those sums, 12 with relu apart, 16
-/// before its kernels. With PReLU (784-128-10, the PReLU in place of relu), 8: its
+/// before its kernels. With an activation before the norm (GELU before batch norm, relu before
+/// layer norm), 10: the norm's backward kernel applies the activation's derivative as it
+/// writes the input's gradient; 11 while that was a fused element-wise kernel after ours.
+/// With PReLU (784-128-10, the PReLU in place of relu), 8: its
 /// slopes' gradient is rows the update kernel sums, the product with `min(0, x)` fused into the
 /// product before; 9 while the sum was a reduction of its own. With a dropout on the input
 /// features, 8: the segment multiplies its features by that layer's masks once; 10 while each
 /// step multiplied its batch (a product of its own, which also left the first layer's bias and
 /// relu a fused kernel apart from its product). One more is allowed for burn-fusion's plans.
-const KERNELS_PER_STEP_WITH_LAYERS: [(&str, &str, usize); 4] = [
+const KERNELS_PER_STEP_WITH_LAYERS: [(&str, &str, usize); 6] = [
     (
         "batchnorm",
         "  dense 128\n  batchnorm\n  relu\n  dense 10",
@@ -716,6 +719,16 @@ const KERNELS_PER_STEP_WITH_LAYERS: [(&str, &str, usize); 4] = [
     (
         "layernorm",
         "  dense 128\n  layernorm\n  relu\n  dense 10",
+        11,
+    ),
+    (
+        "gelu before batch norm",
+        "  dense 128 gelu\n  batchnorm\n  dense 10",
+        11,
+    ),
+    (
+        "relu before layer norm",
+        "  dense 128 relu\n  layernorm\n  dense 10",
         11,
     ),
     ("prelu", "  dense 128\n  prelu\n  dense 10", 9),

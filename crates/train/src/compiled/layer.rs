@@ -99,6 +99,9 @@ pub enum Saved {
         affine: Option<Tensor<2>>,
         /// `f(x W + b)`, when the activation's derivative needs it.
         output: Option<Tensor<2>>,
+        /// Whether the layer above (a norm's backward kernel, [`lead_into_norms`]) applies the
+        /// activation's derivative: the gradient it passes down is the pre-activation's.
+        applied: bool,
     },
     /// Activation: its input and output, where the derivative reads them.
     Activation {
@@ -123,6 +126,9 @@ pub enum Saved {
         normalized: Tensor<2>,
         /// `1 / sqrt(var + ε)`.
         inverse_deviation: Tensor<2>,
+        /// The activation before the norm, whose derivative its backward kernel applies to
+        /// the input's gradient ([`lead_into_norms`]).
+        lead: Option<kernels::Lead>,
     },
 }
 
@@ -258,6 +264,7 @@ impl LayerRule {
                     input,
                     affine: None,
                     output: None,
+                    applied: false,
                 };
                 (product, saved)
             }
@@ -299,6 +306,7 @@ impl LayerRule {
                     input,
                     affine: kept,
                     output: activation::needs_output(activation).then(|| output.clone()),
+                    applied: false,
                 };
                 (output, saved)
             }
@@ -356,6 +364,7 @@ impl LayerRule {
                     Saved::Norm {
                         normalized,
                         inverse_deviation,
+                        lead: None,
                     },
                 )
             }
@@ -378,6 +387,7 @@ impl LayerRule {
                     Saved::Norm {
                         normalized,
                         inverse_deviation,
+                        lead: None,
                     },
                 )
             }
@@ -410,9 +420,11 @@ impl LayerRule {
                     input,
                     affine,
                     output,
+                    applied,
                 },
             ) => {
                 let affine_gradient = match mutation {
+                    _ if applied => upstream,
                     Some(Mutation::ActivationDerivativeDropped) => upstream,
                     Some(
                         Mutation::ParameterGradientScaled { .. }
@@ -475,9 +487,11 @@ impl LayerRule {
                 gradients.push((*slope, Gradient::RowSum(upstream * input.clamp_max(0.0))));
                 input_gradient
             }
-            (LayerRule::Residual { rules }, Saved::Residual(saved)) => {
+            (LayerRule::Residual { rules }, Saved::Residual(mut saved)) => {
                 // The sum passes the output's gradient to the input twice: directly, and
                 // through the block.
+                let wants = |index: usize| index > 0 || wants_input;
+                lead_into_norms(rules, &mut saved, wants, form, &upstream.device());
                 let mut through = Some(upstream.clone());
                 for (index, (rule, kept)) in rules.iter().zip(saved).enumerate().rev() {
                     let Some(gradient) = through.take() else {
@@ -507,6 +521,7 @@ impl LayerRule {
                 Saved::Norm {
                     normalized,
                     inverse_deviation,
+                    lead,
                 },
             ) => {
                 if kernels::batch_norm_fits(&upstream.device()) {
@@ -518,6 +533,7 @@ impl LayerRule {
                             values[*gamma].clone(),
                             wants_input,
                             form.counted,
+                            lead,
                         );
                     gradients.push((*gamma, Gradient::Value(scale_gradient)));
                     gradients.push((*beta, Gradient::Value(shift_gradient)));
@@ -558,6 +574,7 @@ impl LayerRule {
                 Saved::Norm {
                     normalized,
                     inverse_deviation,
+                    lead,
                 },
             ) => {
                 if kernels::layer_norm_fits(&upstream.device()) && wants_input {
@@ -568,6 +585,7 @@ impl LayerRule {
                         normalized,
                         inverse_deviation,
                         values[*gamma].clone(),
+                        lead,
                     );
                     gradients.push((*gamma, Gradient::RowSum(scale_rows)));
                     gradients.push((*beta, Gradient::RowSum(upstream)));
@@ -583,6 +601,7 @@ impl LayerRule {
                         values[*gamma].clone(),
                         false,
                         form.counted,
+                        None,
                     );
                     gradients.push((*gamma, Gradient::Value(scale_gradient)));
                     gradients.push((*beta, Gradient::Value(shift_gradient)));
@@ -648,6 +667,90 @@ pub fn forward_all(
         }
     }
     (hidden, saved)
+}
+
+/// Hands each norm whose backward kernel runs the activation just before it (a dense layer's,
+/// or an activation layer), where `wants_input` says the norm passes a gradient down: the
+/// kernel applies that activation's derivative to the input's gradient as it writes it
+/// (burn-fusion would leave it a fused kernel of its own after ours), and the layer below
+/// passes its gradient on ([`Saved::Dense`]'s `applied`, [`Saved::Applied`]). `saved` holds
+/// what `rules` kept, one entry each; a step with a planted mutation keeps every derivative
+/// where it is.
+pub fn lead_into_norms(
+    rules: &[LayerRule],
+    saved: &mut [Saved],
+    wants_input: impl Fn(usize) -> bool,
+    form: Form,
+    device: &burn::tensor::Device,
+) {
+    if form.mutation.is_some() {
+        return;
+    }
+    for index in 1..rules.len().min(saved.len()) {
+        let fits = match &rules[index] {
+            LayerRule::BatchNorm { .. } => kernels::batch_norm_fits(device),
+            LayerRule::LayerNorm { .. } => kernels::layer_norm_fits(device),
+            LayerRule::Dense { .. }
+            | LayerRule::Activation(_)
+            | LayerRule::Prelu { .. }
+            | LayerRule::Residual { .. }
+            | LayerRule::Dropout { .. } => false,
+        };
+        let function = match &rules[index - 1] {
+            LayerRule::Dense { activation, .. } | LayerRule::Activation(activation) => {
+                kernels::Function::of(activation)
+            }
+            LayerRule::Prelu { .. }
+            | LayerRule::Residual { .. }
+            | LayerRule::Dropout { .. }
+            | LayerRule::BatchNorm { .. }
+            | LayerRule::LayerNorm { .. } => None,
+        };
+        let Some((function, slope)) = function.filter(|(function, _)| {
+            fits && wants_input(index) && *function != kernels::Function::Identity
+        }) else {
+            continue;
+        };
+        let (below, above) = saved.split_at_mut(index);
+        let reads_output = function.derivative_reads_output();
+        let read = match &mut below[index - 1] {
+            Saved::Dense {
+                affine,
+                output,
+                applied,
+                ..
+            } => {
+                let read = match reads_output {
+                    true => output.take(),
+                    false => affine.take(),
+                };
+                *applied = read.is_some();
+                read
+            }
+            saved @ Saved::Activation { .. } => {
+                let Saved::Activation { input, output } = std::mem::replace(saved, Saved::Applied)
+                else {
+                    unreachable!("matched as an activation's")
+                };
+                match reads_output {
+                    true => output,
+                    false => input,
+                }
+            }
+            Saved::Prelu(_)
+            | Saved::Applied
+            | Saved::Residual(_)
+            | Saved::Dropout(_)
+            | Saved::Norm { .. } => None,
+        };
+        if let (Some(read), Saved::Norm { lead, .. }) = (read, &mut above[0]) {
+            *lead = Some(kernels::Lead {
+                function,
+                slope,
+                read,
+            });
+        }
+    }
 }
 
 /// The layers a norm's forward kernel takes after it: an activation its kernel applies, then
@@ -783,6 +886,7 @@ impl LayerRule {
         let mut kept = vec![Saved::Norm {
             normalized,
             inverse_deviation,
+            lead: None,
         }];
         if let Some((activation, _, _)) = &plan.activation {
             // The activation's output is the tail's where no mask follows.

@@ -572,6 +572,14 @@ impl CompiledStep {
             };
             let outcome =
                 loss::loss_and_gradient(self.loss, hidden, head, targets, counted, scale, tally);
+            let form = Form {
+                gating: self.gating,
+                mutation: self.mutation,
+                counted,
+            };
+            let first_trained = self.first_trained;
+            let wants_input = |index: usize| index > first_trained;
+            layer::lead_into_norms(&self.layers, &mut saved, wants_input, form, &self.device);
             let mut upstream = Some(outcome.gradient);
             for (index, (rule, kept)) in self.layers.iter().zip(saved).enumerate().rev() {
                 let Some(gradient) = upstream.take() else {
@@ -581,13 +589,9 @@ impl CompiledStep {
                     gradient,
                     kept,
                     &values,
-                    index > self.first_trained,
+                    wants_input(index),
                     &mut gradients,
-                    Form {
-                        gating: self.gating,
-                        mutation: self.mutation,
-                        counted,
-                    },
+                    form,
                 );
             }
             outcome.sum

@@ -27,7 +27,7 @@ use burn_fusion::ExecutionError;
 use burn_fusion::custom::{HandleContainer, Operation, TensorIr};
 use cubecl::prelude::InputScalar;
 
-use super::tail::{self, Form, Tail, Tailed};
+use super::tail::{self, Form, Function, Lead, Tail, Tailed};
 
 /// Tensors the forward kernel binds (the backward binds fewer): its own eight and the tail's
 /// buffers, which it binds whatever the tail (a one-value stand-in for each one unused).
@@ -43,7 +43,10 @@ pub fn batch_norm_fits(device: &burn::tensor::Device) -> bool {
 
 /// The kernels, in a module of their own: cubecl's prelude has its own `Tensor`.
 pub(super) mod kernel {
-    use super::super::tail::{Form, kernel::write};
+    use super::super::tail::{
+        Form, Function,
+        kernel::{derivative, write},
+    };
     use cubecl::prelude::*;
 
     /// The mean of the `count` values of `input` at `start`, `start + stride`, … (a feature's
@@ -148,7 +151,10 @@ pub(super) mod kernel {
         beta_gradient: &mut Tensor<F>,
         input_gradient: &mut Tensor<F>,
         counted: usize,
+        lead: &Tensor<F>,
+        slope: InputScalar,
         #[comptime] with_input: bool,
+        #[comptime] lead_function: Function,
         #[define(F)] _type: ElemType,
     ) {
         let feature = ABSOLUTE_POS;
@@ -167,11 +173,17 @@ pub(super) mod kernel {
             if comptime!(with_input) {
                 let count = F::cast_from(counted);
                 let factor = gamma[feature] * inverse_deviation[feature] / count;
+                let slope = slope.get::<F>();
                 for row in 0..counted {
                     let at = row * features + feature;
                     let gradient = upstream[row * row_stride + column];
-                    input_gradient[at] =
-                        (gradient * count - shift - normalized[at] * scale) * factor;
+                    let mut value = (gradient * count - shift - normalized[at] * scale) * factor;
+                    if comptime!(lead_function != Function::Identity) {
+                        // Through the activation before the norm.
+                        let read = lead[row * lead.stride(0) + feature * lead.stride(1)];
+                        value *= derivative::<F>(read, slope, lead_function);
+                    }
+                    input_gradient[at] = value;
                 }
                 // Padding rows pass no gradient down.
                 for row in counted..rows {
@@ -335,7 +347,9 @@ pub fn batch_norm_forward(
 struct BackwardOperation {
     with_input: bool,
     counted: usize,
-    inputs: [TensorIr; 4],
+    /// The activation before the norm and its slope (`Identity` where none is applied).
+    lead: (Function, f64),
+    inputs: Vec<TensorIr>,
     outputs: Vec<TensorIr>,
 }
 
@@ -344,12 +358,20 @@ impl Operation<FusionCubeRuntime> for BackwardOperation {
         &self,
         handles: &mut HandleContainer<CubeFusionHandle>,
     ) -> Result<(), ExecutionError> {
-        let [upstream, normalized, inverse_deviation, gamma] = self
+        let mut inputs = self
             .inputs
-            .each_ref()
+            .iter()
             .map(|ir| handles.get_float_tensor::<CubeBackend>(ir));
+        let mut next = || inputs.next().expect("each input was registered");
+        let (upstream, normalized, inverse_deviation, gamma) = (next(), next(), next(), next());
         let [normalized, inverse_deviation, gamma] =
             [normalized, inverse_deviation, gamma].map(into_contiguous);
+        let (lead_function, slope) = self.lead;
+        // Without a lead the kernel reads none: a one-value stand-in.
+        let lead = match lead_function {
+            Function::Identity => super::empty_like(&upstream, [1, 1]),
+            _ => next(),
+        };
         let client = upstream.client.clone();
         let float_type = upstream.dtype;
         let [rows, features] = upstream.meta.shape().dims::<2>();
@@ -375,7 +397,10 @@ impl Operation<FusionCubeRuntime> for BackwardOperation {
             beta_gradient.clone().into_tensor_arg(),
             input_gradient.clone().into_tensor_arg(),
             self.counted.min(rows),
+            lead.into_tensor_arg(),
+            InputScalar::new(slope, dtype_to_storage_type(float_type)),
             self.with_input,
+            lead_function,
             dtype_to_storage_type(float_type),
         );
         let mut written = vec![gamma_gradient, beta_gradient];
@@ -392,8 +417,9 @@ impl Operation<FusionCubeRuntime> for BackwardOperation {
 /// The gradients of batch norm's `gamma` and `beta` (`[1, n]` each) and, where `with_input`,
 /// of its input `[B, n]`, from the gradient `upstream` `[B, n]` of its output and what the
 /// forward pass kept, in one kernel, over the first `counted` rows (the rest padding, which
-/// gets a zero input gradient). The tensors must be on a device where [`super::available`]
-/// holds.
+/// gets a zero input gradient); the input's gradient through the derivative of the
+/// activation before the norm where a `lead` is given. The tensors must be on a device where
+/// [`super::available`] holds.
 pub fn batch_norm_backward(
     upstream: Tensor<2>,
     normalized: Tensor<2>,
@@ -401,9 +427,23 @@ pub fn batch_norm_backward(
     gamma: Tensor<2>,
     with_input: bool,
     counted: usize,
+    lead: Option<Lead>,
 ) -> (Tensor<2>, Tensor<2>, Option<Tensor<2>>) {
     let [rows, features] = upstream.dims();
-    let inputs = [upstream, normalized, inverse_deviation, gamma].map(super::primitive);
+    let mut inputs: Vec<super::Primitive> = [upstream, normalized, inverse_deviation, gamma]
+        .map(super::primitive)
+        .into();
+    let lead = match lead.filter(|_| with_input) {
+        Some(Lead {
+            function,
+            slope,
+            read,
+        }) => {
+            inputs.push(super::primitive(read));
+            (function, slope)
+        }
+        None => (Function::Identity, 0.0),
+    };
     let row = Shape::new([1, features]);
     let mut shapes = vec![(row.clone(), None), (row, None)];
     if with_input {
@@ -411,18 +451,14 @@ pub fn batch_norm_backward(
     }
     let mut outputs = super::register_all(
         "mlpc_batch_norm_backward",
-        inputs.into(),
+        inputs,
         shapes,
-        |inputs, outputs| {
-            let Ok(inputs) = inputs.try_into() else {
-                unreachable!("four inputs are given")
-            };
-            BackwardOperation {
-                with_input,
-                counted,
-                inputs,
-                outputs,
-            }
+        |inputs, outputs| BackwardOperation {
+            with_input,
+            counted,
+            lead,
+            inputs,
+            outputs,
         },
     )
     .into_iter()
@@ -493,6 +529,7 @@ mod tests {
                 gamma.clone(),
                 with_input,
                 rows,
+                None,
             );
 
             let batch_mean = input.clone().mean_dim(0);
@@ -603,6 +640,7 @@ mod tests {
                     gamma.clone(),
                     true,
                     counted,
+                    None,
                 );
                 (
                     forward,

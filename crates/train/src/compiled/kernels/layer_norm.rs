@@ -21,7 +21,7 @@ use burn_fusion::ExecutionError;
 use burn_fusion::custom::{HandleContainer, Operation, TensorIr};
 use cubecl::prelude::InputScalar;
 
-use super::tail::{self, Form, Tail, Tailed};
+use super::tail::{self, Form, Function, Lead, Tail, Tailed};
 
 /// Tensors the forward kernel binds (the input's gradient binds fewer): its own six and the
 /// tail's buffers, which it binds whatever the tail.
@@ -36,7 +36,10 @@ pub fn layer_norm_fits(device: &burn::tensor::Device) -> bool {
 /// The kernels, in a module of their own: cubecl's prelude has its own `Tensor`.
 mod kernel {
     use super::super::batch_norm::kernel::{line_mean, line_variance};
-    use super::super::tail::{Form, kernel::write};
+    use super::super::tail::{
+        Form, Function,
+        kernel::{derivative, write},
+    };
     use cubecl::prelude::*;
 
     /// The forward pass for the example of this unit: `output`, `normalized` `[B, n]` and
@@ -98,6 +101,9 @@ mod kernel {
         gamma: &Tensor<F>,
         input_gradient: &mut Tensor<F>,
         scale_rows: &mut Tensor<F>,
+        lead: &Tensor<F>,
+        slope: InputScalar,
+        #[comptime] lead_function: Function,
         #[define(F)] _type: ElemType,
     ) {
         let example = ABSOLUTE_POS;
@@ -114,11 +120,18 @@ mod kernel {
             }
             let (mean, correlation) = (total / count, correlation / count);
             let inverse = inverse_deviation[example];
+            let slope = slope.get::<F>();
             for feature in 0..features {
                 let at = example * features + feature;
                 let gradient = upstream[base + feature * column_stride];
                 let scaled = gradient * gamma[feature];
-                input_gradient[at] = (scaled - mean - normalized[at] * correlation) * inverse;
+                let mut value = (scaled - mean - normalized[at] * correlation) * inverse;
+                if comptime!(lead_function != Function::Identity) {
+                    // Through the activation before the norm.
+                    let read = lead[example * lead.stride(0) + feature * lead.stride(1)];
+                    value *= derivative::<F>(read, slope, lead_function);
+                }
+                input_gradient[at] = value;
                 scale_rows[at] = gradient * normalized[at];
             }
         }
@@ -228,7 +241,9 @@ pub fn layer_norm_forward(
 /// The deferred backward operation.
 #[derive(Debug)]
 struct BackwardOperation {
-    inputs: [TensorIr; 4],
+    /// The activation before the norm and its slope (`Identity` where none is applied).
+    lead: (Function, f64),
+    inputs: Vec<TensorIr>,
     outputs: [TensorIr; 2],
 }
 
@@ -237,12 +252,20 @@ impl Operation<FusionCubeRuntime> for BackwardOperation {
         &self,
         handles: &mut HandleContainer<CubeFusionHandle>,
     ) -> Result<(), ExecutionError> {
-        let [upstream, normalized, inverse_deviation, gamma] = self
+        let mut inputs = self
             .inputs
-            .each_ref()
+            .iter()
             .map(|ir| handles.get_float_tensor::<CubeBackend>(ir));
+        let mut next = || inputs.next().expect("each input was registered");
+        let (upstream, normalized, inverse_deviation, gamma) = (next(), next(), next(), next());
         let [normalized, inverse_deviation, gamma] =
             [normalized, inverse_deviation, gamma].map(into_contiguous);
+        let (lead_function, slope) = self.lead;
+        // Without a lead the kernel reads none: a one-value stand-in.
+        let lead = match lead_function {
+            Function::Identity => super::empty_like(&upstream, [1, 1]),
+            _ => next(),
+        };
         let client = upstream.client.clone();
         let float_type = upstream.dtype;
         let [rows, features] = upstream.meta.shape().dims::<2>();
@@ -259,6 +282,9 @@ impl Operation<FusionCubeRuntime> for BackwardOperation {
             gamma.into_tensor_arg(),
             input_gradient.clone().into_tensor_arg(),
             scale_rows.clone().into_tensor_arg(),
+            lead.into_tensor_arg(),
+            InputScalar::new(slope, dtype_to_storage_type(float_type)),
+            lead_function,
             dtype_to_storage_type(float_type),
         );
         handles.register_float_tensor::<CubeBackend>(&self.outputs[0].id, input_gradient);
@@ -269,22 +295,49 @@ impl Operation<FusionCubeRuntime> for BackwardOperation {
 
 /// Layer norm's input gradient `[B, n]` and the rows `g x̂` `[B, n]` whose column sums are
 /// `γ`'s gradient, from the gradient `upstream` (`g`) `[B, n]` of its output and what the
-/// forward pass kept, in one kernel. The tensors must be on a device where
+/// forward pass kept, in one kernel; the input's gradient through the derivative of the
+/// activation before the norm where a `lead` is given. The tensors must be on a device where
 /// [`layer_norm_fits`] holds.
 pub fn layer_norm_backward(
     upstream: Tensor<2>,
     normalized: Tensor<2>,
     inverse_deviation: Tensor<2>,
     gamma: Tensor<2>,
+    lead: Option<Lead>,
 ) -> (Tensor<2>, Tensor<2>) {
     let shape = Shape::new(upstream.dims());
-    let inputs = [upstream, normalized, inverse_deviation, gamma].map(super::primitive);
-    let [input_gradient, scale_rows] = super::register(
+    let mut inputs: Vec<super::Primitive> = [upstream, normalized, inverse_deviation, gamma]
+        .map(super::primitive)
+        .into();
+    let lead = match lead {
+        Some(Lead {
+            function,
+            slope,
+            read,
+        }) => {
+            inputs.push(super::primitive(read));
+            (function, slope)
+        }
+        None => (Function::Identity, 0.0),
+    };
+    let written = super::register_all(
         "mlpc_layer_norm_backward",
         inputs,
-        [(shape.clone(), None), (shape, None)],
-        |inputs, outputs| BackwardOperation { inputs, outputs },
+        vec![(shape.clone(), None), (shape, None)],
+        |inputs, outputs| {
+            let Ok(outputs) = outputs.try_into() else {
+                unreachable!("two outputs were asked for")
+            };
+            BackwardOperation {
+                lead,
+                inputs,
+                outputs,
+            }
+        },
     );
+    let Ok([input_gradient, scale_rows]) = <[super::Primitive; 2]>::try_from(written) else {
+        unreachable!("burn-fusion registers each output of an operation")
+    };
     (
         Tensor::from_primitive::<Cube>(input_gradient),
         Tensor::from_primitive::<Cube>(scale_rows),
@@ -337,6 +390,7 @@ mod tests {
                 normalized.clone(),
                 inverse_deviation.clone(),
                 gamma.clone(),
+                None,
             );
 
             let mean = input.clone().mean_dim(1);

@@ -28,8 +28,7 @@
 //! [`layer_norm_backward`] (layer norm in training mode, `γ`'s and `β`'s gradients summed by
 //! the update kernel, or by batch norm's backward kernel for a first layer); both norms' forward kernels take a [`Tail`] (the activation
 //! and the dropout mask after the norm, which burn-fusion cannot fuse into a kernel of ours).
-//! Each is registered through `register` (or
-//! `register_all`), which hands burn-fusion the operation's inputs and output descriptions; a
+//! Each is registered through `register_all`, which hands burn-fusion the operation's inputs and output descriptions; a
 //! kernel that writes in place takes its target through `writable` (its own buffer where no
 //! one else holds it, else a copy).
 
@@ -47,7 +46,7 @@ pub use batch_norm::{
 pub use fetch::fetch;
 pub use layer_norm::{layer_norm_backward, layer_norm_fits, layer_norm_forward};
 pub use loss::{Kind, Multipliers, Scale, Targets, loss, tallied_loss};
-pub use tail::{Form as TailForm, Function, Tail, Tailed};
+pub use tail::{Form as TailForm, Function, Lead, Tail, Tailed};
 pub use update::{Constants, Form, Rule, Target, Updated, update};
 
 use burn::backend::{Cube, DispatchDevice};
@@ -127,29 +126,6 @@ fn unit_each(items: usize) -> (cubecl::prelude::CubeCount, cubecl::CubeDim) {
 /// kernel may write into its buffer), and returns its outputs, of `outputs`' shapes and the
 /// first input's element type except where one names its own. `operation` makes the deferred
 /// operation from the inputs' and the outputs' descriptions.
-fn register<
-    const INPUTS: usize,
-    const OUTPUTS: usize,
-    O: Operation<FusionCubeRuntime> + 'static,
->(
-    name: &'static str,
-    inputs: [Primitive; INPUTS],
-    outputs: [(Shape, Option<DType>); OUTPUTS],
-    operation: impl FnOnce([TensorIr; INPUTS], [TensorIr; OUTPUTS]) -> O,
-) -> [Primitive; OUTPUTS] {
-    let registered = register_all(name, inputs.into(), outputs.into(), |inputs, outputs| {
-        let (Ok(inputs), Ok(outputs)) = (inputs.try_into(), outputs.try_into()) else {
-            unreachable!("the descriptions are made one per tensor given")
-        };
-        operation(inputs, outputs)
-    });
-    let Ok(registered) = <[Primitive; OUTPUTS]>::try_from(registered) else {
-        unreachable!("burn-fusion registers each output of an operation")
-    };
-    registered
-}
-
-/// [`register`] for a number of inputs and outputs known when the step is built.
 fn register_all<O: Operation<FusionCubeRuntime> + 'static>(
     name: &'static str,
     inputs: Vec<Primitive>,

@@ -135,6 +135,19 @@ impl Tail {
     }
 }
 
+/// The activation before a norm, whose derivative the norm's backward kernel applies to the
+/// input's gradient as it writes it (burn-fusion would leave it a kernel of its own after
+/// ours): the layer below then passes its gradient on.
+pub struct Lead {
+    /// The activation.
+    pub function: Function,
+    /// Leaky relu's slope (unused by the others).
+    pub slope: f64,
+    /// What the derivative reads: the activation's output where it gives the derivative
+    /// ([`Function::derivative_reads_output`]), else its input.
+    pub read: Tensor<2>,
+}
+
 /// A norm's output through its tail, and what the tail's layers keep.
 pub struct Tailed {
     /// The final output (after the activation and the mask).
@@ -272,6 +285,32 @@ pub(super) mod kernel {
         }
     }
 
+    /// The derivative of `function` at the point where it read `read`: its output where the
+    /// output gives the derivative ([`Function::derivative_reads_output`]), else its input
+    /// (leaky relu's 1 at and above zero and `slope` below, GELU's `Φ(x) + x φ(x)`, SiLU's
+    /// `σ(x) (1 + x (1 - σ(x)))`), as the layers' backward rules compose them.
+    #[cube]
+    pub fn derivative<F: Float>(read: F, slope: F, #[comptime] function: Function) -> F {
+        let one = F::new(1.0_f32);
+        if comptime!(function == Function::LeakyRelu) {
+            let mut derivative = slope;
+            if read >= F::new(0.0_f32) {
+                derivative = one;
+            }
+            derivative
+        } else if comptime!(function == Function::Gelu) {
+            let cumulative =
+                (one + (read * F::new(std::f32::consts::FRAC_1_SQRT_2)).erf()) * F::new(0.5_f32);
+            let density = (read * read * F::new(-0.5_f32)).exp() * F::new(0.398_942_3_f32);
+            cumulative + read * density
+        } else if comptime!(function == Function::Silu) {
+            let sigmoid = one / (one + (-read).exp());
+            sigmoid * (one + read * (one - sigmoid))
+        } else {
+            derivative_from_output::<F>(read, function)
+        }
+    }
+
     /// Writes the norm's output `value` for `row` and `column` through the tail: the final
     /// output and what the form keeps at `at` (the contiguous outputs' index); the mask read
     /// through its strides.
@@ -401,6 +440,96 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// Each norm's backward kernel with the activation before it (its lead) against the
+    /// kernel without one, its input's gradient then put through the composed derivative (the
+    /// layers' own backward rule), for every function a kernel applies: the derivative read
+    /// from the activation's output (relu, tanh, sigmoid) or its input (leaky relu, GELU,
+    /// SiLU).
+    #[test]
+    fn the_norms_leads_match_the_composed_derivatives() {
+        use super::super::super::activation::{self, Gating};
+        use super::super::{batch_norm_backward, layer_norm_backward};
+        let Some(device) = wgpu_device() else {
+            return;
+        };
+        device.seed(8);
+        let (rows, features) = (37, 21);
+        let random =
+            |shape: [usize; 2], distribution| Tensor::<2>::random(shape, distribution, &device);
+        let activations = [
+            Activation::Relu,
+            Activation::LeakyRelu { slope: 0.1 },
+            Activation::LeakyRelu { slope: 1.5 },
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::Gelu,
+            Activation::Silu,
+        ];
+        for activation in activations {
+            let (function, slope) = Function::of(&activation).expect("a kernel's function");
+            let input = random([rows, features], Distribution::Normal(0.0, 2.0));
+            let output = apply_activation(&activation, input.clone());
+            let read = match function.derivative_reads_output() {
+                true => output.clone(),
+                false => input.clone(),
+            };
+            let lead = || {
+                Some(Lead {
+                    function,
+                    slope,
+                    read: read.clone(),
+                })
+            };
+            let upstream = random([rows, features], Distribution::Normal(0.0, 1.0));
+            let normalized = random([rows, features], Distribution::Normal(0.0, 1.0));
+            let gamma = random([1, features], Distribution::Normal(1.0, 0.5));
+            let through = |gradient: Tensor<2>| {
+                activation::backward(
+                    &activation,
+                    gradient,
+                    Some(&input),
+                    Some(&output),
+                    Gating::Product,
+                )
+            };
+            let batch_inverse = random([1, features], Distribution::Uniform(0.5, 2.0));
+            let batch = |lead| {
+                let (_, _, gradient) = batch_norm_backward(
+                    upstream.clone(),
+                    normalized.clone(),
+                    batch_inverse.clone(),
+                    gamma.clone(),
+                    true,
+                    rows,
+                    lead,
+                );
+                gradient.expect("asked for")
+            };
+            let layer_inverse = random([rows, 1], Distribution::Uniform(0.5, 2.0));
+            let layer = |lead| {
+                let (gradient, _) = layer_norm_backward(
+                    upstream.clone(),
+                    normalized.clone(),
+                    layer_inverse.clone(),
+                    gamma.clone(),
+                    lead,
+                );
+                gradient
+            };
+            let gaps = [
+                ("batch norm", gap(batch(lead()), through(batch(None)))),
+                ("layer norm", gap(layer(lead()), through(layer(None)))),
+            ];
+            for (norm, value) in gaps {
+                eprintln!("{norm} after {activation:?}: {value:.1e}");
+                assert!(
+                    value < 1e-5,
+                    "{norm} after {activation:?}: the input's gradient differs by {value:e}"
+                );
             }
         }
     }
