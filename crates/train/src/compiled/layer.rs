@@ -687,15 +687,7 @@ pub fn lead_into_norms(
         return;
     }
     for index in 1..rules.len().min(saved.len()) {
-        let fits = match &rules[index] {
-            LayerRule::BatchNorm { .. } => kernels::batch_norm_fits(device),
-            LayerRule::LayerNorm { .. } => kernels::layer_norm_fits(device),
-            LayerRule::Dense { .. }
-            | LayerRule::Activation(_)
-            | LayerRule::Prelu { .. }
-            | LayerRule::Residual { .. }
-            | LayerRule::Dropout { .. } => false,
-        };
+        let fits = rules[index].norm_kernels_fit(device);
         let function = match &rules[index - 1] {
             LayerRule::Dense { activation, .. } | LayerRule::Activation(activation) => {
                 kernels::Function::of(activation)
@@ -781,7 +773,14 @@ impl TailPlan {
             return None;
         }
         let plan = TailPlan { activation, rate };
-        let fits = match &rules[index] {
+        rules[index].norm_kernels_fit(device).then_some(plan)
+    }
+}
+
+impl LayerRule {
+    /// Whether the rule is a norm whose kernels run on `device`.
+    fn norm_kernels_fit(&self, device: &burn::tensor::Device) -> bool {
+        match self {
             LayerRule::BatchNorm { .. } => kernels::batch_norm_fits(device),
             LayerRule::LayerNorm { .. } => kernels::layer_norm_fits(device),
             LayerRule::Dense { .. }
@@ -789,12 +788,9 @@ impl TailPlan {
             | LayerRule::Prelu { .. }
             | LayerRule::Residual { .. }
             | LayerRule::Dropout { .. } => false,
-        };
-        fits.then_some(plan)
+        }
     }
-}
 
-impl LayerRule {
     /// A norm's forward pass in training mode by its kernel, with no tail.
     fn forward_in_kernel(
         &self,

@@ -367,11 +367,7 @@ impl Operation<FusionCubeRuntime> for BackwardOperation {
         let [normalized, inverse_deviation, gamma] =
             [normalized, inverse_deviation, gamma].map(into_contiguous);
         let (lead_function, slope) = self.lead;
-        // Without a lead the kernel reads none: a one-value stand-in.
-        let lead = match lead_function {
-            Function::Identity => super::empty_like(&upstream, [1, 1]),
-            _ => next(),
-        };
+        let lead = Lead::read_or_stand_in(lead_function, next, &upstream);
         let client = upstream.client.clone();
         let float_type = upstream.dtype;
         let [rows, features] = upstream.meta.shape().dims::<2>();
@@ -433,17 +429,7 @@ pub fn batch_norm_backward(
     let mut inputs: Vec<super::Primitive> = [upstream, normalized, inverse_deviation, gamma]
         .map(super::primitive)
         .into();
-    let lead = match lead.filter(|_| with_input) {
-        Some(Lead {
-            function,
-            slope,
-            read,
-        }) => {
-            inputs.push(super::primitive(read));
-            (function, slope)
-        }
-        None => (Function::Identity, 0.0),
-    };
+    let lead = Lead::register(lead.filter(|_| with_input), &mut inputs);
     let row = Shape::new([1, features]);
     let mut shapes = vec![(row.clone(), None), (row, None)];
     if with_input {

@@ -148,6 +148,46 @@ pub struct Lead {
     pub read: Tensor<2>,
 }
 
+impl Lead {
+    /// Adds what `lead` reads to a backward kernel's `inputs`, and returns its function and
+    /// slope as the deferred operation keeps them (`Identity` without a lead).
+    pub(super) fn register(
+        lead: Option<Lead>,
+        inputs: &mut Vec<super::Primitive>,
+    ) -> (Function, f64) {
+        match lead {
+            Some(Lead {
+                function,
+                slope,
+                read,
+            }) => {
+                inputs.push(super::primitive(read));
+                (function, slope)
+            }
+            None => (Function::Identity, 0.0),
+        }
+    }
+
+    /// The tensor a backward kernel binds for a lead of `function`: the next input
+    /// [`register`](Self::register) added, or, without a lead, a one-value stand-in like
+    /// `like` (unread).
+    pub(super) fn read_or_stand_in(
+        function: Function,
+        next: impl FnOnce() -> CubeTensor,
+        like: &CubeTensor,
+    ) -> CubeTensor {
+        match function {
+            Function::Identity => super::empty_like(like, [1, 1]),
+            Function::Relu
+            | Function::LeakyRelu
+            | Function::Tanh
+            | Function::Sigmoid
+            | Function::Gelu
+            | Function::Silu => next(),
+        }
+    }
+}
+
 /// A norm's output through its tail, and what the tail's layers keep.
 pub struct Tailed {
     /// The final output (after the activation and the mask).
