@@ -537,3 +537,40 @@ fn bench_runs_each_step_once_per_backend() {
     }
     assert_eq!(runs, expected);
 }
+
+/// A wgpu run on a kernel store that holds nothing says once that its first epoch includes
+/// tuning and compiling the GPU kernels, and where they are kept; the next run with the same
+/// store does not.
+#[test]
+fn a_first_wgpu_run_says_its_first_epoch_tunes_the_kernels() {
+    if !common::wgpu_present("a_first_wgpu_run_says_its_first_epoch_tunes_the_kernels") {
+        return;
+    }
+    let store = std::env::temp_dir().join(format!("mlpc-kernel-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&store);
+    let run = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+            .args([
+                "run",
+                "models/xor.mlp",
+                "--backend",
+                "wgpu",
+                "--epochs",
+                "1",
+                "--no-save",
+            ])
+            .current_dir(workspace())
+            .env("MLPC_KERNEL_CACHE", &store)
+            .output()
+            .expect("run mlpc");
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stderr)
+    };
+    let note = "note: mlpc's GPU kernels have not run for this user before: the first epoch includes tuning and compiling them, kept in";
+    let first = run();
+    assert_eq!(first.matches(note).count(), 1, "{first}");
+    assert!(first.contains(&store.display().to_string()), "{first}");
+    let second = run();
+    assert!(!second.contains(note), "{second}");
+    let _ = std::fs::remove_dir_all(&store);
+}

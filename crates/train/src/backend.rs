@@ -121,6 +121,18 @@ pub fn kernel_cache_folder() -> std::path::PathBuf {
     }
 }
 
+/// Whether cubecl's kernel store ([`kernel_cache_folder`]) held nothing when this process
+/// configured cubecl ([`configure_wgpu_runtime`]): a first run of mlpc's GPU kernels on the
+/// machine (or for this user), whose first epoch includes tuning and compiling them.
+static FRESH_KERNEL_STORE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Whether this process found cubecl's kernel store empty (see [`FRESH_KERNEL_STORE`]);
+/// false before [`configure_wgpu_runtime`] looked, or where a configuration file chose the
+/// store's folder.
+pub fn kernel_store_was_empty() -> bool {
+    FRESH_KERNEL_STORE.get().copied().unwrap_or(false)
+}
+
 /// Sets cubecl's configuration before the first wgpu device: as cubecl itself would read it
 /// (a `cubecl.toml` or `burn.toml` above the working directory, then `CUBECL_*` variables),
 /// with the kernel store's folder set to [`kernel_cache_folder`] unless a configuration file
@@ -132,7 +144,11 @@ pub fn configure_wgpu_runtime() {
     ONCE.call_once(|| {
         let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
         if matches!(config.environment.path, CacheConfig::Target) {
-            config.environment.path = CacheConfig::Directory(kernel_cache_folder());
+            let folder = kernel_cache_folder();
+            let empty =
+                std::fs::read_dir(&folder).map_or(true, |mut entries| entries.next().is_none());
+            let _ = FRESH_KERNEL_STORE.set(empty);
+            config.environment.path = CacheConfig::Directory(folder);
         }
         // Refused (keeping cubecl's own) only if a device was already made in this process.
         let _ = CubeClRuntimeConfig::try_set(config);

@@ -134,6 +134,12 @@ pub fn train_in(
 ) -> Result<Trained, TrainError> {
     let (kind, _) = step::resolve(requested, model, backend);
     crate::memory_budget::check(model, splits, backend, kind)?;
+    if backend == Backend::Wgpu && crate::backend::kernel_store_was_empty() {
+        observer.note(&format!(
+            "mlpc's GPU kernels have not run for this user before: the first epoch includes tuning and compiling them, kept in {} for later runs",
+            crate::backend::kernel_cache_folder().display()
+        ));
+    }
     let Started {
         mut stepper,
         mut state,
