@@ -10,8 +10,7 @@
 
 mod common;
 
-use common::{largest_gap, wgpu_available};
-use std::path::Path;
+use common::{diabetes, largest_gap, model, wgpu_available};
 
 use mlpc_data::Splits;
 use mlpc_ir::Model;
@@ -25,12 +24,6 @@ use mlpc_train::step::{StepKind, Stepper};
 const TOLERANCE: f64 = 1e-5;
 const STEPS: usize = 20;
 
-fn model(text: &str) -> Model {
-    // Paths in the text are relative to a file in `models/`.
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/parity.mlp");
-    mlpc_ir::compile(text, &path).unwrap_or_else(|diagnostics| panic!("{diagnostics:?}"))
-}
-
 /// A classification model on four blobs, with `network`, `loss` and `optimizer` lines.
 fn blobs(network: &str, optimizer: &str) -> Model {
     model(&format!(
@@ -39,17 +32,6 @@ fn blobs(network: &str, optimizer: &str) -> Model {
          loss cross_entropy\n\
          optimizer {optimizer}\n\
          train {{ epochs = 1, batch_size = 16, seed = 5 }}\n"
-    ))
-}
-
-/// A regression model on the diabetes set.
-fn diabetes(network: &str, loss: &str, optimizer: &str) -> Model {
-    model(&format!(
-        "data csv(\"../data/diabetes.csv\", target = \"progression\")\n\
-         network {{\n{network}\n}}\n\
-         loss {loss}\n\
-         optimizer {optimizer}\n\
-         train {{ epochs = 1, batch_size = 16, seed = 6 }}\n"
     ))
 }
 

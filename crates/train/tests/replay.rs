@@ -18,8 +18,7 @@
 
 mod common;
 
-use common::{largest_gap, wgpu_available};
-use std::path::Path;
+use common::{diabetes, largest_gap, model, wgpu_available};
 
 use mlpc_data::Splits;
 use mlpc_ir::Model;
@@ -43,12 +42,6 @@ fn turn() -> std::sync::MutexGuard<'static, ()> {
     DEVICE
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn model(text: &str) -> Model {
-    // Paths in the text are relative to a file in `models/`.
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/replay.mlp");
-    mlpc_ir::compile(text, &path).unwrap_or_else(|diagnostics| panic!("{diagnostics:?}"))
 }
 
 /// The digits set (1,437 training rows): 200 batches of 7.
@@ -397,15 +390,6 @@ fn a_short_batch_padded_to_the_full_batch_updates_as_the_short_batch_itself() {
         return;
     }
     let _turn = turn();
-    let regression = |loss: &str, network: &str, optimizer: &str| {
-        model(&format!(
-            "data csv(\"../data/diabetes.csv\", target = \"progression\")\n\
-             network {{\n{network}\n}}\n\
-             loss {loss}\n\
-             optimizer {optimizer}\n\
-             train {{ epochs = 1, batch_size = 16, seed = 6 }}\n"
-        ))
-    };
     let cases = [
         (
             "cross-entropy, momentum",
@@ -425,19 +409,19 @@ fn a_short_batch_padded_to_the_full_batch_updates_as_the_short_batch_itself() {
         ),
         (
             "huber, adamw, prelu, one output",
-            regression(
-                "huber(delta = 1.0)",
+            diabetes(
                 "  dense 16\n  prelu\n  dense 1",
+                "huber(delta = 1.0)",
                 "adamw(lr = 0.01, weight_decay = 0.01)",
             ),
         ),
         (
             "squared error through sigmoid",
-            regression("mse", "  dense 16 relu\n  dense 1 sigmoid", "sgd(lr = 0.1)"),
+            diabetes("  dense 16 relu\n  dense 1 sigmoid", "mse", "sgd(lr = 0.1)"),
         ),
         (
             "absolute error, leaky relu",
-            regression("mae", "  dense 8 leaky_relu\n  dense 1", "sgd(lr = 0.05)"),
+            diabetes("  dense 8 leaky_relu\n  dense 1", "mae", "sgd(lr = 0.05)"),
         ),
         (
             "batch norms, one first, one in a residual block, momentum",

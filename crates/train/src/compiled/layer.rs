@@ -577,7 +577,8 @@ impl LayerRule {
                     lead,
                 },
             ) => {
-                if kernels::layer_norm_fits(&upstream.device()) && wants_input {
+                let fits = kernels::layer_norm_fits(&upstream.device());
+                if fits && wants_input {
                     // γ's and β's gradients as rows the update kernel sums: g x̂ (written by
                     // the backward kernel) and g.
                     let (input_gradient, scale_rows) = kernels::layer_norm_backward(
@@ -591,7 +592,7 @@ impl LayerRule {
                     gradients.push((*beta, Gradient::RowSum(upstream)));
                     return Some(input_gradient);
                 }
-                if kernels::layer_norm_fits(&upstream.device()) {
+                if fits {
                     // γ's and β's gradients are the column sums batch norm's kernel takes
                     // (without the input's gradient it reads no deviation).
                     let (scale_gradient, shift_gradient, _) = kernels::batch_norm_backward(
@@ -704,6 +705,10 @@ pub fn lead_into_norms(
             continue;
         };
         let (below, above) = saved.split_at_mut(index);
+        let Saved::Norm { lead, .. } = &mut above[0] else {
+            continue;
+        };
+        // The tensor the derivative reads: the activation's output or its input.
         let reads_output = function.derivative_reads_output();
         let read = match &mut below[index - 1] {
             Saved::Dense {
@@ -712,36 +717,28 @@ pub fn lead_into_norms(
                 applied,
                 ..
             } => {
-                let read = match reads_output {
-                    true => output.take(),
-                    false => affine.take(),
-                };
+                let read = if reads_output { output } else { affine }.take();
                 *applied = read.is_some();
                 read
             }
-            saved @ Saved::Activation { .. } => {
-                let Saved::Activation { input, output } = std::mem::replace(saved, Saved::Applied)
-                else {
-                    unreachable!("matched as an activation's")
-                };
-                match reads_output {
-                    true => output,
-                    false => input,
-                }
-            }
+            Saved::Activation { input, output } => if reads_output { output } else { input }.take(),
             Saved::Prelu(_)
             | Saved::Applied
             | Saved::Residual(_)
             | Saved::Dropout(_)
             | Saved::Norm { .. } => None,
         };
-        if let (Some(read), Saved::Norm { lead, .. }) = (read, &mut above[0]) {
-            *lead = Some(kernels::Lead {
-                function,
-                slope,
-                read,
-            });
+        let Some(read) = read else {
+            continue;
+        };
+        if matches!(below[index - 1], Saved::Activation { .. }) {
+            below[index - 1] = Saved::Applied;
         }
+        *lead = Some(kernels::Lead {
+            function,
+            slope,
+            read,
+        });
     }
 }
 

@@ -316,7 +316,45 @@ fn composed_cross_entropy(
 mod tests {
     use super::kernels::testing::{relative_gap as gap, wgpu_device};
     use super::*;
-    use burn::tensor::{Distribution, TensorData};
+    use burn::tensor::{Device, Distribution, TensorData};
+
+    /// Every loss mlpc trains with (Huber's with `δ = 1.5`).
+    const LOSSES: [Loss; 5] = [
+        Loss::CrossEntropy,
+        Loss::BinaryCrossEntropy,
+        Loss::Mse,
+        Loss::Mae,
+        Loss::Huber { delta: 1.5 },
+    ];
+
+    /// Outputs per example for `loss` in a test of `columns`: binary cross-entropy's one.
+    fn outputs_of(loss: Loss, columns: usize) -> usize {
+        match loss {
+            Loss::BinaryCrossEntropy => 1,
+            Loss::CrossEntropy | Loss::Mse | Loss::Mae | Loss::Huber { .. } => columns,
+        }
+    }
+
+    /// Targets for `loss` on `rows` examples of `columns` outputs: classes cycling through
+    /// the columns (two at least), or values drawn from the device's generator.
+    fn targets_of(loss: Loss, rows: usize, columns: usize, device: &Device) -> BatchTargets {
+        match loss {
+            Loss::CrossEntropy | Loss::BinaryCrossEntropy => {
+                let labels: Vec<i64> = (0..rows)
+                    .map(|row| ((row * 7 + 3) % columns.max(2)) as i64)
+                    .collect();
+                BatchTargets::Classes(Tensor::<1, Int>::from_data(
+                    TensorData::new(labels, [rows]),
+                    device,
+                ))
+            }
+            Loss::Mse | Loss::Mae | Loss::Huber { .. } => BatchTargets::Values(Tensor::random(
+                [rows, columns],
+                Distribution::Normal(0.0, 4.0),
+                device,
+            )),
+        }
+    }
 
     /// The loss kernel against the composed operations on wgpu, for every loss: one row, a
     /// batch that fits the kernel's units, one that strides over them, transposed (not
@@ -332,14 +370,7 @@ mod tests {
         // Seeded, so every run draws the same outputs.
         device.seed(11);
         assert!(kernels::available(&device));
-        let losses = [
-            Loss::CrossEntropy,
-            Loss::BinaryCrossEntropy,
-            Loss::Mse,
-            Loss::Mae,
-            Loss::Huber { delta: 1.5 },
-        ];
-        for loss in losses {
+        for loss in LOSSES {
             for (rows, columns, transposed, scale) in [
                 (1, 10, false, Scalar::Host(1.0)),
                 (64, 10, false, Scalar::Host(-0.1)),
@@ -351,10 +382,7 @@ mod tests {
                     Scalar::Device(Tensor::full([1, 1], 0.25, &device)),
                 ),
             ] {
-                let columns = match loss {
-                    Loss::BinaryCrossEntropy => 1,
-                    Loss::CrossEntropy | Loss::Mse | Loss::Mae | Loss::Huber { .. } => columns,
-                };
+                let columns = outputs_of(loss, columns);
                 let random = |rows: usize, columns: usize| {
                     Tensor::<2>::random([rows, columns], Distribution::Normal(0.0, 4.0), &device)
                 };
@@ -362,20 +390,7 @@ mod tests {
                     true => random(columns, rows).transpose(),
                     false => random(rows, columns),
                 };
-                let targets = match loss {
-                    Loss::CrossEntropy | Loss::BinaryCrossEntropy => {
-                        let labels: Vec<i64> = (0..rows)
-                            .map(|row| ((row * 7 + 3) % columns.max(2)) as i64)
-                            .collect();
-                        BatchTargets::Classes(Tensor::<1, Int>::from_data(
-                            TensorData::new(labels, [rows]),
-                            &device,
-                        ))
-                    }
-                    Loss::Mse | Loss::Mae | Loss::Huber { .. } => {
-                        BatchTargets::Values(random(rows, columns))
-                    }
-                };
+                let targets = targets_of(loss, rows, columns, &device);
                 let ours = loss_and_gradient(
                     loss,
                     output.clone(),
@@ -534,35 +549,12 @@ mod tests {
             return;
         };
         device.seed(12);
-        let losses = [
-            Loss::CrossEntropy,
-            Loss::BinaryCrossEntropy,
-            Loss::Mse,
-            Loss::Mae,
-            Loss::Huber { delta: 1.5 },
-        ];
-        for loss in losses {
+        for loss in LOSSES {
             for (rows, counted, columns) in [(64, 29, 10), (700, 650, 3), (16, 1, 4)] {
-                let columns = match loss {
-                    Loss::BinaryCrossEntropy => 1,
-                    Loss::CrossEntropy | Loss::Mse | Loss::Mae | Loss::Huber { .. } => columns,
-                };
+                let columns = outputs_of(loss, columns);
                 let output =
                     Tensor::<2>::random([rows, columns], Distribution::Normal(0.0, 3.0), &device);
-                let targets = match loss {
-                    Loss::CrossEntropy | Loss::BinaryCrossEntropy => {
-                        let labels: Vec<i64> = (0..rows)
-                            .map(|row| ((row * 5 + 1) % columns.max(2)) as i64)
-                            .collect();
-                        BatchTargets::Classes(Tensor::<1, Int>::from_data(
-                            TensorData::new(labels, [rows]),
-                            &device,
-                        ))
-                    }
-                    Loss::Mse | Loss::Mae | Loss::Huber { .. } => BatchTargets::Values(
-                        Tensor::random([rows, columns], Distribution::Normal(0.0, 3.0), &device),
-                    ),
-                };
+                let targets = targets_of(loss, rows, columns, &device);
                 let scale = Scalar::Host(-0.5);
                 let ours = loss_and_gradient(
                     loss,

@@ -1,7 +1,29 @@
 //! Helpers shared by the training crate's test files.
 #![allow(dead_code)] // each test file uses its own subset
 
+use std::path::Path;
+
+use mlpc_ir::Model;
 use mlpc_train::backend::wgpu_adapters;
+
+/// The model in `text`, whose paths are relative to a file in `models/` (as a shipped
+/// model's are).
+pub fn model(text: &str) -> Model {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/test.mlp");
+    mlpc_ir::compile(text, &path).unwrap_or_else(|diagnostics| panic!("{diagnostics:?}"))
+}
+
+/// A regression model on the diabetes set (batches of 16), with `network`, `loss` and
+/// `optimizer` lines.
+pub fn diabetes(network: &str, loss: &str, optimizer: &str) -> Model {
+    model(&format!(
+        "data csv(\"../data/diabetes.csv\", target = \"progression\")\n\
+         network {{\n{network}\n}}\n\
+         loss {loss}\n\
+         optimizer {optimizer}\n\
+         train {{ epochs = 1, batch_size = 16, seed = 6 }}\n"
+    ))
+}
 
 /// Whether a wgpu adapter exists. Without one the test says loudly that it was skipped, or,
 /// with `MLPC_REQUIRE_WGPU=1` (set by `.ci/run`, which installs Mesa's lavapipe), fails.
