@@ -901,6 +901,7 @@ impl LayerRule {
 
 #[cfg(test)]
 mod tests {
+    use super::kernels::testing::Draws;
     use super::*;
     use burn::tensor::{Device, Distribution};
 
@@ -916,7 +917,7 @@ mod tests {
     #[test]
     fn composed_batch_norm_counts_only_the_rows_before_the_padding() {
         let device = Device::flex();
-        device.seed(4);
+        let draws = Draws::new(4, &device);
         let (counted, padding, features) = (6, 10, 5);
         let rows = counted + padding;
         let rule = LayerRule::BatchNorm {
@@ -926,9 +927,8 @@ mod tests {
             momentum: 0.1,
             epsilon: 1e-5,
         };
-        let random = |rows: usize, distribution: Distribution| {
-            Tensor::<2>::random([rows, features], distribution, &device)
-        };
+        let random =
+            |rows: usize, distribution: Distribution| draws.tensor([rows, features], distribution);
         let gamma = random(1, Distribution::Normal(1.0, 0.5));
         let beta = random(1, Distribution::Normal(0.0, 0.5));
         let input = random(rows, Distribution::Normal(1.0, 3.0));

@@ -566,7 +566,7 @@ fn with_penalty(gradient: Tensor<2>, value: &Tensor<2>, weight_decay: f64) -> Te
 
 #[cfg(test)]
 mod tests {
-    use super::super::kernels::testing::{largest_difference, wgpu_device};
+    use super::super::kernels::testing::{Draws, largest_difference, wgpu_device};
     use super::super::scalar::StepRow;
     use super::*;
     use burn::tensor::{Device, Distribution, TensorData};
@@ -580,12 +580,12 @@ mod tests {
     }
 
     /// A weight `[7, 13]` and a bias `[1, 13]` (with its optimizer's initial state).
-    fn parameters(optimizer: &Optimizer, device: &Device) -> Vec<Parameter> {
+    fn parameters(optimizer: &Optimizer, draws: &Draws) -> Vec<Parameter> {
         let normal = Distribution::Normal(0.0, 1.0);
         [([7, 13], false), ([1, 13], true)]
             .into_iter()
             .map(|(shape, is_vector)| {
-                let value = Tensor::<2>::random(shape, normal, device);
+                let value = draws.tensor(shape, normal);
                 Parameter {
                     id: ParamId::new(),
                     path: format!("parameter {shape:?}"),
@@ -663,16 +663,17 @@ mod tests {
             adamw(0.0),
             adamw(0.1),
         ];
+        let draws = Draws::new(24, &device);
         for optimizer in optimizers {
             let rule = UpdateRule::new(optimizer);
-            let mut composed = parameters(&optimizer, &device);
+            let mut composed = parameters(&optimizer, &draws);
             let mut in_place = copies(&composed);
             for step in 0..4 {
                 let rate = optimizer.learning_rate() * (1.0 - 0.2 * step as f64);
                 let row = StepRow::new(&optimizer, rate, UpdateRule::next_time(&composed));
                 let normal = Distribution::Normal(0.0, 1.0);
-                let weight = Tensor::<2>::random([7, 13], normal, &device);
-                let rows = Tensor::<2>::random([5, 13], normal, &device);
+                let weight = draws.tensor([7, 13], normal);
+                let rows = draws.tensor([5, 13], normal);
                 let gradients = |scale: f64| {
                     vec![
                         Gradient::Value(weight.clone().mul_scalar(scale)),

@@ -457,7 +457,7 @@ pub fn batch_norm_backward(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{relative_gap as gap, wgpu_device};
+    use super::super::testing::{Draws, relative_gap as gap, wgpu_device};
     use super::*;
     use burn::tensor::Distribution;
 
@@ -472,7 +472,7 @@ mod tests {
             return;
         };
         // Seeded, so every run draws the same numbers.
-        device.seed(5);
+        let draws = Draws::new(5, &device);
         let setting = Setting {
             epsilon: 1e-5,
             momentum: 0.1,
@@ -487,12 +487,12 @@ mod tests {
         ] {
             let random = |rows: usize, columns: usize, distribution: Distribution| match transposed
             {
-                true => Tensor::<2>::random([columns, rows], distribution, &device).transpose(),
-                false => Tensor::<2>::random([rows, columns], distribution, &device),
+                true => draws.tensor([columns, rows], distribution).transpose(),
+                false => draws.tensor([rows, columns], distribution),
             };
             let input = random(rows, features, Distribution::Normal(1.0, 3.0));
             let upstream = random(rows, features, Distribution::Normal(0.0, 1.0));
-            let row = |distribution| Tensor::<2>::random([1, features], distribution, &device);
+            let row = |distribution| draws.tensor([1, features], distribution);
             let gamma = row(Distribution::Normal(1.0, 0.5));
             let beta = row(Distribution::Normal(0.0, 0.5));
             let mean = row(Distribution::Normal(0.0, 1.0));
@@ -581,11 +581,11 @@ mod tests {
         let Some(device) = wgpu_device() else {
             return;
         };
-        device.seed(6);
+        let draws = Draws::new(6, &device);
         for (counted, padding, features) in [(5, 11, 3), (29, 35, 300), (2, 62, 8)] {
             let rows = counted + padding;
             let random = |rows: usize, distribution: Distribution| {
-                Tensor::<2>::random([rows, features], distribution, &device)
+                draws.tensor([rows, features], distribution)
             };
             let input = random(rows, Distribution::Normal(1.0, 3.0));
             let upstream = Tensor::cat(
@@ -595,7 +595,7 @@ mod tests {
                 ],
                 0,
             );
-            let row = |distribution| Tensor::<2>::random([1, features], distribution, &device);
+            let row = |distribution| draws.tensor([1, features], distribution);
             let (gamma, beta) = (
                 row(Distribution::Normal(1.0, 0.5)),
                 row(Distribution::Normal(0.0, 0.5)),

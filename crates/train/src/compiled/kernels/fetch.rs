@@ -319,7 +319,7 @@ impl Operation<FusionCubeRuntime> for Fetch {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::wgpu_device;
+    use super::super::testing::{Draws, wgpu_device};
     use super::*;
     use burn::tensor::{Distribution, TensorData};
 
@@ -332,7 +332,8 @@ mod tests {
             return;
         };
         let normal = Distribution::Normal(0.0, 1.0);
-        let floats = [7, 1, 130].map(|width| Tensor::<2>::random([5, width], normal, &device));
+        let draws = Draws::new(25, &device);
+        let floats = [7, 1, 130].map(|width| draws.tensor([5, width], normal));
         let integers = Tensor::<2, Int>::from_data(
             TensorData::new((0..5 * 9).collect::<Vec<i32>>(), [5, 9]),
             &device,

@@ -332,7 +332,7 @@ pub fn layer_norm_backward(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{relative_gap as gap, wgpu_device};
+    use super::super::testing::{Draws, relative_gap as gap, wgpu_device};
     use super::*;
     use burn::tensor::Distribution;
 
@@ -345,7 +345,7 @@ mod tests {
             return;
         };
         // Seeded, so every run draws the same numbers.
-        device.seed(6);
+        let draws = Draws::new(6, &device);
         let epsilon = 1e-5;
         for (rows, features, transposed) in [
             (3, 2, false),
@@ -354,12 +354,12 @@ mod tests {
             (33, 5, true),
         ] {
             let random = |distribution: Distribution| match transposed {
-                true => Tensor::<2>::random([features, rows], distribution, &device).transpose(),
-                false => Tensor::<2>::random([rows, features], distribution, &device),
+                true => draws.tensor([features, rows], distribution).transpose(),
+                false => draws.tensor([rows, features], distribution),
             };
             let input = random(Distribution::Normal(1.0, 3.0));
             let upstream = random(Distribution::Normal(0.0, 1.0));
-            let row = |distribution| Tensor::<2>::random([1, features], distribution, &device);
+            let row = |distribution| draws.tensor([1, features], distribution);
             let gamma = row(Distribution::Normal(1.0, 0.5));
             let beta = row(Distribution::Normal(0.0, 0.5));
 

@@ -153,10 +153,61 @@ fn register_all<O: Operation<FusionCubeRuntime> + 'static>(
     )
 }
 
-/// What the kernels' tests share: the wgpu device, and how far two tensors are apart.
+/// What the kernels' tests share: the wgpu device, seeded draws, and how far two tensors are
+/// apart.
 #[cfg(test)]
 pub(crate) mod testing {
-    use burn::tensor::{Device, DeviceKind, Tensor};
+    use std::cell::RefCell;
+
+    use burn::tensor::{Device, DeviceKind, Distribution, Tensor, TensorData};
+    use mlpc_data::random::Random;
+
+    /// Random tensors drawn on the host from a test's own seeded generator and uploaded. The
+    /// device's generator is one for the process, shared by tests running side by side, so
+    /// what a test drew from it after seeding it hung on which other tests drew in between;
+    /// these draws are the same on every run.
+    pub struct Draws {
+        random: RefCell<Random>,
+        device: Device,
+    }
+
+    impl Draws {
+        /// Draws from `seed`, uploaded to `device`.
+        pub fn new(seed: u64, device: &Device) -> Self {
+            Draws {
+                random: RefCell::new(Random::new(seed)),
+                device: device.clone(),
+            }
+        }
+
+        /// The device the draws are uploaded to.
+        pub fn device(&self) -> &Device {
+            &self.device
+        }
+
+        /// A `shape` tensor of values from `distribution`, drawn in row-major order.
+        pub fn tensor<const D: usize>(
+            &self,
+            shape: [usize; D],
+            distribution: Distribution,
+        ) -> Tensor<D> {
+            let mut random = self.random.borrow_mut();
+            let values: Vec<f32> = (0..shape.iter().product::<usize>())
+                .map(|_| {
+                    let value = match distribution {
+                        Distribution::Default => random.uniform(),
+                        Distribution::Uniform(low, high) => low + (high - low) * random.uniform(),
+                        Distribution::Normal(mean, deviation) => mean + deviation * random.normal(),
+                        Distribution::Bernoulli(probability) => {
+                            f64::from(u8::from(random.uniform() < probability))
+                        }
+                    };
+                    value as f32
+                })
+                .collect();
+            Tensor::from_data(TensorData::new(values, shape), &self.device)
+        }
+    }
 
     /// The wgpu device, or `None` (said loudly) where no adapter exists; with
     /// `MLPC_REQUIRE_WGPU=1` (set by CI) a missing adapter is a failure.

@@ -385,7 +385,7 @@ pub(super) mod kernel {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{relative_gap as gap, wgpu_device};
+    use super::super::testing::{Draws, relative_gap as gap, wgpu_device};
     use super::super::{BatchNormSetting, batch_norm_forward, layer_norm_forward};
     use super::*;
     use crate::network::apply_activation;
@@ -399,10 +399,9 @@ mod tests {
         let Some(device) = wgpu_device() else {
             return;
         };
-        device.seed(9);
+        let draws = Draws::new(9, &device);
         let (rows, features) = (37, 300);
-        let random =
-            |dims: [usize; 2], distribution| Tensor::<2>::random(dims, distribution, &device);
+        let random = |dims: [usize; 2], distribution| draws.tensor(dims, distribution);
         let input = random([rows, features], Distribution::Normal(1.0, 3.0));
         let gamma = random([1, features], Distribution::Normal(1.0, 0.5));
         let beta = random([1, features], Distribution::Normal(0.0, 0.5));
@@ -496,10 +495,9 @@ mod tests {
         let Some(device) = wgpu_device() else {
             return;
         };
-        device.seed(8);
+        let draws = Draws::new(8, &device);
         let (rows, features) = (37, 21);
-        let random =
-            |shape: [usize; 2], distribution| Tensor::<2>::random(shape, distribution, &device);
+        let random = |shape: [usize; 2], distribution| draws.tensor(shape, distribution);
         let activations = [
             Activation::Relu,
             Activation::LeakyRelu { slope: 0.1 },

@@ -560,9 +560,9 @@ fn parameters_per_kernel(tensor: &CubeTensor, rule: Rule, factors: usize) -> usi
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{largest_difference, wgpu_device};
+    use super::super::testing::{Draws, largest_difference, wgpu_device};
     use super::*;
-    use burn::tensor::{Device, Distribution};
+    use burn::tensor::Distribution;
 
     /// The largest absolute difference between two tensors' values.
     fn gap(ours: Tensor<2>, reference: Tensor<2>) -> f32 {
@@ -575,20 +575,20 @@ mod tests {
     };
 
     /// A target `[rows, columns]` and a transposed (not contiguous) gradient of its shape.
-    fn values(rows: usize, columns: usize, device: &Device) -> (Tensor<2>, Tensor<2>) {
+    fn values(draws: &Draws, rows: usize, columns: usize) -> (Tensor<2>, Tensor<2>) {
         let normal = Distribution::Normal(0.0, 1.0);
         (
-            Tensor::<2>::random([rows, columns], normal, device),
-            Tensor::<2>::random([columns, rows], normal, device).transpose(),
+            draws.tensor([rows, columns], normal),
+            draws.tensor([columns, rows], normal).transpose(),
         )
     }
 
     /// A bias `[1, columns]` and gradient rows `[batch, columns]`.
-    fn column_sums(batch: usize, columns: usize, device: &Device) -> (Tensor<2>, Tensor<2>) {
+    fn column_sums(draws: &Draws, batch: usize, columns: usize) -> (Tensor<2>, Tensor<2>) {
         let normal = Distribution::Normal(0.0, 1.0);
         (
-            Tensor::<2>::random([1, columns], normal, device),
-            Tensor::<2>::random([batch, columns], normal, device),
+            draws.tensor([1, columns], normal),
+            draws.tensor([batch, columns], normal),
         )
     }
 
@@ -609,8 +609,9 @@ mod tests {
         let Some(device) = wgpu_device() else {
             return;
         };
+        let draws = Draws::new(21, &device);
         for [rows, columns] in [[1, 1], [7, 13], [784, 128]] {
-            let (target, change) = values(rows, columns, &device);
+            let (target, change) = values(&draws, rows, columns);
             let expected = target.clone() + change.clone();
             let original = target.clone() * 1.0;
             let kept = target.clone();
@@ -630,7 +631,7 @@ mod tests {
             assert!(gap(kept, original) == 0.0, "a shared target was written");
         }
         for [batch, columns] in [[2, 3], [64, 128], [300, 10]] {
-            let (bias, rows) = column_sums(batch, columns, &device);
+            let (bias, rows) = column_sums(&draws, batch, columns);
             let expected = bias.clone() + rows.clone().sum_dim(0);
             let updated = update(
                 ADDED,
@@ -653,14 +654,15 @@ mod tests {
         let Some(device) = wgpu_device() else {
             return;
         };
+        let draws = Draws::new(22, &device);
         for limit in [None, Some(1), Some(2)] {
             let mut targets = Vec::new();
             let mut expected = Vec::new();
             for (index, columns) in [false, true, true, false, true].into_iter().enumerate() {
                 let size = 17 + 20 * index;
                 let (value, gradient) = match columns {
-                    true => column_sums(33, size, &device),
-                    false => values(size, 13, &device),
+                    true => column_sums(&draws, 33, size),
+                    false => values(&draws, size, 13),
                 };
                 expected.push(match columns {
                     true => value.clone() + gradient.clone().sum_dim(0),
@@ -699,6 +701,7 @@ mod tests {
             ..Constants::default()
         };
         let normal = Distribution::Normal(0.0, 1.0);
+        let draws = Draws::new(23, &device);
         let shapes = [
             ([7, 13], 7),
             ([1, 13], 5),
@@ -710,10 +713,10 @@ mod tests {
             .iter()
             .map(|&(shape, rows)| {
                 [
-                    Tensor::<2>::random(shape, normal, &device),
-                    Tensor::<2>::random(shape, normal, &device),
-                    Tensor::<2>::random(shape, Distribution::Uniform(0.0, 1.0), &device),
-                    Tensor::<2>::random([rows, shape[1]], normal, &device),
+                    draws.tensor(shape, normal),
+                    draws.tensor(shape, normal),
+                    draws.tensor(shape, Distribution::Uniform(0.0, 1.0)),
+                    draws.tensor([rows, shape[1]], normal),
                 ]
             })
             .collect();
