@@ -87,7 +87,22 @@ impl LayerModule {
     pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
         match self {
             LayerModule::Dense(dense) => {
-                apply_activation(&dense.activation, dense.linear.forward(input))
+                // burn's `Linear` makes its bias a row after the product; queued there, that
+                // reshape ends burn-fusion's fused product on wgpu (a plain product, then the
+                // bias and the activation apart, each product shape tuned again). As a row
+                // first, the product takes its bias and activation in, as in the compiled step;
+                // the CPU computes the same operations either way.
+                let bias = dense
+                    .linear
+                    .bias
+                    .as_ref()
+                    .map(|bias| bias.val().unsqueeze_dim(0));
+                let product = input.matmul(dense.linear.weight.val());
+                let affine = match bias {
+                    Some(bias) => product + bias,
+                    None => product,
+                };
+                apply_activation(&dense.activation, affine)
             }
             LayerModule::Activation(layer) => apply_activation(&layer.activation, input),
             LayerModule::Prelu(prelu) => prelu.forward(input),

@@ -867,3 +867,71 @@ fn a_replayed_run_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one() {
     assert_eq!(split, whole);
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// Kernels one evaluation pass over 512 rows of the MNIST benchmark's network launches on
+/// wgpu (both products, the loss and the count of hits), counted after a pass that compiles
+/// and tunes them: measured on lavapipe, 12, each dense layer's product taking its bias and
+/// activation in as in the compiled step; 14 while burn's `Linear` made its bias a row after
+/// the product (plain products, each followed by an addition or a fused kernel for the bias
+/// and activation, and tuned as plain products on a machine's first run, apart from the
+/// step's fused ones).
+const KERNELS_PER_EVALUATION: usize = 12;
+
+#[test]
+fn the_evaluation_fuses_each_dense_layer_into_its_product() {
+    if !wgpu_available("the_evaluation_fuses_each_dense_layer_into_its_product") {
+        return;
+    }
+    let _turn = turn();
+    let model = digits("  dense 128 relu\n  dense 10", "sgd(lr = 0.1)", "");
+    let splits = mlpc_data::load(&model.data).expect("data loads");
+    let (step, set) = fresh(&model, &splits, None);
+    let network = step.network();
+    let objective = mlpc_train::objective::Objective::new(model.loss, step.device());
+    let device = step.device().clone();
+    let rows = DeviceSet::upload(
+        &splits.train.select(&(0..512).collect::<Vec<_>>()),
+        &device,
+        usize::MAX / 2,
+    );
+    let (mut launched, mut fused) = ((0, String::new()), 0);
+    for pass in 0..2 {
+        device.sync().expect("the device syncs");
+        let counts = std::sync::Arc::new(Launches::default());
+        let observation = cubecl_runtime::logging::LaunchObservation::new(counts.clone());
+        let evaluation = mlpc_train::evaluate::evaluate(&network, &rows, &objective, None);
+        assert!(evaluation.loss.is_finite());
+        device.sync().expect("the device syncs");
+        drop(observation);
+        let counts = counts.0.lock().expect("a count");
+        if pass == 1 {
+            fused = counts
+                .iter()
+                .filter(|(name, _)| name.contains("FusedMatmul"))
+                .map(|(_, count)| count)
+                .sum();
+            let names: Vec<String> = counts
+                .iter()
+                .map(|(name, count)| {
+                    format!("{count} × {}", name.split('<').next().unwrap_or(name))
+                })
+                .collect();
+            launched = (counts.values().sum(), names.join("\n"));
+        }
+    }
+    eprintln!(
+        "{}\n{} kernels an evaluation, {fused} of them fused products",
+        launched.1, launched.0
+    );
+    assert_eq!(
+        fused, 2,
+        "each dense layer's product is fused:\n{}",
+        launched.1
+    );
+    assert!(
+        launched.0 <= KERNELS_PER_EVALUATION,
+        "an evaluation launches {} kernels, more than the {KERNELS_PER_EVALUATION} it measured:\n{}",
+        launched.0,
+        launched.1
+    );
+}
