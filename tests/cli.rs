@@ -566,7 +566,7 @@ fn a_first_wgpu_run_says_its_first_epoch_tunes_the_kernels() {
         assert!(output.status.success(), "{}", text(&output.stderr));
         text(&output.stderr)
     };
-    let note = "note: mlpc's GPU kernels have not run for this user before: the first epoch includes tuning and compiling them, kept in";
+    let note = "note: mlpc's GPU kernels have not run for this user before: the first epoch and its evaluation include tuning and compiling them, kept in";
     let first = run();
     assert_eq!(first.matches(note).count(), 1, "{first}");
     assert!(first.contains(&store.display().to_string()), "{first}");

@@ -136,7 +136,7 @@ pub fn train_in(
     crate::memory_budget::check(model, splits, backend, kind)?;
     if backend == Backend::Wgpu && crate::backend::kernel_store_was_empty() {
         observer.note(&format!(
-            "mlpc's GPU kernels have not run for this user before: the first epoch includes tuning and compiling them, kept in {} for later runs",
+            "mlpc's GPU kernels have not run for this user before: the first epoch and its evaluation include tuning and compiling them, kept in {} for later runs",
             crate::backend::kernel_cache_folder().display()
         ));
     }
