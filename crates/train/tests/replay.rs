@@ -885,7 +885,7 @@ fn the_evaluation_fuses_each_dense_layer_into_its_product() {
     let _turn = turn();
     let model = digits("  dense 128 relu\n  dense 10", "sgd(lr = 0.1)", "");
     let splits = mlpc_data::load(&model.data).expect("data loads");
-    let (step, set) = fresh(&model, &splits, None);
+    let (step, _) = fresh(&model, &splits, None);
     let network = step.network();
     let objective = mlpc_train::objective::Objective::new(model.loss, step.device());
     let device = step.device().clone();
