@@ -401,12 +401,13 @@ mod tests {
         };
         let draws = Draws::new(9, &device);
         let (rows, features) = (37, 300);
-        let random = |dims: [usize; 2], distribution| draws.tensor(dims, distribution);
-        let input = random([rows, features], Distribution::Normal(1.0, 3.0));
-        let gamma = random([1, features], Distribution::Normal(1.0, 0.5));
-        let beta = random([1, features], Distribution::Normal(0.0, 0.5));
+        let input = draws.tensor([rows, features], Distribution::Normal(1.0, 3.0));
+        let gamma = draws.tensor([1, features], Distribution::Normal(1.0, 0.5));
+        let beta = draws.tensor([1, features], Distribution::Normal(0.0, 0.5));
         let keep = 0.8;
-        let mask = random([rows, features], Distribution::Bernoulli(keep)).mul_scalar(1.0 / keep);
+        let mask = draws
+            .tensor([rows, features], Distribution::Bernoulli(keep))
+            .mul_scalar(1.0 / keep);
         let activations = [
             Activation::Identity,
             Activation::Relu,
@@ -425,8 +426,8 @@ mod tests {
         };
         let statistics = || {
             (
-                random([1, features], Distribution::Default),
-                random([1, features], Distribution::Uniform(0.5, 2.0)),
+                draws.tensor([1, features], Distribution::Default),
+                draws.tensor([1, features], Distribution::Uniform(0.5, 2.0)),
             )
         };
         for norm in ["batch norm", "layer norm"] {
@@ -497,7 +498,6 @@ mod tests {
         };
         let draws = Draws::new(8, &device);
         let (rows, features) = (37, 21);
-        let random = |shape: [usize; 2], distribution| draws.tensor(shape, distribution);
         let activations = [
             Activation::Relu,
             Activation::LeakyRelu { slope: 0.1 },
@@ -509,7 +509,7 @@ mod tests {
         ];
         for activation in activations {
             let (function, slope) = Function::of(&activation).expect("a kernel's function");
-            let input = random([rows, features], Distribution::Normal(0.0, 2.0));
+            let input = draws.tensor([rows, features], Distribution::Normal(0.0, 2.0));
             let output = apply_activation(&activation, input.clone());
             let read = match function.derivative_reads_output() {
                 true => output.clone(),
@@ -522,9 +522,9 @@ mod tests {
                     read: read.clone(),
                 })
             };
-            let upstream = random([rows, features], Distribution::Normal(0.0, 1.0));
-            let normalized = random([rows, features], Distribution::Normal(0.0, 1.0));
-            let gamma = random([1, features], Distribution::Normal(1.0, 0.5));
+            let upstream = draws.tensor([rows, features], Distribution::Normal(0.0, 1.0));
+            let normalized = draws.tensor([rows, features], Distribution::Normal(0.0, 1.0));
+            let gamma = draws.tensor([1, features], Distribution::Normal(1.0, 0.5));
             let through = |gradient: Tensor<2>| {
                 activation::backward(
                     &activation,
@@ -534,7 +534,7 @@ mod tests {
                     Gating::Product,
                 )
             };
-            let batch_inverse = random([1, features], Distribution::Uniform(0.5, 2.0));
+            let batch_inverse = draws.tensor([1, features], Distribution::Uniform(0.5, 2.0));
             let batch = |lead| {
                 let (_, _, gradient) = batch_norm_backward(
                     upstream.clone(),
@@ -547,7 +547,7 @@ mod tests {
                 );
                 gradient.expect("asked for")
             };
-            let layer_inverse = random([rows, 1], Distribution::Uniform(0.5, 2.0));
+            let layer_inverse = draws.tensor([rows, 1], Distribution::Uniform(0.5, 2.0));
             let layer = |lead| {
                 let (gradient, _) = layer_norm_backward(
                     upstream.clone(),
