@@ -11,6 +11,7 @@ use mlpc_ir::Activation;
 use super::Mutation;
 use super::activation::{self, Gating};
 use super::kernels;
+use super::product::product;
 use crate::network::apply_activation;
 
 /// One layer of the compiled step. Parameters are indices into the step's parameter list.
@@ -259,7 +260,7 @@ impl LayerRule {
     ) -> (Tensor<2>, Saved) {
         match self {
             LayerRule::Dense { weight, .. } => {
-                let product = input.clone().matmul(values[*weight].clone());
+                let product = product(input.clone(), values[*weight].clone());
                 let saved = Saved::Dense {
                     input,
                     affine: None,
@@ -295,7 +296,7 @@ impl LayerRule {
                 bias,
                 activation,
             } => {
-                let product = input.clone().matmul(values[*weight].clone());
+                let product = product(input.clone(), values[*weight].clone());
                 let affine = match bias {
                     Some(bias) => product + values[*bias].clone(),
                     None => product,
@@ -447,12 +448,10 @@ impl LayerRule {
                 // when no other product comes between them (one launch fewer a layer).
                 gradients.push((
                     *weight,
-                    Gradient::Value(input.transpose().matmul(affine_gradient.clone())),
+                    Gradient::Value(product(input.transpose(), affine_gradient.clone())),
                 ));
                 let input_gradient = wants_input.then(|| {
-                    affine_gradient
-                        .clone()
-                        .matmul(values[*weight].clone().transpose())
+                    product(affine_gradient.clone(), values[*weight].clone().transpose())
                 });
                 if let Some(bias) = bias {
                     gradients.push((*bias, Gradient::RowSum(affine_gradient)));

@@ -21,6 +21,9 @@
 //!   each way, every parameter's update in place, a replay's fetch of its inputs);
 //!   [`activation::Gating`] picks the quicker form of relu-like derivatives
 //!   per device. The CPU keeps the composed operations.
+//! - [`product`]: a dense layer's products; on flex, those of a million multiply-adds and more
+//!   are shared among the cores by [`team`]'s helper threads, which spin between a step's
+//!   products instead of sleeping (a product below flex's own threshold ran on one core).
 //! - [`replay`]: the step recorded once per segment of an epoch and replayed on a GPU.
 //! - [`record`]: the optimizer state in burn's record format, and [`CompiledStep::network`] /
 //!   [`CompiledStep::from_network`] convert to and from the burn module with the same parameter
@@ -34,9 +37,11 @@ pub mod activation;
 pub mod kernels;
 pub mod layer;
 pub mod loss;
+pub mod product;
 pub mod record;
 pub mod replay;
 pub mod scalar;
+pub mod team;
 pub mod update;
 
 use burn::module::{Param, ParamId, RunningState};
