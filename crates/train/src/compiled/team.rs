@@ -250,3 +250,98 @@ fn serve(slot: &Slot) {
         slot.done.store(seen, Ordering::Release);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Small whole numbers: their products' sums are exact in f32 in any order, so every way of
+    /// cutting and sharing a product must give exactly these values.
+    struct Case {
+        rows: usize,
+        inner: usize,
+        columns: usize,
+        lhs: Vec<f32>,
+        rhs: Vec<f32>,
+        expected: Vec<f32>,
+    }
+
+    impl Case {
+        fn new(rows: usize, inner: usize, columns: usize) -> Case {
+            let lhs: Vec<f32> = (0..rows * inner).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
+            let rhs: Vec<f32> = (0..inner * columns).map(|i| ((i * 5) % 11) as f32 - 5.0).collect();
+            let expected = (0..rows * columns)
+                .map(|index| {
+                    let (row, column) = (index / columns, index % columns);
+                    (0..inner)
+                        .map(|step| lhs[row * inner + step] * rhs[step * columns + column])
+                        .sum()
+                })
+                .collect();
+            Case {
+                rows,
+                inner,
+                columns,
+                lhs,
+                rhs,
+                expected,
+            }
+        }
+
+        /// The product, its rows cut into `parts` blocks run on the team.
+        fn run(&self, parts: usize) -> Vec<f32> {
+            let mut output = vec![f32::NAN; self.rows * self.columns];
+            let blocks: Vec<Block> = (0..parts)
+                .map(|part| {
+                    let start = self.rows * part / parts;
+                    let end = self.rows * (part + 1) / parts;
+                    Block {
+                        rows: end - start,
+                        columns: self.columns,
+                        inner: self.inner,
+                        output: output[start * self.columns..].as_mut_ptr() as usize,
+                        output_row_stride: self.columns as isize,
+                        lhs: self.lhs[start * self.inner..].as_ptr() as usize,
+                        lhs_row_stride: self.inner as isize,
+                        lhs_column_stride: 1,
+                        rhs: self.rhs.as_ptr() as usize,
+                        rhs_row_stride: self.columns as isize,
+                        rhs_column_stride: 1,
+                    }
+                })
+                .collect();
+            // SAFETY: the blocks are disjoint rows of `output`, which outlives the call, and
+            // read rows of `lhs` and all of `rhs` within their lengths.
+            unsafe { Team::get().run(&blocks) };
+            output
+        }
+    }
+
+    /// Four threads share the team at once, 200 products each (one at a time gets the helpers,
+    /// the others multiply on their own threads): every product is exact.
+    #[test]
+    fn callers_side_by_side_each_get_their_own_product() {
+        let case = Case::new(64, 96, 48);
+        thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for round in 0..200 {
+                        let parts = 1 + round % Team::get().threads();
+                        assert_eq!(case.run(parts), case.expected, "{parts} blocks");
+                    }
+                });
+            }
+        });
+    }
+
+    /// A helper that parked after [`SPIN_FOR`] without a job is woken for the next one.
+    #[test]
+    fn a_parked_helper_is_woken_for_the_next_product() {
+        let case = Case::new(48, 32, 40);
+        let parts = Team::get().threads().min(3);
+        for _ in 0..5 {
+            assert_eq!(case.run(parts), case.expected);
+            thread::sleep(SPIN_FOR * 3);
+        }
+    }
+}
