@@ -24,9 +24,11 @@
 //! Below [`SPLIT_FROM`], and on every other backend, a product is burn's `matmul` (on wgpu
 //! burn-fusion fuses element-wise neighbours into it, which a product of ours would end). The
 //! output is written straight into a new vector (flex's own product zeroes a byte vector and
-//! copies it into an aligned one). Every output element is summed by one thread in `gemm`'s
-//! order for its size, so the values do not depend on the number of threads beyond that: the
-//! tests compare with burn's product.
+//! copies it into an aligned one). Every output element is summed by one thread, so the
+//! values do not depend on timing: the same machine gives the same values at every run. Their
+//! last bits may depend on the number of threads (`gemm` picks its blocking, and so the order of
+//! a sum, by a block's size), as they may between machines: the tests compare with burn's
+//! product within f32 rounding.
 
 use burn::backend::{DispatchDevice, Flex};
 use burn::tensor::{DType, Tensor, TensorData};
@@ -47,18 +49,30 @@ const SHORTEST_SIDE: usize = 16;
 /// overview); burn's `matmul` otherwise.
 pub fn product(lhs: Tensor<2>, rhs: Tensor<2>) -> Tensor<2> {
     let [rows, inner] = lhs.dims();
-    let [_, columns] = rhs.dims();
+    let [rhs_rows, columns] = rhs.dims();
     let work = rows.saturating_mul(inner).saturating_mul(columns);
     let on_flex = matches!(lhs.device().as_dispatch(), DispatchDevice::Flex(_));
-    if !on_flex || work < SPLIT_FROM || lhs.dtype() != DType::F32 || rhs.dtype() != DType::F32 {
+    // burn's product checks the shapes (and reports a mismatch); ours reads by them.
+    if !on_flex
+        || work < SPLIT_FROM
+        || rhs_rows != inner
+        || lhs.dtype() != DType::F32
+        || rhs.dtype() != DType::F32
+    {
         return lhs.matmul(rhs);
     }
-    let (Ok(lhs), Ok(rhs)) = (
+    let (Ok(lhs_primitive), Ok(rhs_primitive)) = (
         lhs.clone().try_into_primitive::<Flex>(),
         rhs.clone().try_into_primitive::<Flex>(),
     ) else {
         return lhs.matmul(rhs);
     };
+    // A flipped operand (a negative stride) reads before its first element: burn's product
+    // takes it.
+    if !readable(&lhs_primitive) || !readable(&rhs_primitive) {
+        return lhs.matmul(rhs);
+    }
+    let (lhs, rhs) = (lhs_primitive, rhs_primitive);
     let team = Team::get();
     let threads = (work / WORK_PER_THREAD).clamp(1, team.threads());
     let output = multiply(&lhs, &rhs, [rows, inner, columns], threads, team);
@@ -137,6 +151,12 @@ fn split(whole: Block, parts: usize) -> Vec<Block> {
         .collect()
 }
 
+/// Whether a 2-D flex tensor's elements all lie at or after its first one (no negative
+/// stride), so that [`operand`]'s values hold every element the product reads.
+fn readable(tensor: &FlexTensor) -> bool {
+    tensor.layout().strides().iter().all(|&stride| stride >= 0)
+}
+
 /// A 2-D f32 flex tensor's values from its first element, and its row and column strides.
 fn operand(tensor: &FlexTensor) -> (&[f32], isize, isize) {
     let layout = tensor.layout();
@@ -162,9 +182,9 @@ mod tests {
     }
 
     /// The product of ours against burn's, on flex, for sizes on both sides of [`SPLIT_FROM`]
-    /// and for transposed and sliced operands (read through their strides).
+    /// and for transposed, sliced and flipped operands (read through their strides).
     #[test]
-    fn the_split_product_equals_burns_for_plain_transposed_and_sliced_operands() {
+    fn the_split_product_equals_burns_for_plain_transposed_sliced_and_flipped_operands() {
         let draws = Draws::new(7, &Device::flex());
         let draw = |shape: [usize; 2]| draws.tensor(shape, Distribution::Uniform(-1.0, 1.0));
         let compare = |lhs: Tensor<2>, rhs: Tensor<2>| {
@@ -192,6 +212,9 @@ mod tests {
         // A slice that starts inside its storage.
         let wide = draw([200, 900]);
         compare(wide.slice([100..200, 50..850]), draw([800, 100]));
+        // A flipped operand (negative strides, where flex flips in place): burn's product.
+        compare(draw([64, 784]).flip([0, 1]), draw([784, 128]));
+        compare(draw([64, 784]), draw([784, 128]).flip([0]));
     }
 
     /// However a product is cut, every block's values are the whole product's within f32

@@ -20,7 +20,7 @@
 use std::cell::UnsafeCell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, TryLockError};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
@@ -143,15 +143,20 @@ impl Team {
     /// # Safety
     /// As [`Block::multiply`], for every block; the blocks' outputs must not overlap.
     pub unsafe fn run(&self, blocks: &[Block]) {
+        // The lock is taken only where the team will be used, so that a block run alone here
+        // never holds it; one poisoned by a panic elsewhere is still a valid lock.
         let guard = match self.busy.try_lock() {
-            Ok(guard) if blocks.len() <= self.threads() => guard,
-            _ => {
-                for block in blocks {
-                    // SAFETY: the caller's contract.
-                    unsafe { block.multiply() };
-                }
-                return;
+            _ if blocks.len() > self.threads() => None,
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        };
+        let Some(guard) = guard else {
+            for block in blocks {
+                // SAFETY: the caller's contract.
+                unsafe { block.multiply() };
             }
+            return;
         };
         let Some((own, others)) = blocks.split_first() else {
             return;
@@ -172,11 +177,12 @@ impl Team {
         let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { own.multiply() }));
         let mut failed = false;
         for (helper, generation) in self.helpers.iter().zip(generations) {
-            let started = Instant::now();
+            // Spins, yielding the core now and then to any other runnable thread (more
+            // threads than cores, as when tests run side by side).
             let mut spins = 0u32;
             while helper.slot.done.load(Ordering::Acquire) != generation {
                 spins = spins.wrapping_add(1);
-                if spins.is_multiple_of(64) && started.elapsed() > SPIN_FOR {
+                if spins.is_multiple_of(64) {
                     thread::yield_now();
                 } else {
                     std::hint::spin_loop();
