@@ -21,6 +21,8 @@
 //!   each way, every parameter's update in place, a replay's fetch of its inputs);
 //!   [`activation::Gating`] picks the quicker form of relu-like derivatives
 //!   per device. The CPU keeps the composed operations.
+//! - [`momentum`]: on flex, SGD's momentum (and Nesterov's) in one pass, burn's arithmetic to
+//!   the bit.
 //! - [`product`]: a dense layer's products; on flex, those of a million multiply-adds and more
 //!   are shared among the cores by [`team`]'s helper threads, which spin between a step's
 //!   products instead of sleeping (a product below flex's own threshold ran on one core).
@@ -37,6 +39,7 @@ pub mod activation;
 pub mod kernels;
 pub mod layer;
 pub mod loss;
+pub mod momentum;
 pub mod product;
 pub mod record;
 pub mod replay;

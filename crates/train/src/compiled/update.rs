@@ -24,6 +24,7 @@ use mlpc_ir::Optimizer;
 
 use super::kernels;
 use super::layer::Gradient;
+use super::momentum::Outcome;
 use super::scalar::{Scalar, StepScalars};
 
 /// A trainable tensor and its optimizer state.
@@ -447,6 +448,28 @@ impl UpdateRule {
                 let gradient = with_penalty(gradient, value, weight_decay);
                 let (direction, state) = match state {
                     State::Velocity(velocity) => {
+                        // On flex, in one pass (the same arithmetic).
+                        let (velocity, gradient) = match rate {
+                            Scalar::Host(rate) => match super::momentum::momentum(
+                                velocity,
+                                gradient,
+                                momentum as f32,
+                                nesterov,
+                                *rate,
+                            ) {
+                                Outcome::Done {
+                                    velocity,
+                                    decrement,
+                                } => {
+                                    return (
+                                        Change::Decrement(Gradient::Value(decrement)),
+                                        State::Velocity(velocity),
+                                    );
+                                }
+                                Outcome::GivenBack { velocity, gradient } => (velocity, gradient),
+                            },
+                            Scalar::Device(_) => (velocity, gradient),
+                        };
                         // burn keeps the momentum factor in f32.
                         let momentum = momentum as f32 as f64;
                         let velocity = velocity.mul_scalar(momentum) + gradient.clone();
