@@ -20,6 +20,8 @@
 //!   (the default on wgpu: a GPU's launches resolved once); [`replayed_epoch`] runs its epochs.
 //! - [`step`]: the choice of step (`compiled`, `replay` or `autodiff`, burn's, the reference)
 //!   behind one interface; all share initial weights, batches and checkpoints.
+//! - [`dropout_mask`]: dropout's masks, drawn quickly on the CPU from the device's seeded
+//!   generator, the same for both steps.
 //! - [`trainer`]: the loop; [`evaluate`]: metrics without autodiff, read back once per epoch.
 //! - [`checkpoint`]: run folders; a checkpoint after every epoch, written atomically, and
 //!   `--resume` from the last one (shuffles and dropout are seeded per epoch, so a resumed
@@ -40,6 +42,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod compiled;
 pub mod device_data;
+pub mod dropout_mask;
 pub mod epoch_report;
 pub mod error;
 pub mod evaluate;

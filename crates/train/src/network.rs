@@ -15,6 +15,7 @@ use burn::tensor::activation;
 use burn::tensor::{Device, Element, Tensor, TensorData};
 use mlpc_data::random::Random;
 use mlpc_ir::{Activation, Initializer, LayerKind};
+use crate::dropout_mask;
 
 /// A dense layer: an affine map and an activation.
 #[derive(Module, Debug)]
@@ -67,6 +68,18 @@ pub struct Network {
     pub layers: Vec<LayerModule>,
 }
 
+/// burn's dropout in training (`x · mask · 1/(1 - rate)` where a backward pass is possible and
+/// the layer takes part in it; the input as it is otherwise), its mask drawn by
+/// [`dropout_mask::keep_mask`] as the compiled step draws it.
+fn dropout_forward(dropout: &Dropout, input: Tensor<2>) -> Tensor<2> {
+    if !dropout.training.is_enabled() || !input.device().is_autodiff() || dropout.prob == 0.0 {
+        return input;
+    }
+    let keep = 1.0 - dropout.prob;
+    let mask = dropout_mask::keep_mask(&input, keep);
+    (input * mask) * (1.0 / keep)
+}
+
 /// Applies an activation function.
 pub fn apply_activation(function: &Activation, input: Tensor<2>) -> Tensor<2> {
     match function {
@@ -113,7 +126,7 @@ impl LayerModule {
                     .fold(input.clone(), |hidden, layer| layer.forward(hidden));
                 input + output
             }
-            LayerModule::Dropout(dropout) => dropout.forward(input),
+            LayerModule::Dropout(dropout) => dropout_forward(dropout, input),
             LayerModule::BatchNorm(norm) => norm.forward(input),
             LayerModule::LayerNorm(norm) => norm.forward(input),
         }

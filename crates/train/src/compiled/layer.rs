@@ -5,13 +5,14 @@
 //! them. The rules are written with few tensor operations: on the CPU the cost of a small
 //! network's step is mostly per operation, not per number.
 
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::Tensor;
 use mlpc_ir::Activation;
 
 use super::Mutation;
 use super::activation::{self, Gating};
 use super::kernels;
 use super::product::product;
+use crate::dropout_mask;
 use crate::network::apply_activation;
 
 /// One layer of the compiled step. Parameters are indices into the step's parameter list.
@@ -135,8 +136,8 @@ pub enum Saved {
 
 /// Where dropout layers take their masks.
 pub enum Masks {
-    /// Drawn by each dropout layer from the device's random generator, as burn's dropout
-    /// draws them.
+    /// Drawn by each dropout layer from the device's seeded generator, as the network's
+    /// dropout layers draw them ([`crate::dropout_mask::keep_mask`]).
     Drawn,
     /// Given, already scaled by `1 / (1 - rate)`, one per dropout layer with a non-zero rate
     /// in the order the forward pass meets them (a replayed step reads them from a pool drawn
@@ -156,12 +157,11 @@ impl Masks {
     /// The next dropout layer's mask for an input like `like`, scaled by `1 / (1 - rate)`.
     fn next(&mut self, rate: f64, like: &Tensor<2>) -> Tensor<2> {
         match self {
-            // burn's dropout: x · Bernoulli(1 - rate) · 1/(1 - rate), drawn the same way so
-            // that both steps use the same masks from the same seed.
+            // Dropout: x · Bernoulli(1 - rate) · 1/(1 - rate), the mask drawn as the network's
+            // dropout layers draw it, so that both steps use the same masks from the same seed.
             Masks::Drawn => {
                 let keep = 1.0 - rate;
-                like.random_like(Distribution::Bernoulli(keep))
-                    .mul_scalar(1.0 / keep)
+                dropout_mask::keep_mask(like, keep).mul_scalar(1.0 / keep)
             }
             Masks::Given { masks, .. } => masks
                 .next()

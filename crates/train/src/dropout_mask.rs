@@ -1,0 +1,79 @@
+//! Dropout's keep masks, drawn quickly on the CPU and the same for every step.
+//!
+//! # Design
+//! burn draws a dropout mask element by element through its generic Bernoulli sampler: for the
+//! flagship (a `[64, 512]` mask a step) that was about a fifth of a CPU step's training thread,
+//! as long as a product. On the CPU backends a mask here takes one draw of two numbers from the
+//! device's seeded generator, which seed a SplitMix64 generator of our own
+//! ([`mlpc_data::random::Random`]) that draws the mask's elements, 32 bits each, kept where
+//! below `keep · 2³²`. The device's generator is seeded per epoch and advanced once per mask,
+//! so a run repeats itself and a resumed run repeats an uninterrupted one; the compiled step
+//! ([`crate::compiled::layer`]) and burn's autodiff (the network's dropout layers,
+//! [`crate::network`]) draw their masks through this function, so both steps see the same masks
+//! from the same seed. On a GPU a mask stays burn's draw on the device (the host's would be a
+//! transfer a step), and a replayed step takes its masks from a pool drawn ahead
+//! ([`crate::compiled::replay`]).
+
+use burn::backend::DispatchDevice;
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use mlpc_data::random::Random;
+
+/// A 0/1 mask shaped as `like`, on its device, each element 1 with probability `keep`.
+pub fn keep_mask(like: &Tensor<2>, keep: f64) -> Tensor<2> {
+    let device = like.device();
+    if !on_cpu(&device) {
+        return like.random_like(Distribution::Bernoulli(keep));
+    }
+    let seed: Vec<f32> = Tensor::<1>::random([2], Distribution::Default, &device)
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("two f32 values");
+    let mut random = Random::new((u64::from(seed[0].to_bits()) << 32) | u64::from(seed[1].to_bits()));
+    let threshold = (keep.clamp(0.0, 1.0) * 4_294_967_296.0) as u64;
+    let shape = like.dims();
+    let count = shape[0] * shape[1];
+    let mut values = Vec::with_capacity(count);
+    while values.len() < count {
+        let word = random.next_u64();
+        values.push(f32::from(u8::from((word & 0xFFFF_FFFF) < threshold)));
+        if values.len() < count {
+            values.push(f32::from(u8::from((word >> 32) < threshold)));
+        }
+    }
+    Tensor::from_data(TensorData::new(values, shape), &device)
+}
+
+/// Whether `device` (or the device an autodiff device wraps) is a CPU backend's.
+fn on_cpu(device: &Device) -> bool {
+    matches!(
+        device.as_dispatch().clone().inner(),
+        DispatchDevice::Flex(_) | DispatchDevice::NdArray(_)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The mask keeps about `keep` of its elements, 0s and 1s only, and the same seed gives the
+    /// same mask.
+    #[test]
+    fn masks_keep_their_share_and_repeat_from_a_seed() {
+        let device = Device::flex();
+        let like = Tensor::<2>::zeros([64, 513], &device);
+        for keep in [0.2, 0.5, 0.8] {
+            device.seed(42);
+            let first = keep_mask(&like, keep).into_data().try_to_vec::<f32>().unwrap();
+            device.seed(42);
+            let again = keep_mask(&like, keep).into_data().try_to_vec::<f32>().unwrap();
+            assert_eq!(first, again);
+            assert!(first.iter().all(|&value| value == 0.0 || value == 1.0));
+            let share = first.iter().sum::<f32>() as f64 / first.len() as f64;
+            // 32,832 draws: a standard deviation of at most 0.0028.
+            assert!((share - keep).abs() < 0.015, "keep {keep}: kept {share}");
+            let next = keep_mask(&like, keep).into_data().try_to_vec::<f32>().unwrap();
+            assert_ne!(first, next, "the next mask is a fresh draw");
+        }
+    }
+}
