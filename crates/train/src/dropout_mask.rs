@@ -24,15 +24,22 @@ pub fn keep_mask(like: &Tensor<2>, keep: f64) -> Tensor<2> {
     if !on_cpu(&device) {
         return like.random_like(Distribution::Bernoulli(keep));
     }
-    let seed: Vec<f32> = Tensor::<1>::random([2], Distribution::Default, &device)
+    let draws: Vec<f32> = Tensor::<1>::random([2], Distribution::Default, &device)
         .into_data()
         .convert::<f32>()
         .try_to_vec::<f32>()
         .expect("two f32 values");
-    let mut random = Random::new((u64::from(seed[0].to_bits()) << 32) | u64::from(seed[1].to_bits()));
-    let threshold = (keep.clamp(0.0, 1.0) * 4_294_967_296.0) as u64;
+    let seed = (u64::from(draws[0].to_bits()) << 32) | u64::from(draws[1].to_bits());
     let shape = like.dims();
-    let count = shape[0] * shape[1];
+    let values = mask_from_seed(seed, keep, shape[0] * shape[1]);
+    // In the input's own float type, as burn's draw is.
+    Tensor::from_data(TensorData::new(values, shape), (&device, like.dtype()))
+}
+
+/// `count` mask values, 0 or 1, each 1 with probability `keep` (to 2⁻³²), drawn from `seed`.
+pub fn mask_from_seed(seed: u64, keep: f64, count: usize) -> Vec<f32> {
+    let mut random = Random::new(seed);
+    let threshold = (keep.clamp(0.0, 1.0) * 4_294_967_296.0) as u64;
     let mut values = Vec::with_capacity(count);
     while values.len() < count {
         let word = random.next_u64();
@@ -41,7 +48,7 @@ pub fn keep_mask(like: &Tensor<2>, keep: f64) -> Tensor<2> {
             values.push(f32::from(u8::from((word >> 32) < threshold)));
         }
     }
-    Tensor::from_data(TensorData::new(values, shape), &device)
+    values
 }
 
 /// Whether `device` (or the device an autodiff device wraps) is a CPU backend's.
@@ -56,24 +63,32 @@ fn on_cpu(device: &Device) -> bool {
 mod tests {
     use super::*;
 
-    /// The mask keeps about `keep` of its elements, 0s and 1s only, and the same seed gives the
-    /// same mask.
+    /// A mask keeps about `keep` of its elements, 0s and 1s only; the same seed gives the
+    /// same mask and another seed another. (From a seed, not through the device's generator,
+    /// which is one per process and drawn from by tests running side by side.)
     #[test]
     fn masks_keep_their_share_and_repeat_from_a_seed() {
-        let device = Device::flex();
-        let like = Tensor::<2>::zeros([64, 513], &device);
         for keep in [0.2, 0.5, 0.8] {
-            device.seed(42);
-            let first = keep_mask(&like, keep).into_data().try_to_vec::<f32>().unwrap();
-            device.seed(42);
-            let again = keep_mask(&like, keep).into_data().try_to_vec::<f32>().unwrap();
-            assert_eq!(first, again);
+            let first = mask_from_seed(42, keep, 64 * 513);
+            assert_eq!(first, mask_from_seed(42, keep, 64 * 513));
             assert!(first.iter().all(|&value| value == 0.0 || value == 1.0));
             let share = first.iter().sum::<f32>() as f64 / first.len() as f64;
             // 32,832 draws: a standard deviation of at most 0.0028.
             assert!((share - keep).abs() < 0.015, "keep {keep}: kept {share}");
-            let next = keep_mask(&like, keep).into_data().try_to_vec::<f32>().unwrap();
-            assert_ne!(first, next, "the next mask is a fresh draw");
+            assert_ne!(first, mask_from_seed(43, keep, 64 * 513));
         }
+        assert!(mask_from_seed(7, 1.0, 1000).iter().all(|&value| value == 1.0));
+        assert!(mask_from_seed(7, 0.0, 1000).iter().all(|&value| value == 0.0));
+    }
+
+    /// On flex a mask has its input's shape and float type and holds 0s and 1s.
+    #[test]
+    fn a_mask_is_shaped_and_typed_as_its_input() {
+        let like = Tensor::<2>::zeros([9, 7], &Device::flex());
+        let mask = keep_mask(&like, 0.5);
+        assert_eq!(mask.dims(), [9, 7]);
+        assert_eq!(mask.dtype(), like.dtype());
+        let values = mask.into_data().try_to_vec::<f32>().unwrap();
+        assert!(values.iter().all(|&value| value == 0.0 || value == 1.0));
     }
 }
