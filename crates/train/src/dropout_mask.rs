@@ -77,8 +77,16 @@ mod tests {
             assert!((share - keep).abs() < 0.015, "keep {keep}: kept {share}");
             assert_ne!(first, mask_from_seed(43, keep, 64 * 513));
         }
-        assert!(mask_from_seed(7, 1.0, 1000).iter().all(|&value| value == 1.0));
-        assert!(mask_from_seed(7, 0.0, 1000).iter().all(|&value| value == 0.0));
+        assert!(
+            mask_from_seed(7, 1.0, 1000)
+                .iter()
+                .all(|&value| value == 1.0)
+        );
+        assert!(
+            mask_from_seed(7, 0.0, 1000)
+                .iter()
+                .all(|&value| value == 0.0)
+        );
     }
 
     /// On flex a mask has its input's shape and float type and holds 0s and 1s.

@@ -6,6 +6,7 @@
 //! so every backend starts from the very same numbers: CPU runs repeat exactly, and CPU and
 //! GPU runs can be compared step for step.
 
+use crate::dropout_mask;
 use burn::module::{Module, Param};
 use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, PRelu,
@@ -15,7 +16,6 @@ use burn::tensor::activation;
 use burn::tensor::{Device, Element, Tensor, TensorData};
 use mlpc_data::random::Random;
 use mlpc_ir::{Activation, Initializer, LayerKind};
-use crate::dropout_mask;
 
 /// A dense layer: an affine map and an activation.
 #[derive(Module, Debug)]

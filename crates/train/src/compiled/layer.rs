@@ -450,9 +450,8 @@ impl LayerRule {
                     *weight,
                     Gradient::Value(product(input.transpose(), affine_gradient.clone())),
                 ));
-                let input_gradient = wants_input.then(|| {
-                    product(affine_gradient.clone(), values[*weight].clone().transpose())
-                });
+                let input_gradient = wants_input
+                    .then(|| product(affine_gradient.clone(), values[*weight].clone().transpose()));
                 if let Some(bias) = bias {
                     gradients.push((*bias, Gradient::RowSum(affine_gradient)));
                 }

@@ -134,8 +134,16 @@ mod tests {
                     advanced.clone()
                 };
                 let expected = direction.mul_scalar(rate);
-                assert_eq!(velocity.to_data(), advanced.to_data(), "velocity, step {step}");
-                assert_eq!(decrement.to_data(), expected.to_data(), "decrement, step {step}");
+                assert_eq!(
+                    velocity.to_data(),
+                    advanced.to_data(),
+                    "velocity, step {step}"
+                );
+                assert_eq!(
+                    decrement.to_data(),
+                    expected.to_data(),
+                    "decrement, step {step}"
+                );
                 fused = velocity;
                 composed = advanced;
             }
@@ -150,10 +158,16 @@ mod tests {
         let gradient = draws.tensor([8, 16], Distribution::Normal(0.0, 1.0));
         let held = velocity.clone();
         let given_back = |outcome| matches!(outcome, Outcome::GivenBack { .. });
-        assert!(given_back(super::momentum(velocity, gradient, 0.9, false, 0.1)));
+        assert!(given_back(super::momentum(
+            velocity, gradient, 0.9, false, 0.1
+        )));
         drop(held);
         let square = draws.tensor([16, 16], Distribution::Normal(0.0, 1.0));
-        let transposed = draws.tensor([16, 16], Distribution::Normal(0.0, 1.0)).transpose();
-        assert!(given_back(super::momentum(square, transposed, 0.9, true, 0.1)));
+        let transposed = draws
+            .tensor([16, 16], Distribution::Normal(0.0, 1.0))
+            .transpose();
+        assert!(given_back(super::momentum(
+            square, transposed, 0.9, true, 0.1
+        )));
     }
 }

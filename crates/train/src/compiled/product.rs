@@ -199,7 +199,10 @@ mod tests {
                 .zip(&found)
                 .map(|(a, b)| (a - b).abs() / a.abs().max(1.0))
                 .fold(0.0f32, f32::max);
-            assert!(gap <= tolerance(inner), "relative gap {gap} over {inner} terms");
+            assert!(
+                gap <= tolerance(inner),
+                "relative gap {gap} over {inner} terms"
+            );
         };
         // x W at batch 64 (split), and a small one (burn's).
         compare(draw([64, 784]), draw([784, 128]));
@@ -240,7 +243,10 @@ mod tests {
                 .zip(&cut)
                 .map(|(a, b)| (a - b).abs() / a.abs().max(1.0))
                 .fold(0.0f32, f32::max);
-            assert!(gap <= tolerance(784), "{threads} blocks: relative gap {gap}");
+            assert!(
+                gap <= tolerance(784),
+                "{threads} blocks: relative gap {gap}"
+            );
             for _ in 0..20 {
                 assert_eq!(cut, multiply(&lhs, &rhs, [64, 784, 128], threads, team));
             }
@@ -283,7 +289,10 @@ mod tests {
                 assert_eq!(block.lhs - whole.lhs, row * 7 * 4);
                 assert_eq!(block.rhs - whole.rhs, column * 7 * 4);
             }
-            assert!(covered.iter().all(|&count| count == 1), "{rows} × {columns} in {parts}");
+            assert!(
+                covered.iter().all(|&count| count == 1),
+                "{rows} × {columns} in {parts}"
+            );
         }
     }
 }

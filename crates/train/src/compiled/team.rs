@@ -274,8 +274,12 @@ mod tests {
 
     impl Case {
         fn new(rows: usize, inner: usize, columns: usize) -> Case {
-            let lhs: Vec<f32> = (0..rows * inner).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
-            let rhs: Vec<f32> = (0..inner * columns).map(|i| ((i * 5) % 11) as f32 - 5.0).collect();
+            let lhs: Vec<f32> = (0..rows * inner)
+                .map(|i| ((i * 7) % 13) as f32 - 6.0)
+                .collect();
+            let rhs: Vec<f32> = (0..inner * columns)
+                .map(|i| ((i * 5) % 11) as f32 - 5.0)
+                .collect();
             let expected = (0..rows * columns)
                 .map(|index| {
                     let (row, column) = (index / columns, index % columns);
