@@ -1,4 +1,5 @@
-//! Dropout's keep masks, drawn quickly on the CPU and the same for every step.
+//! Dropout's masks (`Bernoulli(keep) / keep`), drawn quickly on the CPU and the same for both
+//! steps.
 //!
 //! # Design
 //! burn draws a dropout mask element by element through its generic Bernoulli sampler: for the
@@ -18,11 +19,16 @@ use burn::backend::DispatchDevice;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use mlpc_data::random::Random;
 
-/// A 0/1 mask shaped as `like`, on its device, each element 1 with probability `keep`.
-pub fn keep_mask(like: &Tensor<2>, keep: f64) -> Tensor<2> {
+/// Dropout's mask for an input like `like`, on its device: each element `1 / keep` with
+/// probability `keep`, else 0 (burn's `Bernoulli(keep) · (1 / keep)`, the scale multiplied in
+/// as the mask is drawn on the CPU, so that `x · mask` is burn's `(x · bernoulli) · (1 / keep)`
+/// to the bit).
+pub fn scaled_mask(like: &Tensor<2>, keep: f64) -> Tensor<2> {
     let device = like.device();
     if !on_cpu(&device) {
-        return like.random_like(Distribution::Bernoulli(keep));
+        return like
+            .random_like(Distribution::Bernoulli(keep))
+            .mul_scalar(1.0 / keep);
     }
     let draws: Vec<f32> = Tensor::<1>::random([2], Distribution::Default, &device)
         .into_data()
@@ -31,21 +37,25 @@ pub fn keep_mask(like: &Tensor<2>, keep: f64) -> Tensor<2> {
         .expect("two f32 values");
     let seed = (u64::from(draws[0].to_bits()) << 32) | u64::from(draws[1].to_bits());
     let shape = like.dims();
-    let values = mask_from_seed(seed, keep, shape[0] * shape[1]);
+    // The scale as burn's `mul_scalar` takes it, in f32.
+    let kept = (1.0 / keep) as f32;
+    let values = mask_from_seed(seed, keep, kept, shape[0] * shape[1]);
     // In the input's own float type, as burn's draw is.
     Tensor::from_data(TensorData::new(values, shape), (&device, like.dtype()))
 }
 
-/// `count` mask values, 0 or 1, each 1 with probability `keep` (to 2⁻³²), drawn from `seed`.
-pub fn mask_from_seed(seed: u64, keep: f64, count: usize) -> Vec<f32> {
+/// `count` mask values, each `kept` with probability `keep` (to 2⁻³²), else 0, drawn from
+/// `seed`.
+pub fn mask_from_seed(seed: u64, keep: f64, kept: f32, count: usize) -> Vec<f32> {
     let mut random = Random::new(seed);
     let threshold = (keep.clamp(0.0, 1.0) * 4_294_967_296.0) as u64;
+    let value = |bits: u64| if bits < threshold { kept } else { 0.0 };
     let mut values = Vec::with_capacity(count);
     while values.len() < count {
         let word = random.next_u64();
-        values.push(f32::from(u8::from((word & 0xFFFF_FFFF) < threshold)));
+        values.push(value(word & 0xFFFF_FFFF));
         if values.len() < count {
-            values.push(f32::from(u8::from((word >> 32) < threshold)));
+            values.push(value(word >> 32));
         }
     }
     values
@@ -69,34 +79,34 @@ mod tests {
     #[test]
     fn masks_keep_their_share_and_repeat_from_a_seed() {
         for keep in [0.2, 0.5, 0.8] {
-            let first = mask_from_seed(42, keep, 64 * 513);
-            assert_eq!(first, mask_from_seed(42, keep, 64 * 513));
+            let first = mask_from_seed(42, keep, 1.0, 64 * 513);
+            assert_eq!(first, mask_from_seed(42, keep, 1.0, 64 * 513));
             assert!(first.iter().all(|&value| value == 0.0 || value == 1.0));
             let share = first.iter().sum::<f32>() as f64 / first.len() as f64;
             // 32,832 draws: a standard deviation of at most 0.0028.
             assert!((share - keep).abs() < 0.015, "keep {keep}: kept {share}");
-            assert_ne!(first, mask_from_seed(43, keep, 64 * 513));
+            assert_ne!(first, mask_from_seed(43, keep, 1.0, 64 * 513));
         }
         assert!(
-            mask_from_seed(7, 1.0, 1000)
+            mask_from_seed(7, 1.0, 1.0, 1000)
                 .iter()
                 .all(|&value| value == 1.0)
         );
         assert!(
-            mask_from_seed(7, 0.0, 1000)
+            mask_from_seed(7, 0.0, 1.0, 1000)
                 .iter()
                 .all(|&value| value == 0.0)
         );
     }
 
-    /// On flex a mask has its input's shape and float type and holds 0s and 1s.
+    /// On flex a mask has its input's shape and float type and holds 0s and `1 / keep`s.
     #[test]
     fn a_mask_is_shaped_and_typed_as_its_input() {
         let like = Tensor::<2>::zeros([9, 7], &Device::flex());
-        let mask = keep_mask(&like, 0.5);
+        let mask = scaled_mask(&like, 0.5);
         assert_eq!(mask.dims(), [9, 7]);
         assert_eq!(mask.dtype(), like.dtype());
         let values = mask.into_data().try_to_vec::<f32>().unwrap();
-        assert!(values.iter().all(|&value| value == 0.0 || value == 1.0));
+        assert!(values.iter().all(|&value| value == 0.0 || value == 2.0));
     }
 }

@@ -69,15 +69,14 @@ pub struct Network {
 }
 
 /// burn's dropout in training (`x · mask · 1/(1 - rate)` where a backward pass is possible and
-/// the layer takes part in it; the input as it is otherwise), its mask drawn by
-/// [`dropout_mask::keep_mask`] as the compiled step draws it.
+/// the layer takes part in it; the input as it is otherwise), its scaled mask drawn by
+/// [`dropout_mask::scaled_mask`] as the compiled step draws it.
 fn dropout_forward(dropout: &Dropout, input: Tensor<2>) -> Tensor<2> {
     if !dropout.training.is_enabled() || !input.device().is_autodiff() || dropout.prob == 0.0 {
         return input;
     }
-    let keep = 1.0 - dropout.prob;
-    let mask = dropout_mask::keep_mask(&input, keep);
-    (input * mask) * (1.0 / keep)
+    let mask = dropout_mask::scaled_mask(&input, 1.0 - dropout.prob);
+    input * mask
 }
 
 /// Applies an activation function.

@@ -137,7 +137,7 @@ pub enum Saved {
 /// Where dropout layers take their masks.
 pub enum Masks {
     /// Drawn by each dropout layer from the device's seeded generator, as the network's
-    /// dropout layers draw them ([`crate::dropout_mask::keep_mask`]).
+    /// dropout layers draw them ([`crate::dropout_mask::scaled_mask`]).
     Drawn,
     /// Given, already scaled by `1 / (1 - rate)`, one per dropout layer with a non-zero rate
     /// in the order the forward pass meets them (a replayed step reads them from a pool drawn
@@ -159,10 +159,7 @@ impl Masks {
         match self {
             // Dropout: x · Bernoulli(1 - rate) · 1/(1 - rate), the mask drawn as the network's
             // dropout layers draw it, so that both steps use the same masks from the same seed.
-            Masks::Drawn => {
-                let keep = 1.0 - rate;
-                dropout_mask::keep_mask(like, keep).mul_scalar(1.0 / keep)
-            }
+            Masks::Drawn => dropout_mask::scaled_mask(like, 1.0 - rate),
             Masks::Given { masks, .. } => masks
                 .next()
                 .expect("one mask is given for each dropout layer"),

@@ -13,9 +13,12 @@
 //! `d = v·m + g` or `v`, `lr·d`), so its values are burn's to the bit (the test below compares
 //! them); anywhere else the composed operations run.
 
-use burn::backend::{DispatchDevice, Flex};
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::backend::Flex;
+use burn::tensor::{Tensor, TensorData};
 use burn_flex::FlexTensor;
+
+use super::product::flex_f32;
+use super::scalar::Scalar;
 
 /// What [`momentum`] did.
 pub enum Outcome {
@@ -34,23 +37,19 @@ pub enum Outcome {
 /// `velocity ← momentum · velocity + gradient` in the velocity's buffer, and the decrement
 /// `rate · direction` (`direction` = `momentum · velocity + gradient` with Nesterov, else the
 /// velocity), both as burn's f32 operations compute them; the tensors are given back where
-/// this pass does not apply (not flex, not f32, shapes that differ, a layout that is not one
-/// row after another, a velocity whose buffer is shared).
+/// this pass does not apply (not flex or not f32, a rate on the device, shapes that differ, a
+/// layout that is not one row after another, a velocity whose buffer is shared).
 pub fn momentum(
     velocity: Tensor<2>,
     gradient: Tensor<2>,
     momentum: f32,
     nesterov: bool,
-    rate: f64,
+    rate: &Scalar,
 ) -> Outcome {
-    let applies = matches!(velocity.device().as_dispatch(), DispatchDevice::Flex(_))
-        && matches!(gradient.device().as_dispatch(), DispatchDevice::Flex(_))
-        && velocity.dtype() == DType::F32
-        && gradient.dtype() == DType::F32
-        && velocity.dims() == gradient.dims();
-    if !applies {
+    let applies = flex_f32(&velocity) && flex_f32(&gradient) && velocity.dims() == gradient.dims();
+    let (Scalar::Host(rate), true) = (rate, applies) else {
         return Outcome::GivenBack { velocity, gradient };
-    }
+    };
     let shape = velocity.dims();
     let (mut velocity, gradient) = match (
         velocity.try_into_primitive::<Flex>(),
@@ -66,7 +65,7 @@ pub fn momentum(
     if !row_after_row(&velocity) || !row_after_row(&gradient) {
         return back(velocity, gradient);
     }
-    let rate = rate as f32;
+    let rate = *rate as f32;
     let Some(values) = velocity.try_storage_mut::<f32>() else {
         return back(velocity, gradient);
     };
@@ -107,6 +106,7 @@ fn row_after_row(tensor: &FlexTensor) -> bool {
 mod tests {
     use super::Outcome;
     use crate::compiled::kernels::testing::Draws;
+    use crate::compiled::scalar::Scalar;
     use burn::tensor::{Device, Distribution};
 
     /// The pass gives burn's composed operations' values to the bit, with and without
@@ -123,7 +123,13 @@ mod tests {
                 let Outcome::Done {
                     velocity,
                     decrement,
-                } = super::momentum(fused, gradient.clone(), momentum, nesterov, rate)
+                } = super::momentum(
+                    fused,
+                    gradient.clone(),
+                    momentum,
+                    nesterov,
+                    &Scalar::Host(rate),
+                )
                 else {
                     panic!("the pass applies on flex");
                 };
@@ -159,7 +165,11 @@ mod tests {
         let held = velocity.clone();
         let given_back = |outcome| matches!(outcome, Outcome::GivenBack { .. });
         assert!(given_back(super::momentum(
-            velocity, gradient, 0.9, false, 0.1
+            velocity,
+            gradient,
+            0.9,
+            false,
+            &Scalar::Host(0.1)
         )));
         drop(held);
         let square = draws.tensor([16, 16], Distribution::Normal(0.0, 1.0));
@@ -167,7 +177,11 @@ mod tests {
             .tensor([16, 16], Distribution::Normal(0.0, 1.0))
             .transpose();
         assert!(given_back(super::momentum(
-            square, transposed, 0.9, true, 0.1
+            square,
+            transposed,
+            0.9,
+            true,
+            &Scalar::Host(0.1)
         )));
     }
 }

@@ -51,14 +51,8 @@ pub fn product(lhs: Tensor<2>, rhs: Tensor<2>) -> Tensor<2> {
     let [rows, inner] = lhs.dims();
     let [rhs_rows, columns] = rhs.dims();
     let work = rows.saturating_mul(inner).saturating_mul(columns);
-    let on_flex = matches!(lhs.device().as_dispatch(), DispatchDevice::Flex(_));
     // burn's product checks the shapes (and reports a mismatch); ours reads by them.
-    if !on_flex
-        || work < SPLIT_FROM
-        || rhs_rows != inner
-        || lhs.dtype() != DType::F32
-        || rhs.dtype() != DType::F32
-    {
+    if work < SPLIT_FROM || rhs_rows != inner || !flex_f32(&lhs) || !flex_f32(&rhs) {
         return lhs.matmul(rhs);
     }
     let (Ok(lhs_primitive), Ok(rhs_primitive)) = (
@@ -80,6 +74,12 @@ pub fn product(lhs: Tensor<2>, rhs: Tensor<2>) -> Tensor<2> {
         output,
         [rows, columns],
     )))
+}
+
+/// Whether `tensor` is an f32 tensor on flex (not autodiff): one whose storage the CPU step's
+/// own loops may read ([`FlexTensor::storage`]).
+pub fn flex_f32(tensor: &Tensor<2>) -> bool {
+    matches!(tensor.device().as_dispatch(), DispatchDevice::Flex(_)) && tensor.dtype() == DType::F32
 }
 
 /// The row-major `[rows, columns]` product of two f32 flex tensors (`[rows, inner, columns]`

@@ -449,26 +449,21 @@ impl UpdateRule {
                 let (direction, state) = match state {
                     State::Velocity(velocity) => {
                         // On flex, in one pass (the same arithmetic).
-                        let (velocity, gradient) = match rate {
-                            Scalar::Host(rate) => match super::momentum::momentum(
+                        let (velocity, gradient) = match super::momentum::momentum(
+                            velocity,
+                            gradient,
+                            momentum as f32,
+                            nesterov,
+                            rate,
+                        ) {
+                            Outcome::Done {
                                 velocity,
-                                gradient,
-                                momentum as f32,
-                                nesterov,
-                                *rate,
-                            ) {
-                                Outcome::Done {
-                                    velocity,
-                                    decrement,
-                                } => {
-                                    return (
-                                        Change::Decrement(Gradient::Value(decrement)),
-                                        State::Velocity(velocity),
-                                    );
-                                }
-                                Outcome::GivenBack { velocity, gradient } => (velocity, gradient),
-                            },
-                            Scalar::Device(_) => (velocity, gradient),
+                                decrement,
+                            } => {
+                                let change = Change::Decrement(Gradient::Value(decrement));
+                                return (change, State::Velocity(velocity));
+                            }
+                            Outcome::GivenBack { velocity, gradient } => (velocity, gradient),
                         };
                         // burn keeps the momentum factor in f32.
                         let momentum = momentum as f32 as f64;
