@@ -36,10 +36,10 @@
 //! differences through it.
 
 pub mod activation;
+pub mod descent;
 pub mod kernels;
 pub mod layer;
 pub mod loss;
-pub mod momentum;
 pub mod product;
 pub mod record;
 pub mod replay;

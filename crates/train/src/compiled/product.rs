@@ -23,8 +23,8 @@
 //!
 //! Below [`SPLIT_FROM`], and on every other backend, a product is burn's `matmul` (on wgpu
 //! burn-fusion fuses element-wise neighbours into it, which a product of ours would end). The
-//! output is written straight into a new vector (flex's own product zeroes a byte vector and
-//! copies it into an aligned one). Every output element is summed by one thread, so the
+//! output is written straight into a new vector, not zeroed first (flex's own product zeroes
+//! a byte vector and copies it into an aligned one). Every output element is summed by one thread, so the
 //! values do not depend on timing: the same machine gives the same values at every run. Their
 //! last bits may depend on the number of threads (`gemm` picks its blocking, and so the order of
 //! a sum, by a block's size), as they may between machines: the tests compare with burn's
@@ -93,7 +93,9 @@ fn multiply(
 ) -> Vec<f32> {
     let (lhs_data, lhs_row_stride, lhs_column_stride) = operand(lhs);
     let (rhs_data, rhs_row_stride, rhs_column_stride) = operand(rhs);
-    let mut output = vec![0.0f32; rows * columns];
+    // Not zeroed first: `gemm` writes every output element without reading it (`read_dst`
+    // false), and the blocks cover the output once.
+    let mut output: Vec<f32> = Vec::with_capacity(rows * columns);
     let whole = Block {
         rows,
         columns,
@@ -113,6 +115,9 @@ fn multiply(
     // passes them), in bounds for its rows and columns, and its output rows or columns are its
     // own within `output`, which outlives the call.
     unsafe { team.run(&blocks) };
+    // SAFETY: every element was written by the blocks (see above); a panic in a block leaves
+    // the length 0.
+    unsafe { output.set_len(rows * columns) };
     output
 }
 

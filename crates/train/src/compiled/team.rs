@@ -1,4 +1,5 @@
-//! Helper threads that share the CPU step's matrix products with the thread that trains.
+//! Helper threads that share the CPU step's matrix products (and its longer element-wise
+//! passes) with the thread that trains.
 //!
 //! # Design
 //! A step of a small network on the CPU is a few products of a few dozen to a few hundred
@@ -12,10 +13,11 @@
 //! product took 61-67 µs, 0 to 300 µs apart.
 //!
 //! The team is one per process, made on first use: one helper fewer than rayon's thread count
-//! (`RAYON_NUM_THREADS`, else the cores), at most [`MOST_THREADS`] threads in all. A product
-//! is cut into one block of output rows (or columns) per thread; the calling thread multiplies
-//! the first block and waits for the others. Only one caller uses the team at a time: a second
-//! (two trainings in one process, as in tests) multiplies on its own thread rather than wait.
+//! (`RAYON_NUM_THREADS`, else the cores), at most [`MOST_THREADS`] threads in all. A job is
+//! cut into one [`Part`] per thread (a product into blocks of output rows or columns, a pass
+//! into runs of elements); the calling thread runs the first part and waits for the others.
+//! Only one caller uses the team at a time: a second (two trainings in one process, as in
+//! tests) runs its parts on its own thread rather than wait.
 
 use std::cell::UnsafeCell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -28,8 +30,18 @@ use std::time::{Duration, Instant};
 /// within this; between epochs, the helpers park).
 pub const SPIN_FOR: Duration = Duration::from_millis(2);
 
-/// The most threads a product is shared among, the caller's included.
+/// The most threads a job is shared among, the caller's included.
 pub const MOST_THREADS: usize = 8;
+
+/// A piece of a job that one thread does on its own.
+pub trait Part: Sync {
+    /// Does the piece on this thread.
+    ///
+    /// # Safety
+    /// The implementor's contract: whatever memory the piece names must stay valid (and what
+    /// it writes, unaliased by any other piece) for the call.
+    unsafe fn run(&self);
+}
 
 /// One block of a product: `gemm`'s arguments, the pointers as addresses (a job crosses
 /// threads; the caller keeps every buffer alive until the job is done, see [`Team::run`]).
@@ -52,14 +64,14 @@ pub struct Block {
     pub rhs_column_stride: isize,
 }
 
-impl Block {
+impl Part for Block {
     /// Multiplies the block on this thread.
     ///
     /// # Safety
     /// Every address and stride must describe f32 values that stay valid (and, for the output,
     /// unaliased) for the call: `rows × inner` of the left operand, `inner × columns` of the
     /// right, `rows × columns` of the output.
-    pub unsafe fn multiply(&self) {
+    unsafe fn run(&self) {
         // SAFETY: the caller's contract; `read_dst` is false, so the output is only written.
         unsafe {
             gemm::gemm(
@@ -87,6 +99,23 @@ impl Block {
     }
 }
 
+/// A part as a helper receives it: the part's address and the function that runs a part of
+/// its type.
+#[derive(Clone, Copy)]
+struct Job {
+    part: usize,
+    run: unsafe fn(usize),
+}
+
+/// Runs the part of type `P` at `address`.
+///
+/// # Safety
+/// `address` must be a `&P` that stays valid for the call, and [`Part::run`]'s contract hold.
+unsafe fn run_part<P: Part>(address: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { (*(address as *const P)).run() }
+}
+
 /// What a helper and the caller share: the job and its generation counters.
 struct Slot {
     /// The last job generation posted, and the last one done.
@@ -97,7 +126,7 @@ struct Slot {
     /// Whether a job panicked.
     failed: AtomicBool,
     /// The job, written by the caller before it posts a generation, read by the helper after.
-    job: UnsafeCell<Option<Block>>,
+    job: UnsafeCell<Option<Job>>,
 }
 
 // SAFETY: `job` is written only by the team's one caller (under `Team::busy`) while the
@@ -131,41 +160,46 @@ impl Team {
         })
     }
 
-    /// Threads a product may be shared among, the caller's included.
+    /// Threads a job may be shared among, the caller's included.
     pub fn threads(&self) -> usize {
         self.helpers.len() + 1
     }
 
-    /// Multiplies `blocks`, the first on this thread and each other on a helper, and returns
-    /// when all are done. Where the team is in use by another caller (or `blocks` outnumber
-    /// its threads), the blocks run here, one after another.
+    /// Runs `parts`, the first on this thread and each other on a helper, and returns when
+    /// all are done. Where the team is in use by another caller (or `parts` outnumber its
+    /// threads), the parts run here, one after another.
     ///
     /// # Safety
-    /// As [`Block::multiply`], for every block; the blocks' outputs must not overlap.
-    pub unsafe fn run(&self, blocks: &[Block]) {
-        // The lock is taken only where the team will be used, so that a block run alone here
+    /// As [`Part::run`], for every part; no part may write what another reads or writes.
+    pub unsafe fn run<P: Part>(&self, parts: &[P]) {
+        // The lock is taken only where the team will be used, so that a part run alone here
         // never holds it; one poisoned by a panic elsewhere is still a valid lock.
         let guard = match self.busy.try_lock() {
-            _ if blocks.len() > self.threads() => None,
+            _ if parts.len() > self.threads() => None,
             Ok(guard) => Some(guard),
             Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
             Err(TryLockError::WouldBlock) => None,
         };
         let Some(guard) = guard else {
-            for block in blocks {
+            for part in parts {
                 // SAFETY: the caller's contract.
-                unsafe { block.multiply() };
+                unsafe { part.run() };
             }
             return;
         };
-        let Some((own, others)) = blocks.split_first() else {
+        let Some((own, others)) = parts.split_first() else {
             return;
         };
         let mut generations = Vec::with_capacity(others.len());
-        for (helper, block) in self.helpers.iter().zip(others) {
+        for (helper, part) in self.helpers.iter().zip(others) {
             // SAFETY: the helper is idle (its last generation is done: see below), and only
             // the holder of `busy` writes a job.
-            unsafe { *helper.slot.job.get() = Some(*block) };
+            unsafe {
+                *helper.slot.job.get() = Some(Job {
+                    part: part as *const P as usize,
+                    run: run_part::<P>,
+                })
+            };
             let generation = helper.slot.posted.fetch_add(1, Ordering::SeqCst) + 1;
             if helper.slot.sleeping.load(Ordering::SeqCst) {
                 helper.thread.unpark();
@@ -174,7 +208,7 @@ impl Team {
         }
         // SAFETY: the caller's contract. A panic here is held until the helpers are done with
         // the buffers they were given.
-        let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { own.multiply() }));
+        let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { own.run() }));
         let mut failed = false;
         for (helper, generation) in self.helpers.iter().zip(generations) {
             // Spins, yielding the core now and then to any other runnable thread (more
@@ -194,7 +228,7 @@ impl Team {
         if let Err(panic) = outcome {
             resume_unwind(panic);
         }
-        assert!(!failed, "a matrix product failed on a helper thread");
+        assert!(!failed, "a part of a job failed on a helper thread");
     }
 }
 
@@ -218,7 +252,7 @@ fn spawn(index: usize) -> Option<Helper> {
     })
 }
 
-/// A helper's loop: wait for a generation (spinning, then parked), multiply its block, mark it
+/// A helper's loop: wait for a generation (spinning, then parked), run its part, mark it
 /// done.
 fn serve(slot: &Slot) {
     let mut seen = 0;
@@ -246,9 +280,10 @@ fn serve(slot: &Slot) {
         // SAFETY: the caller wrote the job before posting this generation, and writes no other
         // until it is marked done.
         let job = unsafe { *slot.job.get() };
-        if let Some(block) = job {
-            // SAFETY: the caller keeps the block's buffers alive until it sees it done.
-            let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { block.multiply() }));
+        if let Some(job) = job {
+            // SAFETY: the caller keeps the part, and the buffers it names, alive until it sees
+            // it done.
+            let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { (job.run)(job.part) }));
             if outcome.is_err() {
                 slot.failed.store(true, Ordering::Release);
             }

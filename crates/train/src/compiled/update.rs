@@ -22,9 +22,9 @@ use burn::module::ParamId;
 use burn::tensor::Tensor;
 use mlpc_ir::Optimizer;
 
+use super::descent::{self, Outcome};
 use super::kernels;
 use super::layer::Gradient;
-use super::momentum::Outcome;
 use super::scalar::{Scalar, StepScalars};
 
 /// A trainable tensor and its optimizer state.
@@ -146,26 +146,6 @@ pub enum Updates {
     InPlace,
 }
 
-/// A parameter whose state has advanced, and the change still to be made to its value.
-struct Pending {
-    /// The value before the change (moved out, so that its buffer keeps one owner).
-    value: Tensor<2>,
-    /// The rest of the parameter.
-    rest: Unvalued,
-    change: Change,
-}
-
-impl Pending {
-    /// The parameter with the change made into a new value.
-    fn into_new(self) -> Parameter {
-        let value = match self.change {
-            Change::Decrement(decrement) => self.value - decrement.summed(),
-            Change::Decayed { factor, decrement } => factor.times(self.value) - decrement,
-        };
-        self.rest.with_value(value)
-    }
-}
-
 /// A parameter without its value.
 struct Unvalued {
     id: ParamId,
@@ -212,17 +192,6 @@ impl Unvalued {
             state,
         }
     }
-}
-
-/// What a rule does to a parameter's value.
-enum Change {
-    /// `w - Δ`, or `w + Δ` where the rate came negated.
-    Decrement(Gradient),
-    /// `c·w - Δ` (AdamW's decoupled decay, `c = 1 - lr·λ`).
-    Decayed {
-        factor: Scalar,
-        decrement: Tensor<2>,
-    },
 }
 
 /// The optimizer's update, as a rule applied to each parameter.
@@ -281,7 +250,7 @@ impl UpdateRule {
         parameters
             .into_iter()
             .zip(gradients)
-            .map(|(parameter, gradient)| self.pending(parameter, gradient, scalars).into_new())
+            .map(|(parameter, gradient)| self.updated(parameter, gradient, scalars))
             .collect()
     }
 
@@ -408,32 +377,35 @@ impl UpdateRule {
         }
     }
 
-    /// The change `gradient` makes to `parameter`, whose state it already advanced.
-    fn pending(&self, parameter: Parameter, gradient: Gradient, scalars: &StepScalars) -> Pending {
+    /// `parameter` after one step of the rule from `gradient`: its value lowered and its state
+    /// advanced.
+    fn updated(
+        &self,
+        parameter: Parameter,
+        gradient: Gradient,
+        scalars: &StepScalars,
+    ) -> Parameter {
         let (value, mut rest) = parameter.split();
         let state = std::mem::replace(&mut rest.state, State::None);
-        let (change, state) = match (self.optimizer, state) {
-            (_, state) if self.folds_rate() => (Change::Decrement(gradient), state),
-            (optimizer, state) => self.change(optimizer, state, gradient.summed(), &value, scalars),
+        let (value, state) = match (self.optimizer, state) {
+            // The rate is in the gradient: `w - g` (in the value's buffer on flex).
+            (_, state) if self.folds_rate() => (descent::subtract(value, gradient.summed()), state),
+            (optimizer, state) => self.change(optimizer, state, gradient.summed(), value, scalars),
         };
         rest.state = state;
-        Pending {
-            value,
-            rest,
-            change,
-        }
+        rest.with_value(value)
     }
 
-    /// The change of a rule that does not fold the rate, from the summed `gradient`, and the
-    /// state after it.
+    /// The value after a step of a rule that does not fold the rate, from the summed
+    /// `gradient`, and the state after it.
     fn change(
         &self,
         optimizer: Optimizer,
         state: State,
         gradient: Tensor<2>,
-        value: &Tensor<2>,
+        value: Tensor<2>,
         scalars: &StepScalars,
-    ) -> (Change, State) {
+    ) -> (Tensor<2>, State) {
         let rate = &scalars.rate;
         match (optimizer, state) {
             (
@@ -445,25 +417,27 @@ impl UpdateRule {
                 },
                 state,
             ) => {
-                let gradient = with_penalty(gradient, value, weight_decay);
+                let gradient = with_penalty(gradient, &value, weight_decay);
                 let (direction, state) = match state {
                     State::Velocity(velocity) => {
                         // On flex, in one pass (the same arithmetic).
-                        let (velocity, gradient) = match super::momentum::momentum(
+                        let outcome = descent::momentum(
+                            value,
                             velocity,
                             gradient,
                             momentum as f32,
                             nesterov,
                             rate,
-                        ) {
-                            Outcome::Done {
-                                velocity,
-                                decrement,
-                            } => {
-                                let change = Change::Decrement(Gradient::Value(decrement));
-                                return (change, State::Velocity(velocity));
+                        );
+                        let (value, velocity, gradient) = match outcome {
+                            Outcome::Done { value, velocity } => {
+                                return (value, State::Velocity(velocity));
                             }
-                            Outcome::GivenBack { velocity, gradient } => (velocity, gradient),
+                            Outcome::GivenBack {
+                                value,
+                                velocity,
+                                gradient,
+                            } => (value, velocity, gradient),
                         };
                         // burn keeps the momentum factor in f32.
                         let momentum = momentum as f32 as f64;
@@ -473,14 +447,12 @@ impl UpdateRule {
                         } else {
                             velocity.clone()
                         };
-                        (direction, State::Velocity(velocity))
+                        let value = descent::subtract(value, rate.times(direction));
+                        return (value, State::Velocity(velocity));
                     }
                     state @ (State::None | State::Moments(_)) => (gradient, state),
                 };
-                (
-                    Change::Decrement(Gradient::Value(rate.times(direction))),
-                    state,
-                )
+                (descent::subtract(value, rate.times(direction)), state)
             }
             (
                 Optimizer::Adam {
@@ -491,13 +463,11 @@ impl UpdateRule {
                 },
                 State::Moments(moments),
             ) => {
-                let gradient = with_penalty(gradient, value, weight_decay);
+                let gradient = with_penalty(gradient, &value, weight_decay);
                 let moments = moments.advance(beta1, beta2, gradient);
                 let direction = moments.adam_direction(&scalars.factors);
-                (
-                    Change::Decrement(Gradient::Value(rate.times(direction))),
-                    State::Moments(moments),
-                )
+                let value = descent::subtract(value, rate.times(direction));
+                (value, State::Moments(moments))
             }
             (
                 Optimizer::AdamW {
@@ -512,16 +482,13 @@ impl UpdateRule {
                 let moments = moments.advance(beta1, beta2, gradient);
                 let direction = moments.adamw_direction(&scalars.factors, epsilon);
                 let decrement = rate.times(direction);
-                let change = if weight_decay == 0.0 {
-                    Change::Decrement(Gradient::Value(decrement))
+                let value = if weight_decay == 0.0 {
+                    descent::subtract(value, decrement)
                 } else {
                     // Decoupled decay, `w (1 - lr·λ)`.
-                    Change::Decayed {
-                        factor: scalars.factors[2].clone(),
-                        decrement,
-                    }
+                    descent::subtract(scalars.factors[2].times(value), decrement)
                 };
-                (change, State::Moments(moments))
+                (value, State::Moments(moments))
             }
             (
                 Optimizer::Adam { .. } | Optimizer::AdamW { .. },
