@@ -96,7 +96,9 @@ impl DeviceSet {
     /// already on the device (all a single-chunk set needs).
     fn features_of(&self, indices: &[usize], uploaded: Tensor<1, Int>) -> Tensor<2> {
         if let [chunk] = self.chunks.as_slice() {
-            return chunk.clone().select(0, uploaded);
+            // On flex, copied by the cores together.
+            return crate::compiled::rows::gather(chunk, indices)
+                .unwrap_or_else(|| chunk.clone().select(0, uploaded));
         }
         // Gather from each chunk the rows it holds: the result is grouped by chunk...
         let mut grouped: Vec<usize> = Vec::with_capacity(indices.len());

@@ -43,6 +43,7 @@ pub mod loss;
 pub mod product;
 pub mod record;
 pub mod replay;
+pub mod rows;
 pub mod scalar;
 pub mod team;
 pub mod update;
