@@ -1,25 +1,30 @@
 //! The update's element-wise passes on the CPU: a parameter's value lowered by its decrement
-//! (`w ← w - d`), and SGD with momentum (the velocity advanced and the value lowered) in one
-//! pass, each in the tensors' own buffers and shared among the cores.
+//! (`w ← w - d`), and SGD with momentum, Adam and AdamW (the state advanced and the value
+//! lowered) in one pass each, in the tensors' own buffers and shared among the cores.
 //!
 //! # Design
 //! Composed of burn's operations, momentum is five passes over a parameter's values (`m v`,
-//! `+ g`, and for Nesterov `m v` and `+ g` again, then `lr d`) and a sixth for `w - lr d`, each
-//! writing a new tensor; on flex they run element by element on the training thread while the
-//! [`Team`]'s helpers wait for the next product. For the flagship's first layer (784 × 512
-//! values) those passes were most of a step's element-wise work. On flex, where the value's
-//! and the velocity's buffers each have one owner and every tensor is laid out row after row,
-//! [`momentum`] does the same f32 arithmetic, operation by operation in the same order (`v ←
-//! v·m + g`, `d = v·m + g` or `v`, `w ← w - lr·d`) in one pass over the buffers, so its values
-//! are burn's to the bit (the tests below compare them); [`subtract`] is plain SGD's `w - d`
-//! the same way. A pass of at least [`SHARE_FROM`] values is cut into one run of elements per
-//! thread; each element is computed alone, so the values do not depend on the cut. Anywhere
-//! else (not flex, not f32, a rate on the device, a shared buffer, another layout) burn's
-//! operations run.
+//! `+ g`, and for Nesterov `m v` and `+ g` again, then `lr d`) and a sixth for `w - lr d`, and
+//! Adam a dozen, each writing a new tensor; on flex they run element by element on the
+//! training thread while the [`Team`]'s helpers wait for the next product. For the flagship's
+//! first layer (784 × 512 values) those passes were most of a step's element-wise work, and
+//! with Adam about half of the whole step. On flex, where the value's and the states' buffers
+//! each have one owner and every tensor is laid out row after row, [`momentum`] and [`adam`] do
+//! the same f32 arithmetic, operation by operation in the same order as `super::update`'s
+//! composed operations (burn's optimizers' order: the weight decay added to the gradient, `v ←
+//! v·m + g`, `d = v·m + g` or `v`, `w ← w - d·lr`; Adam's moments, its direction with the
+//! bias corrections as [`super::scalar::StepRow::new`] folds them, AdamW's decoupled decay),
+//! in one pass over the buffers, so their values are burn's to the bit (the tests here and in
+//! `super::update` compare them for every rule); [`subtract`] is plain SGD's `w - d` the same
+//! way. A pass of at least [`SHARE_FROM`] values is cut into one run of elements per thread;
+//! each element is computed alone, so the values do not depend on the cut. Anywhere else (not
+//! flex, not f32, a factor on the device, a shared buffer, another layout) burn's operations
+//! run.
 //!
-//! Measured on a 2-core AMD EPYC (AVX-512) for the flagship's first layer (401,408 values):
-//! Nesterov's update took 209-247 µs composed, 122-179 µs with the velocity and decrement in one
-//! pass and the value's subtraction apart; see the README's CPU figures for the whole step.
+//! Measured on a 2-core AMD EPYC (AVX-512): the flagship's first-layer Nesterov update took
+//! 209-247 µs composed and 122-179 µs with the velocity and decrement in one pass and the
+//! value's subtraction apart, before this module; the whole step's figures, with these passes,
+//! are in the README (Performance).
 
 use burn::backend::Flex;
 use burn::tensor::Tensor;
@@ -35,93 +40,185 @@ pub const SHARE_FROM: usize = 2 * VALUES_PER_THREAD;
 /// Values each thread is given at least (about 10 µs of one core's momentum pass).
 pub const VALUES_PER_THREAD: usize = 1 << 15;
 
-/// Values a run's start is a multiple of (a 64-byte cache line of f32), so that no two threads
-/// write the same line.
+/// Values a run's start is a multiple of (a 64-byte cache line of f32): where a buffer starts
+/// on a line, as large allocations usually do, no two threads write the same line.
 const ALIGNMENT: usize = 16;
 
-/// What [`momentum`] did.
+/// What a pass with `N` state tensors (the velocity; Adam's two moments) did.
 // Returned once per parameter and step, and taken apart at once: boxing the larger variant
 // would allocate each time.
 #[allow(clippy::large_enum_variant)]
-pub enum Outcome {
-    /// The value lowered and the velocity advanced, each in its own buffer.
+pub enum Outcome<const N: usize> {
+    /// The value lowered and the states advanced, each in its own buffer.
     Done {
         value: Tensor<2>,
-        velocity: Tensor<2>,
+        states: [Tensor<2>; N],
     },
     /// The pass does not apply: the tensors, as they were given.
     GivenBack {
         value: Tensor<2>,
-        velocity: Tensor<2>,
+        states: [Tensor<2>; N],
         gradient: Tensor<2>,
     },
 }
 
-/// `velocity ← momentum · velocity + gradient` and `value ← value - rate · direction`
-/// (`direction` = `momentum · velocity + gradient` with Nesterov, else the velocity), in the
-/// value's and the velocity's buffers, as burn's f32 operations compute them; the tensors are
-/// given back where this pass does not apply (see the module's overview).
+/// SGD with momentum: `g ← g + λ·w` where `weight_decay` λ is not 0, `velocity ← momentum ·
+/// velocity + g` and `value ← value - rate · direction` (`direction` = `momentum · velocity +
+/// g` with Nesterov, else the velocity), in the value's and the velocity's buffers, as burn's
+/// f32 operations compute them; the tensors are given back where this pass does not apply
+/// (see the module's overview).
 pub fn momentum(
     value: Tensor<2>,
     velocity: Tensor<2>,
     gradient: Tensor<2>,
     momentum: f32,
     nesterov: bool,
+    weight_decay: f64,
     rate: &Scalar,
-) -> Outcome {
+) -> Outcome<1> {
+    let rule = match nesterov {
+        true => Rule::Nesterov,
+        false => Rule::Momentum,
+    };
+    let constants = |rate: f32| Constants {
+        momentum,
+        rate,
+        penalty: weight_decay as f32,
+        ..Constants::default()
+    };
+    fused(
+        value,
+        [velocity],
+        gradient,
+        rule,
+        weight_decay > 0.0,
+        rate,
+        constants,
+    )
+}
+
+/// Adam (`decoupled` false: `g ← g + λ·w` where `weight_decay` λ is not 0) or AdamW
+/// (`decoupled`: `w ← w·factors[2]` where λ is not 0) with the bias corrections folded into
+/// `factors` as [`super::scalar::StepRow::new`] computes them: the moments advanced (`m ← β₁ m
+/// + (1 - β₁) g`, `s ← β₂ s + (1 - β₂) g²`) and the value lowered by `rate` times Adam's
+/// direction, in their own buffers, as burn's f32 operations compute them (see
+/// `super::update`); the tensors are given back where this pass does not apply.
+#[allow(clippy::too_many_arguments)]
+pub fn adam(
+    value: Tensor<2>,
+    moments: [Tensor<2>; 2],
+    gradient: Tensor<2>,
+    decoupled: bool,
+    [beta1, beta2]: [f32; 2],
+    [epsilon, weight_decay]: [f64; 2],
+    factors: &[Scalar],
+    rate: &Scalar,
+) -> Outcome<2> {
+    let host = |scalar: &Scalar| match scalar {
+        Scalar::Host(value) => Some(*value as f32),
+        Scalar::Device(_) => None,
+    };
+    let factors: Option<Vec<f32>> = factors.iter().take(3).map(host).collect();
+    let Some(&[factor0, factor1, factor2]) = factors.as_deref() else {
+        return Outcome::GivenBack {
+            value,
+            states: moments,
+            gradient,
+        };
+    };
+    let rule = match decoupled {
+        true => Rule::AdamW,
+        false => Rule::Adam,
+    };
+    let constants = |rate: f32| Constants {
+        rate,
+        beta1,
+        keep1: 1.0 - beta1,
+        beta2,
+        keep2: 1.0 - beta2,
+        factors: [factor0, factor1, factor2],
+        epsilon: epsilon as f32,
+        penalty: weight_decay as f32,
+        ..Constants::default()
+    };
+    fused(
+        value,
+        moments,
+        gradient,
+        rule,
+        weight_decay > 0.0,
+        rate,
+        constants,
+    )
+}
+
+/// The pass of `rule` over a value, its `N` states and its gradient, where it applies (flex,
+/// f32, one shape, row after row, the value and the states each of one owner, a host rate);
+/// `constants` makes the pass's constants from the rate.
+fn fused<const N: usize>(
+    value: Tensor<2>,
+    states: [Tensor<2>; N],
+    gradient: Tensor<2>,
+    rule: Rule,
+    weighted: bool,
+    rate: &Scalar,
+    constants: impl Fn(f32) -> Constants,
+) -> Outcome<N> {
     let dims = value.dims();
-    let applies = [&value, &velocity, &gradient]
-        .iter()
+    let applies = std::iter::once(&value)
+        .chain(&states)
+        .chain([&gradient])
         .all(|tensor| flex_f32(tensor) && tensor.dims() == dims);
     let (Scalar::Host(rate), true) = (rate, applies) else {
         return Outcome::GivenBack {
             value,
-            velocity,
+            states,
             gradient,
         };
     };
-    let (mut value, mut velocity, gradient) =
-        (primitive(value), primitive(velocity), primitive(gradient));
-    let back = |value, velocity, gradient| Outcome::GivenBack {
-        value: Tensor::from_primitive::<Flex>(value),
-        velocity: Tensor::from_primitive::<Flex>(velocity),
-        gradient: Tensor::from_primitive::<Flex>(gradient),
-    };
-    if ![&value, &velocity, &gradient]
-        .into_iter()
-        .all(row_after_row)
-    {
-        return back(value, velocity, gradient);
-    }
-    let (Some(values), Some(velocities)) = (
-        value
-            .try_storage_mut::<f32>()
-            .map(|values| values.as_mut_ptr()),
-        velocity
-            .try_storage_mut::<f32>()
-            .map(|velocities| velocities.as_mut_ptr()),
-    ) else {
-        return back(value, velocity, gradient);
+    let (mut value, mut states, gradient) =
+        (primitive(value), states.map(primitive), primitive(gradient));
+    let laid_out = std::iter::once(&value)
+        .chain(&states)
+        .chain([&gradient])
+        .all(row_after_row);
+    let values = value
+        .try_storage_mut::<f32>()
+        .map(|values| values.as_mut_ptr());
+    let addresses: Option<Vec<usize>> = states
+        .iter_mut()
+        .map(|state| {
+            state
+                .try_storage_mut::<f32>()
+                .map(|state| state.as_mut_ptr() as usize)
+        })
+        .collect();
+    let (true, Some(values), Some(addresses)) = (laid_out, values, addresses) else {
+        return Outcome::GivenBack {
+            value: Tensor::from_primitive::<Flex>(value),
+            states: states.map(Tensor::from_primitive::<Flex>),
+            gradient: Tensor::from_primitive::<Flex>(gradient),
+        };
     };
     let whole = Pass {
-        rule: match nesterov {
-            true => Rule::Nesterov,
-            false => Rule::Momentum,
-        },
+        rule,
+        weighted,
         value: values as usize,
-        velocity: velocities as usize,
-        decrement: gradient.storage::<f32>().as_ptr() as usize,
+        gradient: gradient.storage::<f32>().as_ptr() as usize,
+        first: addresses.first().copied().unwrap_or(0),
+        second: addresses.get(1).copied().unwrap_or(0),
         length: dims[0] * dims[1],
-        momentum,
-        rate: *rate as f32,
+        constants: constants(*rate as f32),
     };
-    // SAFETY: the value's and the velocity's buffers are each this pass's own (one owner, so
-    // `try_storage_mut` gave them) and hold `length` values, as does the gradient's, which
-    // nothing writes while it is read; all three outlive the call.
+    #[cfg(test)]
+    count_pass(0);
+    // SAFETY: the value's and the states' buffers are each this pass's own (one owner, so
+    // `try_storage_mut` gave them, and no two are one) and hold `length` values, as does the
+    // gradient's, which nothing writes while it is read; all outlive the call.
     unsafe { whole.run_shared() };
     Outcome::Done {
         value: Tensor::from_primitive::<Flex>(value),
-        velocity: Tensor::from_primitive::<Flex>(velocity),
+        states: states.map(Tensor::from_primitive::<Flex>),
     }
 }
 
@@ -145,13 +242,16 @@ pub fn subtract(value: Tensor<2>, decrement: Tensor<2>) -> Tensor<2> {
     };
     let whole = Pass {
         rule: Rule::Subtract,
+        weighted: false,
         value: values as usize,
-        velocity: 0,
-        decrement: decrement.storage::<f32>().as_ptr() as usize,
+        gradient: decrement.storage::<f32>().as_ptr() as usize,
+        first: 0,
+        second: 0,
         length: dims[0] * dims[1],
-        momentum: 0.0,
-        rate: 0.0,
+        constants: Constants::default(),
     };
+    #[cfg(test)]
+    count_pass(1);
     // SAFETY: the value's buffer is this pass's own and holds `length` values, as does the
     // decrement's, which nothing writes while it is read; both outlive the call.
     unsafe { whole.run_shared() };
@@ -174,29 +274,78 @@ fn row_after_row(tensor: &FlexTensor) -> bool {
         && tensor.storage::<f32>().len() == layout.shape().num_elements()
 }
 
-/// What a pass computes per element.
+/// What a pass computes per element (`g` the gradient, `+ λ w` first where the pass is
+/// weighted).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Rule {
-    /// `w ← w - d`.
+    /// `w ← w - g` (the gradient being the decrement).
     Subtract,
-    /// `v ← v·m + g`, `w ← w - lr·v`.
+    /// `v ← v·m + g`, `w ← w - v·lr`.
     Momentum,
-    /// `v ← v·m + g`, `w ← w - lr·(v·m + g)`.
+    /// `v ← v·m + g`, `w ← w - (v·m + g)·lr`.
     Nesterov,
+    /// Burn's Adam: the moments advanced, `w ← w - (m·f₀ / (√s + f₁))·lr`.
+    Adam,
+    /// Burn's AdamW: the moments advanced, `w ← w·f₂ - ((m / f₀) / (√(s / f₁) + ε))·lr` (`w·f₂`
+    /// where the pass is weighted, else `w`).
+    AdamW,
+}
+
+/// The f32 constants of a pass: each as burn's scalar operations take it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Constants {
+    momentum: f32,
+    rate: f32,
+    beta1: f32,
+    /// `1 - β₁`, in f32.
+    keep1: f32,
+    beta2: f32,
+    /// `1 - β₂`, in f32.
+    keep2: f32,
+    /// The step's optimizer factors ([`super::scalar::StepRow::new`]).
+    factors: [f32; 3],
+    epsilon: f32,
+    /// The weight decay λ.
+    penalty: f32,
 }
 
 /// A pass over `length` values from the given addresses (a [`Part`] may cross threads):
-/// `decrement` is the gradient for the momentum rules; `velocity` is unused by
-/// [`Rule::Subtract`].
+/// `first` is the velocity or Adam's first moment, `second` Adam's second moment (0 where the
+/// rule has none).
 #[derive(Clone, Copy, Debug)]
 struct Pass {
     rule: Rule,
+    /// Whether the weight decay applies (`g + λ w`; AdamW's `w·f₂`).
+    weighted: bool,
     value: usize,
-    velocity: usize,
-    decrement: usize,
+    gradient: usize,
+    first: usize,
+    second: usize,
     length: usize,
-    momentum: f32,
-    rate: f32,
+    constants: Constants,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Momentum and Adam passes, and subtractions, this thread has run (for tests that must
+    /// know a pass ran, not burn's operations).
+    static PASSES_RUN: std::cell::Cell<[usize; 2]> = const { std::cell::Cell::new([0, 0]) };
+}
+
+/// Momentum and Adam passes, and subtractions, this thread has run.
+#[cfg(test)]
+pub fn passes_run() -> [usize; 2] {
+    PASSES_RUN.with(|passes| passes.get())
+}
+
+/// Counts a pass of `kind` (0: momentum or Adam, 1: a subtraction).
+#[cfg(test)]
+fn count_pass(kind: usize) {
+    PASSES_RUN.with(|passes| {
+        let mut counts = passes.get();
+        counts[kind] += 1;
+        passes.set(counts);
+    });
 }
 
 impl Pass {
@@ -215,8 +364,9 @@ impl Pass {
                 };
                 Pass {
                     value: offset(self.value),
-                    velocity: offset(self.velocity),
-                    decrement: offset(self.decrement),
+                    gradient: offset(self.gradient),
+                    first: offset(self.first),
+                    second: offset(self.second),
                     length: end - start,
                     ..*self
                 }
@@ -241,44 +391,143 @@ impl Part for Pass {
     /// The pass over its values.
     ///
     /// # Safety
-    /// `value` (and for the momentum rules `velocity`) must address `length` f32 values that
-    /// nothing else reads or writes during the call, and `decrement` `length` values that
-    /// nothing writes.
+    /// `value`, and the states its rule has (`first`, `second`), must each address `length`
+    /// f32 values that nothing else reads or writes during the call, and `gradient` `length`
+    /// values that nothing writes.
     unsafe fn run(&self) {
+        let length = self.length;
         // SAFETY: the contract above.
-        let (values, decrements) = unsafe {
+        let state =
+            |address: usize| unsafe { std::slice::from_raw_parts_mut(address as *mut f32, length) };
+        // SAFETY: the contract above.
+        let (values, gradients) = unsafe {
             (
-                std::slice::from_raw_parts_mut(self.value as *mut f32, self.length),
-                std::slice::from_raw_parts(self.decrement as *const f32, self.length),
+                std::slice::from_raw_parts_mut(self.value as *mut f32, length),
+                std::slice::from_raw_parts(self.gradient as *const f32, length),
             )
         };
-        let (momentum, rate) = (self.momentum, self.rate);
-        // One loop per rule, so that none branches per element (each vectorises).
-        match self.rule {
-            Rule::Subtract => {
-                for (value, &decrement) in values.iter_mut().zip(decrements) {
-                    *value -= decrement;
-                }
-                return;
+        let constants = &self.constants;
+        // One loop per rule and weighting, so that none branches per element (each
+        // vectorises).
+        match (self.rule, self.weighted) {
+            (Rule::Subtract, _) => subtract_pass(values, gradients),
+            (Rule::Momentum, false) => {
+                momentum_pass::<false, false>(values, state(self.first), gradients, constants)
             }
-            Rule::Momentum | Rule::Nesterov => {}
+            (Rule::Momentum, true) => {
+                momentum_pass::<false, true>(values, state(self.first), gradients, constants)
+            }
+            (Rule::Nesterov, false) => {
+                momentum_pass::<true, false>(values, state(self.first), gradients, constants)
+            }
+            (Rule::Nesterov, true) => {
+                momentum_pass::<true, true>(values, state(self.first), gradients, constants)
+            }
+            (Rule::Adam, false) => adam_pass::<false, false>(
+                values,
+                [state(self.first), state(self.second)],
+                gradients,
+                constants,
+            ),
+            (Rule::Adam, true) => adam_pass::<false, true>(
+                values,
+                [state(self.first), state(self.second)],
+                gradients,
+                constants,
+            ),
+            (Rule::AdamW, false) => adam_pass::<true, false>(
+                values,
+                [state(self.first), state(self.second)],
+                gradients,
+                constants,
+            ),
+            (Rule::AdamW, true) => adam_pass::<true, true>(
+                values,
+                [state(self.first), state(self.second)],
+                gradients,
+                constants,
+            ),
         }
-        // SAFETY: the contract above.
-        let velocities =
-            unsafe { std::slice::from_raw_parts_mut(self.velocity as *mut f32, self.length) };
-        let triples = values.iter_mut().zip(velocities).zip(decrements);
-        if self.rule == Rule::Nesterov {
-            for ((value, velocity), &slope) in triples {
-                let advanced = *velocity * momentum + slope;
-                *velocity = advanced;
-                *value -= (advanced * momentum + slope) * rate;
-            }
+    }
+}
+
+/// `w ← w - d`.
+fn subtract_pass(values: &mut [f32], decrements: &[f32]) {
+    for (value, &decrement) in values.iter_mut().zip(decrements) {
+        *value -= decrement;
+    }
+}
+
+/// Momentum (`NESTEROV`: Nesterov's), with the weight decay added to the gradient where
+/// `WEIGHTED`, each operation as burn's f32 operations round it.
+fn momentum_pass<const NESTEROV: bool, const WEIGHTED: bool>(
+    values: &mut [f32],
+    velocities: &mut [f32],
+    gradients: &[f32],
+    constants: &Constants,
+) {
+    let Constants {
+        momentum,
+        rate,
+        penalty,
+        ..
+    } = *constants;
+    for ((value, velocity), &gradient) in values.iter_mut().zip(velocities).zip(gradients) {
+        // burn's `w·λ + g`.
+        let slope = if WEIGHTED {
+            *value * penalty + gradient
         } else {
-            for ((value, velocity), &slope) in triples {
-                let advanced = *velocity * momentum + slope;
-                *velocity = advanced;
-                *value -= advanced * rate;
-            }
+            gradient
+        };
+        let advanced = *velocity * momentum + slope;
+        *velocity = advanced;
+        let direction = if NESTEROV {
+            advanced * momentum + slope
+        } else {
+            advanced
+        };
+        *value -= direction * rate;
+    }
+}
+
+/// Adam (`DECOUPLED`: AdamW) as burn computes it (see [`Rule`]), each operation as burn's f32
+/// operations round it; `WEIGHTED`: Adam's `g + λ w`, AdamW's `w·f₂`.
+fn adam_pass<const DECOUPLED: bool, const WEIGHTED: bool>(
+    values: &mut [f32],
+    [firsts, seconds]: [&mut [f32]; 2],
+    gradients: &[f32],
+    constants: &Constants,
+) {
+    let Constants {
+        rate,
+        beta1,
+        keep1,
+        beta2,
+        keep2,
+        factors: [factor0, factor1, factor2],
+        epsilon,
+        penalty,
+        ..
+    } = *constants;
+    let moments = firsts.iter_mut().zip(seconds.iter_mut());
+    for ((value, (first, second)), &gradient) in values.iter_mut().zip(moments).zip(gradients) {
+        let slope = if WEIGHTED && !DECOUPLED {
+            *value * penalty + gradient
+        } else {
+            gradient
+        };
+        let advanced_first = *first * beta1 + slope * keep1;
+        let advanced_second = *second * beta2 + (slope * slope) * keep2;
+        *first = advanced_first;
+        *second = advanced_second;
+        if DECOUPLED {
+            let direction =
+                (advanced_first / factor0) / ((advanced_second / factor1).sqrt() + epsilon);
+            let kept = if WEIGHTED { *value * factor2 } else { *value };
+            *value = kept - direction * rate;
+        } else {
+            let direction = (advanced_first * factor0) / (advanced_second.sqrt() + factor1);
+            *value -= direction * rate;
         }
     }
 }
@@ -318,11 +567,12 @@ mod tests {
                         gradient.clone(),
                         momentum,
                         nesterov,
+                        0.0,
                         &Scalar::Host(rate),
                     );
                     let Outcome::Done {
                         value: new_value,
-                        velocity: new_velocity,
+                        states: [new_velocity],
                     } = outcome
                     else {
                         panic!("the pass applies on flex");
@@ -357,19 +607,23 @@ mod tests {
             let value = draws.tensor(shape, Distribution::Normal(0.0, 1.0));
             let decrement = draws.tensor(shape, Distribution::Normal(0.0, 0.1));
             let expected = copy(&value) - decrement.clone();
+            let original = value.to_data();
             let held = value.clone();
+            let [_, before] = super::passes_run();
             let held_elsewhere = super::subtract(value, decrement.clone());
+            assert_eq!(
+                super::passes_run()[1],
+                before,
+                "{shape:?}: burn's subtraction"
+            );
             assert_eq!(
                 held_elsewhere.to_data(),
                 expected.to_data(),
                 "{shape:?}, held"
             );
-            assert_ne!(
-                held.to_data(),
-                expected.to_data(),
-                "the held value is unchanged"
-            );
+            assert_eq!(held.to_data(), original, "the held value is unchanged");
             let own = super::subtract(held, decrement);
+            assert_eq!(super::passes_run()[1], before + 1, "{shape:?}: the pass");
             assert_eq!(own.to_data(), expected.to_data(), "{shape:?}, one owner");
         }
     }
@@ -380,21 +634,61 @@ mod tests {
     fn shared_or_transposed_tensors_are_given_back() {
         let draws = Draws::new(5, &Device::flex());
         let draw = |shape| draws.tensor(shape, Distribution::Normal(0.0, 1.0));
-        let given_back = |outcome| matches!(outcome, Outcome::GivenBack { .. });
+        fn given_back<const N: usize>(outcome: Outcome<N>) -> bool {
+            matches!(outcome, Outcome::GivenBack { .. })
+        }
         let rate = Scalar::Host(0.1);
+        let momentum = |value, velocity, gradient| {
+            given_back(super::momentum(
+                value, velocity, gradient, 0.9, true, 0.0, &rate,
+            ))
+        };
         let velocity = draw([8, 16]);
-        let held = velocity.clone();
-        let outcome = super::momentum(draw([8, 16]), velocity, draw([8, 16]), 0.9, false, &rate);
-        assert!(given_back(outcome), "a shared velocity");
-        drop(held);
+        let (held, original) = (velocity.clone(), velocity.to_data());
+        assert!(
+            momentum(draw([8, 16]), velocity, draw([8, 16])),
+            "a shared velocity"
+        );
+        assert_eq!(held.to_data(), original, "the shared velocity is unchanged");
         let value = draw([8, 16]);
-        let held = value.clone();
-        let outcome = super::momentum(value, draw([8, 16]), draw([8, 16]), 0.9, false, &rate);
-        assert!(given_back(outcome), "a shared value");
-        drop(held);
+        let (held, original) = (value.clone(), value.to_data());
+        assert!(
+            momentum(value, draw([8, 16]), draw([8, 16])),
+            "a shared value"
+        );
+        assert_eq!(held.to_data(), original, "the shared value is unchanged");
         let transposed = draw([16, 16]).transpose();
-        let outcome = super::momentum(draw([16, 16]), draw([16, 16]), transposed, 0.9, true, &rate);
-        assert!(given_back(outcome), "a transposed gradient");
+        assert!(
+            momentum(draw([16, 16]), draw([16, 16]), transposed),
+            "a transposed gradient"
+        );
+        assert!(
+            !momentum(draw([16, 16]), draw([16, 16]), draw([16, 16])),
+            "all its own"
+        );
+        let factors = [Scalar::Host(1.0), Scalar::Host(1e-8), Scalar::Host(1.0)];
+        let adam = |moments, decoupled| {
+            given_back(super::adam(
+                draw([8, 16]),
+                moments,
+                draw([8, 16]),
+                decoupled,
+                [0.9, 0.999],
+                [1e-8, 0.0],
+                &factors,
+                &rate,
+            ))
+        };
+        let moment = draw([8, 16]);
+        let (held, original) = (moment.clone(), moment.to_data());
+        assert!(adam([draw([8, 16]), moment], false), "a shared moment");
+        assert_eq!(held.to_data(), original, "the shared moment is unchanged");
+        for decoupled in [false, true] {
+            assert!(
+                !adam([draw([8, 16]), draw([8, 16])], decoupled),
+                "all its own"
+            );
+        }
     }
 
     /// The runs cover every element once, in order, each but the first starting on a cache

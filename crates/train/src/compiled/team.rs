@@ -167,18 +167,22 @@ impl Team {
 
     /// Runs `parts`, the first on this thread and each other on a helper, and returns when
     /// all are done. Where the team is in use by another caller (or `parts` outnumber its
-    /// threads), the parts run here, one after another.
+    /// threads), the parts run here, one after another; a single part runs here.
     ///
     /// # Safety
     /// As [`Part::run`], for every part; no part may write what another reads or writes.
     pub unsafe fn run<P: Part>(&self, parts: &[P]) {
-        // The lock is taken only where the team will be used, so that a part run alone here
-        // never holds it; one poisoned by a panic elsewhere is still a valid lock.
-        let guard = match self.busy.try_lock() {
-            _ if parts.len() > self.threads() => None,
-            Ok(guard) => Some(guard),
-            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
+        // The lock is taken only where the team will be used (more than one part, no more
+        // than its threads), so that parts run here never hold it; one poisoned by a panic
+        // elsewhere is still a valid lock.
+        let guard = match parts.len() {
+            0 | 1 => None,
+            count if count > self.threads() => None,
+            _ => match self.busy.try_lock() {
+                Ok(guard) => Some(guard),
+                Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                Err(TryLockError::WouldBlock) => None,
+            },
         };
         let Some(guard) = guard else {
             for part in parts {

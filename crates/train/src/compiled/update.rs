@@ -416,53 +416,91 @@ impl UpdateRule {
                     ..
                 },
                 state,
-            ) => {
-                let gradient = with_penalty(gradient, &value, weight_decay);
-                let (direction, state) = match state {
-                    State::Velocity(velocity) => {
-                        // On flex, in one pass (the same arithmetic).
-                        let outcome = descent::momentum(
+            ) => match state {
+                State::Velocity(velocity) => {
+                    // On flex, in one pass (the same arithmetic).
+                    let outcome = descent::momentum(
+                        value,
+                        velocity,
+                        gradient,
+                        momentum as f32,
+                        nesterov,
+                        weight_decay,
+                        rate,
+                    );
+                    let (value, velocity, gradient) = match outcome {
+                        Outcome::Done {
                             value,
-                            velocity,
+                            states: [velocity],
+                        } => return (value, State::Velocity(velocity)),
+                        Outcome::GivenBack {
+                            value,
+                            states: [velocity],
                             gradient,
-                            momentum as f32,
-                            nesterov,
-                            rate,
-                        );
-                        let (value, velocity, gradient) = match outcome {
-                            Outcome::Done { value, velocity } => {
-                                return (value, State::Velocity(velocity));
-                            }
-                            Outcome::GivenBack {
-                                value,
-                                velocity,
-                                gradient,
-                            } => (value, velocity, gradient),
-                        };
-                        // burn keeps the momentum factor in f32.
-                        let momentum = momentum as f32 as f64;
-                        let velocity = velocity.mul_scalar(momentum) + gradient.clone();
-                        let direction = if nesterov {
-                            velocity.clone().mul_scalar(momentum) + gradient
-                        } else {
-                            velocity.clone()
-                        };
-                        let value = descent::subtract(value, rate.times(direction));
-                        return (value, State::Velocity(velocity));
-                    }
-                    state @ (State::None | State::Moments(_)) => (gradient, state),
-                };
-                (descent::subtract(value, rate.times(direction)), state)
-            }
+                        } => (value, velocity, gradient),
+                    };
+                    let gradient = with_penalty(gradient, &value, weight_decay);
+                    // burn keeps the momentum factor in f32.
+                    let momentum = momentum as f32 as f64;
+                    let velocity = velocity.mul_scalar(momentum) + gradient.clone();
+                    let direction = if nesterov {
+                        velocity.clone().mul_scalar(momentum) + gradient
+                    } else {
+                        velocity.clone()
+                    };
+                    let value = descent::subtract(value, rate.times(direction));
+                    (value, State::Velocity(velocity))
+                }
+                state @ (State::None | State::Moments(_)) => {
+                    let gradient = with_penalty(gradient, &value, weight_decay);
+                    (descent::subtract(value, rate.times(gradient)), state)
+                }
+            },
             (
                 Optimizer::Adam {
                     beta1,
                     beta2,
+                    epsilon,
                     weight_decay,
                     ..
                 },
                 State::Moments(moments),
             ) => {
+                // On flex, in one pass (the same arithmetic).
+                let outcome = descent::adam(
+                    value,
+                    [moments.first, moments.second],
+                    gradient,
+                    false,
+                    [beta1 as f32, beta2 as f32],
+                    [epsilon, weight_decay],
+                    &scalars.factors,
+                    rate,
+                );
+                let time = moments.time + 1;
+                let (value, [first, second], gradient) = match outcome {
+                    Outcome::Done {
+                        value,
+                        states: [first, second],
+                    } => {
+                        let moments = Moments {
+                            first,
+                            second,
+                            time,
+                        };
+                        return (value, State::Moments(moments));
+                    }
+                    Outcome::GivenBack {
+                        value,
+                        states,
+                        gradient,
+                    } => (value, states, gradient),
+                };
+                let moments = Moments {
+                    first,
+                    second,
+                    time: moments.time,
+                };
                 let gradient = with_penalty(gradient, &value, weight_decay);
                 let moments = moments.advance(beta1, beta2, gradient);
                 let direction = moments.adam_direction(&scalars.factors);
@@ -479,6 +517,41 @@ impl UpdateRule {
                 },
                 State::Moments(moments),
             ) => {
+                // On flex, in one pass (the same arithmetic).
+                let outcome = descent::adam(
+                    value,
+                    [moments.first, moments.second],
+                    gradient,
+                    true,
+                    [beta1 as f32, beta2 as f32],
+                    [epsilon, weight_decay],
+                    &scalars.factors,
+                    rate,
+                );
+                let time = moments.time + 1;
+                let (value, [first, second], gradient) = match outcome {
+                    Outcome::Done {
+                        value,
+                        states: [first, second],
+                    } => {
+                        let moments = Moments {
+                            first,
+                            second,
+                            time,
+                        };
+                        return (value, State::Moments(moments));
+                    }
+                    Outcome::GivenBack {
+                        value,
+                        states,
+                        gradient,
+                    } => (value, states, gradient),
+                };
+                let moments = Moments {
+                    first,
+                    second,
+                    time: moments.time,
+                };
                 let moments = moments.advance(beta1, beta2, gradient);
                 let direction = moments.adamw_direction(&scalars.factors, epsilon);
                 let decrement = rate.times(direction);
@@ -610,14 +683,9 @@ mod tests {
         tensors
     }
 
-    /// Every rule the update kernel compiles (each optimizer, with and without its decay)
-    /// updates values and state as burn's composed operations do, over four steps at changing
-    /// rates, with a weight's gradient and a bias's gradient rows.
-    #[test]
-    fn the_update_kernel_applies_every_rule_as_the_composed_operations_do() {
-        let Some(device) = wgpu_device() else {
-            return;
-        };
+    /// Each optimizer with and without its decay (and SGD with and without momentum and
+    /// Nesterov's look-ahead).
+    fn every_rule() -> [Optimizer; 9] {
         let sgd = |momentum: f64, nesterov: bool, weight_decay: f64| Optimizer::Sgd {
             lr: 0.1,
             momentum,
@@ -638,18 +706,107 @@ mod tests {
             epsilon: 1e-6,
             weight_decay,
         };
-        let optimizers = [
+        [
             sgd(0.0, false, 0.0),
             sgd(0.0, false, 0.01),
             sgd(0.9, false, 0.0),
+            sgd(0.9, true, 0.0),
             sgd(0.9, true, 0.001),
             adam(0.0),
             adam(0.01),
             adamw(0.0),
             adamw(0.1),
-        ];
+        ]
+    }
+
+    /// On flex, the updates in one pass (`super::descent`) give burn's composed operations'
+    /// values to the bit for every rule, over four steps at changing rates, for a weight large
+    /// enough to be shared among the cores and a bias summed from gradient rows. The composed
+    /// operations run where a clone of each tensor is held (the pass then declines: a buffer
+    /// with another owner is not written in place).
+    #[test]
+    fn on_flex_every_rule_in_one_pass_gives_the_composed_operations_values_exactly() {
+        let device = Device::flex();
+        let draws = Draws::new(31, &device);
+        let normal = Distribution::Normal(0.0, 1.0);
+        let width = 400;
+        assert!(301 * width >= super::super::descent::SHARE_FROM);
+        for optimizer in every_rule() {
+            let rule = UpdateRule::new(optimizer);
+            let start: Vec<Parameter> = [([301, width], false), ([1, width], true)]
+                .into_iter()
+                .map(|(shape, is_vector)| {
+                    let value = draws.tensor(shape, normal);
+                    Parameter {
+                        id: ParamId::new(),
+                        path: format!("parameter {shape:?}"),
+                        state: State::initial(&optimizer, &value),
+                        value,
+                        is_vector,
+                    }
+                })
+                .collect();
+            let mut composed = copies(&start);
+            let mut fused = start;
+            for step in 0..4 {
+                let rate = optimizer.learning_rate() * (1.0 - 0.2 * step as f64);
+                let row = StepRow::new(&optimizer, rate, UpdateRule::next_time(&composed));
+                let scale = if rule.folds_rate() { rate } else { 1.0 };
+                let weight = draws.tensor([301, width], normal).mul_scalar(scale);
+                let rows = draws.tensor([5, width], normal).mul_scalar(scale);
+                let gradients = || {
+                    vec![
+                        Gradient::Value(copy(&weight)),
+                        Gradient::RowSum(copy(&rows)),
+                    ]
+                };
+                let held: Vec<Vec<Tensor<2>>> = composed.iter().map(tensors).collect();
+                let scalars = StepScalars::host(row);
+                let [passes, _] = descent::passes_run();
+                composed = rule.apply_all(composed, gradients(), &scalars, false);
+                assert_eq!(descent::passes_run()[0], passes, "{optimizer:?}: composed");
+                drop(held);
+                fused = rule.apply_all(fused, gradients(), &scalars, false);
+                // Plain SGD is one subtraction (tested in `descent`).
+                let stateful = !matches!(State::initial(&optimizer, &weight), State::None);
+                let expected = passes + if stateful { 2 } else { 0 };
+                assert_eq!(
+                    descent::passes_run()[0],
+                    expected,
+                    "{optimizer:?}: a pass each"
+                );
+                for (parameter, expected) in fused.iter().zip(&composed) {
+                    let path = &expected.path;
+                    for (index, (ours, reference)) in tensors(parameter)
+                        .into_iter()
+                        .zip(tensors(expected))
+                        .enumerate()
+                    {
+                        assert_eq!(
+                            ours.into_data(),
+                            reference.into_data(),
+                            "{optimizer:?}, {path}, step {step}, tensor {index}",
+                        );
+                    }
+                }
+            }
+            assert_eq!(
+                UpdateRule::next_time(&fused),
+                UpdateRule::next_time(&composed)
+            );
+        }
+    }
+
+    /// Every rule the update kernel compiles (each optimizer, with and without its decay)
+    /// updates values and state as burn's composed operations do, over four steps at changing
+    /// rates, with a weight's gradient and a bias's gradient rows.
+    #[test]
+    fn the_update_kernel_applies_every_rule_as_the_composed_operations_do() {
+        let Some(device) = wgpu_device() else {
+            return;
+        };
         let draws = Draws::new(24, &device);
-        for optimizer in optimizers {
+        for optimizer in every_rule() {
             let rule = UpdateRule::new(optimizer);
             let mut composed = parameters(&optimizer, &draws);
             let mut in_place = copies(&composed);
