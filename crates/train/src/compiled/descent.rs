@@ -395,6 +395,53 @@ impl Part for Pass {
     /// f32 values that nothing else reads or writes during the call, and `gradient` `length`
     /// values that nothing writes.
     unsafe fn run(&self) {
+        // The same arithmetic in wider vectors where the CPU has them (each operation rounds
+        // as in any width: IEEE f32, and Rust fuses no multiply-add of its own).
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F; the contract above.
+                return unsafe { self.run_avx512() };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2; the contract above.
+                return unsafe { self.run_avx2() };
+            }
+        }
+        // SAFETY: the contract above.
+        unsafe { self.run_here() }
+    }
+}
+
+impl Pass {
+    /// [`Part::run`] compiled for AVX-512.
+    ///
+    /// # Safety
+    /// As [`Part::run`], on a CPU with AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn run_avx512(&self) {
+        // SAFETY: the caller's contract.
+        unsafe { self.run_here() }
+    }
+
+    /// [`Part::run`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// As [`Part::run`], on a CPU with AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_avx2(&self) {
+        // SAFETY: the caller's contract.
+        unsafe { self.run_here() }
+    }
+
+    /// [`Part::run`]'s loops, inlined into each of its compilations.
+    ///
+    /// # Safety
+    /// As [`Part::run`].
+    #[inline(always)]
+    unsafe fn run_here(&self) {
         let length = self.length;
         // SAFETY: the contract above.
         let state =
@@ -452,6 +499,7 @@ impl Part for Pass {
 }
 
 /// `w ← w - d`.
+#[inline(always)]
 fn subtract_pass(values: &mut [f32], decrements: &[f32]) {
     for (value, &decrement) in values.iter_mut().zip(decrements) {
         *value -= decrement;
@@ -460,6 +508,7 @@ fn subtract_pass(values: &mut [f32], decrements: &[f32]) {
 
 /// Momentum (`NESTEROV`: Nesterov's), with the weight decay added to the gradient where
 /// `WEIGHTED`, each operation as burn's f32 operations round it.
+#[inline(always)]
 fn momentum_pass<const NESTEROV: bool, const WEIGHTED: bool>(
     values: &mut [f32],
     velocities: &mut [f32],
@@ -492,6 +541,7 @@ fn momentum_pass<const NESTEROV: bool, const WEIGHTED: bool>(
 
 /// Adam (`DECOUPLED`: AdamW) as burn computes it (see [`Rule`]), each operation as burn's f32
 /// operations round it; `WEIGHTED`: Adam's `g + λ w`, AdamW's `w·f₂`.
+#[inline(always)]
 fn adam_pass<const DECOUPLED: bool, const WEIGHTED: bool>(
     values: &mut [f32],
     [firsts, seconds]: [&mut [f32]; 2],
