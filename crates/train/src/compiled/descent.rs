@@ -453,47 +453,33 @@ impl Pass {
                 std::slice::from_raw_parts(self.gradient as *const f32, length),
             )
         };
+        let velocity = || state(self.first);
+        let moments = || [state(self.first), state(self.second)];
         let constants = &self.constants;
         // One loop per rule and weighting, so that none branches per element (each
         // vectorises).
         match (self.rule, self.weighted) {
             (Rule::Subtract, _) => subtract_pass(values, gradients),
             (Rule::Momentum, false) => {
-                momentum_pass::<false, false>(values, state(self.first), gradients, constants)
+                momentum_pass::<false, false>(values, velocity(), gradients, constants)
             }
             (Rule::Momentum, true) => {
-                momentum_pass::<false, true>(values, state(self.first), gradients, constants)
+                momentum_pass::<false, true>(values, velocity(), gradients, constants)
             }
             (Rule::Nesterov, false) => {
-                momentum_pass::<true, false>(values, state(self.first), gradients, constants)
+                momentum_pass::<true, false>(values, velocity(), gradients, constants)
             }
             (Rule::Nesterov, true) => {
-                momentum_pass::<true, true>(values, state(self.first), gradients, constants)
+                momentum_pass::<true, true>(values, velocity(), gradients, constants)
             }
-            (Rule::Adam, false) => adam_pass::<false, false>(
-                values,
-                [state(self.first), state(self.second)],
-                gradients,
-                constants,
-            ),
-            (Rule::Adam, true) => adam_pass::<false, true>(
-                values,
-                [state(self.first), state(self.second)],
-                gradients,
-                constants,
-            ),
-            (Rule::AdamW, false) => adam_pass::<true, false>(
-                values,
-                [state(self.first), state(self.second)],
-                gradients,
-                constants,
-            ),
-            (Rule::AdamW, true) => adam_pass::<true, true>(
-                values,
-                [state(self.first), state(self.second)],
-                gradients,
-                constants,
-            ),
+            (Rule::Adam, false) => {
+                adam_pass::<false, false>(values, moments(), gradients, constants)
+            }
+            (Rule::Adam, true) => adam_pass::<false, true>(values, moments(), gradients, constants),
+            (Rule::AdamW, false) => {
+                adam_pass::<true, false>(values, moments(), gradients, constants)
+            }
+            (Rule::AdamW, true) => adam_pass::<true, true>(values, moments(), gradients, constants),
         }
     }
 }

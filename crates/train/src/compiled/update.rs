@@ -463,52 +463,8 @@ impl UpdateRule {
                     epsilon,
                     weight_decay,
                     ..
-                },
-                State::Moments(moments),
-            ) => {
-                // On flex, in one pass (the same arithmetic).
-                let outcome = descent::adam(
-                    value,
-                    [moments.first, moments.second],
-                    gradient,
-                    false,
-                    [beta1 as f32, beta2 as f32],
-                    [epsilon, weight_decay],
-                    &scalars.factors,
-                    rate,
-                );
-                let time = moments.time + 1;
-                let (value, [first, second], gradient) = match outcome {
-                    Outcome::Done {
-                        value,
-                        states: [first, second],
-                    } => {
-                        let moments = Moments {
-                            first,
-                            second,
-                            time,
-                        };
-                        return (value, State::Moments(moments));
-                    }
-                    Outcome::GivenBack {
-                        value,
-                        states,
-                        gradient,
-                    } => (value, states, gradient),
-                };
-                let moments = Moments {
-                    first,
-                    second,
-                    time: moments.time,
-                };
-                let gradient = with_penalty(gradient, &value, weight_decay);
-                let moments = moments.advance(beta1, beta2, gradient);
-                let direction = moments.adam_direction(&scalars.factors);
-                let value = descent::subtract(value, rate.times(direction));
-                (value, State::Moments(moments))
-            }
-            (
-                Optimizer::AdamW {
+                }
+                | Optimizer::AdamW {
                     beta1,
                     beta2,
                     epsilon,
@@ -517,23 +473,25 @@ impl UpdateRule {
                 },
                 State::Moments(moments),
             ) => {
+                let decoupled = matches!(optimizer, Optimizer::AdamW { .. });
                 // On flex, in one pass (the same arithmetic).
                 let outcome = descent::adam(
                     value,
                     [moments.first, moments.second],
                     gradient,
-                    true,
+                    decoupled,
                     [beta1 as f32, beta2 as f32],
                     [epsilon, weight_decay],
                     &scalars.factors,
                     rate,
                 );
-                let time = moments.time + 1;
+                let time = moments.time;
                 let (value, [first, second], gradient) = match outcome {
                     Outcome::Done {
                         value,
                         states: [first, second],
                     } => {
+                        let time = time + 1;
                         let moments = Moments {
                             first,
                             second,
@@ -550,8 +508,15 @@ impl UpdateRule {
                 let moments = Moments {
                     first,
                     second,
-                    time: moments.time,
+                    time,
                 };
+                if !decoupled {
+                    let gradient = with_penalty(gradient, &value, weight_decay);
+                    let moments = moments.advance(beta1, beta2, gradient);
+                    let direction = moments.adam_direction(&scalars.factors);
+                    let value = descent::subtract(value, rate.times(direction));
+                    return (value, State::Moments(moments));
+                }
                 let moments = moments.advance(beta1, beta2, gradient);
                 let direction = moments.adamw_direction(&scalars.factors, epsilon);
                 let decrement = rate.times(direction);
@@ -637,10 +602,14 @@ mod tests {
         ))
     }
 
-    /// A weight `[7, 13]` and a bias `[1, 13]` (with its optimizer's initial state).
-    fn parameters(optimizer: &Optimizer, draws: &Draws) -> Vec<Parameter> {
+    /// A weight `[rows, width]` and a bias `[1, width]` (with its optimizer's initial state).
+    fn parameters(
+        optimizer: &Optimizer,
+        draws: &Draws,
+        [rows, width]: [usize; 2],
+    ) -> Vec<Parameter> {
         let normal = Distribution::Normal(0.0, 1.0);
-        [([7, 13], false), ([1, 13], true)]
+        [([rows, width], false), ([1, width], true)]
             .into_iter()
             .map(|(shape, is_vector)| {
                 let value = draws.tensor(shape, normal);
@@ -733,19 +702,7 @@ mod tests {
         assert!(301 * width >= super::super::descent::SHARE_FROM);
         for optimizer in every_rule() {
             let rule = UpdateRule::new(optimizer);
-            let start: Vec<Parameter> = [([301, width], false), ([1, width], true)]
-                .into_iter()
-                .map(|(shape, is_vector)| {
-                    let value = draws.tensor(shape, normal);
-                    Parameter {
-                        id: ParamId::new(),
-                        path: format!("parameter {shape:?}"),
-                        state: State::initial(&optimizer, &value),
-                        value,
-                        is_vector,
-                    }
-                })
-                .collect();
+            let start = parameters(&optimizer, &draws, [301, width]);
             let mut composed = copies(&start);
             let mut fused = start;
             for step in 0..4 {
@@ -808,7 +765,7 @@ mod tests {
         let draws = Draws::new(24, &device);
         for optimizer in every_rule() {
             let rule = UpdateRule::new(optimizer);
-            let mut composed = parameters(&optimizer, &draws);
+            let mut composed = parameters(&optimizer, &draws, [7, 13]);
             let mut in_place = copies(&composed);
             for step in 0..4 {
                 let rate = optimizer.learning_rate() * (1.0 - 0.2 * step as f64);
