@@ -111,15 +111,15 @@ pub fn adam(
     decoupled: bool,
     [beta1, beta2]: [f32; 2],
     [epsilon, weight_decay]: [f64; 2],
-    factors: &[Scalar],
+    factors: &[Scalar; 3],
     rate: &Scalar,
 ) -> Outcome<2> {
-    let host = |scalar: &Scalar| match scalar {
-        Scalar::Host(value) => Some(*value as f32),
-        Scalar::Device(_) => None,
-    };
-    let factors: Option<Vec<f32>> = factors.iter().take(3).map(host).collect();
-    let Some(&[factor0, factor1, factor2]) = factors.as_deref() else {
+    let [
+        Scalar::Host(factor0),
+        Scalar::Host(factor1),
+        Scalar::Host(factor2),
+    ] = factors
+    else {
         return Outcome::GivenBack {
             value,
             states: moments,
@@ -136,7 +136,7 @@ pub fn adam(
         keep1: 1.0 - beta1,
         beta2,
         keep2: 1.0 - beta2,
-        factors: [factor0, factor1, factor2],
+        factors: [*factor0 as f32, *factor1 as f32, *factor2 as f32],
         epsilon: epsilon as f32,
         penalty: weight_decay as f32,
         ..Constants::default()
@@ -725,6 +725,107 @@ mod tests {
                 "all its own"
             );
         }
+    }
+
+    /// Every compilation of the passes the CPU can run (plain, AVX2, AVX-512) gives the same
+    /// values to the bit, for every rule, with and without the weight decay.
+    #[test]
+    fn every_compilation_of_the_passes_gives_the_same_values() {
+        use super::{Constants, Pass, Rule};
+        let length = 1007;
+        let draw = |seed: u64, square: bool| -> Vec<f32> {
+            let mut random = mlpc_data::random::Random::new(seed);
+            let draw = |_| random.normal() as f32;
+            (0..length)
+                .map(draw)
+                .map(|value| if square { value * value } else { value })
+                .collect()
+        };
+        let constants = Constants {
+            momentum: 0.9,
+            rate: 0.01,
+            beta1: 0.9,
+            keep1: 1.0 - 0.9,
+            beta2: 0.999,
+            keep2: 1.0 - 0.999,
+            factors: [0.7, 1e-7, 0.999],
+            epsilon: 1e-8,
+            penalty: 0.01,
+        };
+        let rules = [
+            Rule::Subtract,
+            Rule::Momentum,
+            Rule::Nesterov,
+            Rule::Adam,
+            Rule::AdamW,
+        ];
+        for rule in rules {
+            for weighted in [false, true] {
+                // The value, the two states and the gradient after a pass run by `how`.
+                let run = |how: &dyn Fn(&Pass)| -> [Vec<f32>; 3] {
+                    let (mut value, mut first, mut second) =
+                        (draw(1, false), draw(2, false), draw(3, true));
+                    let gradient = draw(4, false);
+                    let pass = Pass {
+                        rule,
+                        weighted,
+                        value: value.as_mut_ptr() as usize,
+                        gradient: gradient.as_ptr() as usize,
+                        first: first.as_mut_ptr() as usize,
+                        second: second.as_mut_ptr() as usize,
+                        length,
+                        constants,
+                    };
+                    how(&pass);
+                    [value, first, second]
+                };
+                // SAFETY (each call): the pass addresses four buffers of `length` values of
+                // its own.
+                let plain = run(&|pass| unsafe { pass.run_here() });
+                assert_ne!(plain[0], draw(1, false), "{rule:?}: the value moved");
+                #[cfg(target_arch = "x86_64")]
+                {
+                    if std::arch::is_x86_feature_detected!("avx2") {
+                        let wide = run(&|pass| unsafe { pass.run_avx2() });
+                        assert_eq!(wide, plain, "{rule:?}, weighted {weighted}: AVX2");
+                    }
+                    if std::arch::is_x86_feature_detected!("avx512f") {
+                        let wide = run(&|pass| unsafe { pass.run_avx512() });
+                        assert_eq!(wide, plain, "{rule:?}, weighted {weighted}: AVX-512");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A rate or a factor on the device (a replayed step's) is given back for the composed
+    /// operations.
+    #[test]
+    fn factors_on_the_device_are_given_back() {
+        let device = Device::flex();
+        let draws = Draws::new(6, &device);
+        let draw = || draws.tensor([8, 16], Distribution::Normal(0.0, 1.0));
+        let on_device = || Scalar::Device(Tensor::<2>::ones([1, 1], &device).mul_scalar(0.1));
+        let outcome = super::momentum(draw(), draw(), draw(), 0.9, false, 0.0, &on_device());
+        assert!(
+            matches!(outcome, Outcome::GivenBack { .. }),
+            "a rate on the device"
+        );
+        let factors = [Scalar::Host(1.0), on_device(), Scalar::Host(1.0)];
+        let outcome = super::adam(
+            draw(),
+            [draw(), draw()],
+            draw(),
+            false,
+            [0.9, 0.999],
+            [1e-8, 0.0],
+            &factors,
+            &Scalar::Host(0.1),
+        );
+        assert!(
+            matches!(outcome, Outcome::GivenBack { .. }),
+            "a factor on the device"
+        );
     }
 
     /// The runs cover every element once, in order, each but the first starting on a cache

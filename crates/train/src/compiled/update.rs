@@ -520,11 +520,11 @@ impl UpdateRule {
                 let moments = moments.advance(beta1, beta2, gradient);
                 let direction = moments.adamw_direction(&scalars.factors, epsilon);
                 let decrement = rate.times(direction);
-                let value = if weight_decay == 0.0 {
-                    descent::subtract(value, decrement)
-                } else {
+                let value = if weight_decay > 0.0 {
                     // Decoupled decay, `w (1 - lr·λ)`.
                     descent::subtract(scalars.factors[2].times(value), decrement)
+                } else {
+                    descent::subtract(value, decrement)
                 };
                 (value, State::Moments(moments))
             }
@@ -654,7 +654,7 @@ mod tests {
 
     /// Each optimizer with and without its decay (and SGD with and without momentum and
     /// Nesterov's look-ahead).
-    fn every_rule() -> [Optimizer; 9] {
+    fn every_rule() -> [Optimizer; 10] {
         let sgd = |momentum: f64, nesterov: bool, weight_decay: f64| Optimizer::Sgd {
             lr: 0.1,
             momentum,
@@ -679,6 +679,7 @@ mod tests {
             sgd(0.0, false, 0.0),
             sgd(0.0, false, 0.01),
             sgd(0.9, false, 0.0),
+            sgd(0.9, false, 0.001),
             sgd(0.9, true, 0.0),
             sgd(0.9, true, 0.001),
             adam(0.0),
