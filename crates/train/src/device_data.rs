@@ -40,37 +40,57 @@ pub struct DeviceSet {
 impl DeviceSet {
     /// Uploads a dataset in chunks of at most `chunk_bytes`.
     pub fn upload(dataset: &Dataset, device: &Device, chunk_bytes: usize) -> DeviceSet {
-        let width = dataset.feature_count.max(1);
-        let rows = dataset.len();
+        let every: Vec<usize> = (0..dataset.len()).collect();
+        DeviceSet::upload_rows(dataset, &every, device, chunk_bytes)
+    }
+
+    /// Uploads the examples of `dataset` at `rows`, in that order, in chunks of at most
+    /// `chunk_bytes`: each chunk is gathered straight from the dataset, so no copy of the
+    /// whole selection is made on the host first (on the CPU, host and device memory are one).
+    pub fn upload_rows(
+        dataset: &Dataset,
+        rows: &[usize],
+        device: &Device,
+        chunk_bytes: usize,
+    ) -> DeviceSet {
+        let width = dataset.feature_count;
         let chunk_rows = aligned_chunk_rows(chunk_bytes, width, 1);
-        let chunks = dataset
-            .features
-            .chunks(chunk_rows * width)
-            .map(|chunk| {
-                Tensor::<2>::from_data(
-                    TensorData::new(chunk.to_vec(), [chunk.len() / width, width]),
-                    device,
-                )
-            })
-            .collect();
+        let chunks = match width {
+            // No features: nothing to hold (as no chunk of an empty slice).
+            0 => Vec::new(),
+            _ => rows
+                .chunks(chunk_rows)
+                .map(|chunk| {
+                    let mut values = Vec::with_capacity(chunk.len() * width);
+                    for &row in chunk {
+                        values.extend_from_slice(&dataset.features[row * width..(row + 1) * width]);
+                    }
+                    Tensor::<2>::from_data(TensorData::new(values, [chunk.len(), width]), device)
+                })
+                .collect(),
+        };
+        let count = rows.len();
         let targets = match &dataset.targets {
             Targets::Classes(classes) => {
-                let classes: Vec<i64> = classes.iter().map(|&class| class as i64).collect();
+                let classes: Vec<i64> = rows.iter().map(|&row| classes[row] as i64).collect();
                 BatchTargets::Classes(Tensor::<1, Int>::from_data(
-                    TensorData::new(classes, [rows]),
+                    TensorData::new(classes, [count]),
                     device,
                 ))
             }
-            Targets::Values(values) => BatchTargets::Values(Tensor::<2>::from_data(
-                TensorData::new(values.clone(), [rows, 1]),
-                device,
-            )),
+            Targets::Values(values) => {
+                let values: Vec<f32> = rows.iter().map(|&row| values[row]).collect();
+                BatchTargets::Values(Tensor::<2>::from_data(
+                    TensorData::new(values, [count, 1]),
+                    device,
+                ))
+            }
         };
         DeviceSet {
             chunks,
             chunk_rows,
             targets,
-            rows,
+            rows: count,
             device: device.clone(),
             chunk_bytes,
         }
@@ -202,5 +222,48 @@ impl DeviceSet {
         };
         let targets = self.targets.narrow(start, length);
         (features, targets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Uploading rows straight from a dataset holds what uploading their copy holds, across
+    /// chunks, for class and value targets.
+    #[test]
+    fn rows_uploaded_straight_equal_their_copy_uploaded() {
+        let device = Device::flex();
+        let features: Vec<f32> = (0..7 * 3).map(|value| value as f32).collect();
+        let rows = [6, 0, 3, 3, 5];
+        let datasets = [
+            Targets::Classes(vec![0, 1, 2, 0, 1, 2, 0]),
+            Targets::Values((0..7).map(|value| value as f32 / 2.0).collect()),
+        ]
+        .map(|targets| Dataset {
+            features: features.clone(),
+            feature_count: 3,
+            targets,
+        });
+        for dataset in &datasets {
+            // Two rows of three f32 values a chunk: the five rows span three chunks.
+            let chunk_bytes = 2 * 3 * 4;
+            let straight = DeviceSet::upload_rows(dataset, &rows, &device, chunk_bytes);
+            let copied = DeviceSet::upload(&dataset.select(&rows), &device, chunk_bytes);
+            assert_eq!(straight.chunks.len(), 3);
+            assert_eq!(straight.len(), rows.len());
+            let (straight_features, straight_targets) = straight.range(0, rows.len());
+            let (copied_features, copied_targets) = copied.range(0, rows.len());
+            assert_eq!(straight_features.to_data(), copied_features.to_data());
+            let values = |targets: BatchTargets| match targets {
+                BatchTargets::Classes(classes) => classes.float().to_data(),
+                BatchTargets::Values(values) => values.to_data(),
+            };
+            assert_eq!(values(straight_targets), values(copied_targets));
+        }
+        // Row 6 first: the dataset's last row, values 18 to 20.
+        let set = DeviceSet::upload_rows(&datasets[0], &[6, 1], &device, usize::MAX / 2);
+        let first = set.range(0, 1).0.to_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(first, vec![18.0, 19.0, 20.0]);
     }
 }

@@ -151,13 +151,10 @@ pub fn train_in(
         model.training.validation,
         model.training.seed,
     );
-    let train_set = DeviceSet::upload(
-        &splits.train.select(&train_rows),
-        &stepper.device(),
-        chunk_bytes,
-    );
+    let train_set =
+        DeviceSet::upload_rows(&splits.train, &train_rows, &stepper.device(), chunk_bytes);
     let validation_set = (!validation_rows.is_empty())
-        .then(|| DeviceSet::upload(&splits.train.select(&validation_rows), &device, chunk_bytes));
+        .then(|| DeviceSet::upload_rows(&splits.train, &validation_rows, &device, chunk_bytes));
     let evaluation = Evaluator {
         test_set: DeviceSet::upload(&splits.test, &device, chunk_bytes),
         validation_set,
