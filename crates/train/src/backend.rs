@@ -1,6 +1,6 @@
 //! Backends: which burn device a run uses, and what this machine offers.
 //!
-//! `flex` (the default: measured 2.6x and 2.7x `ndarray` with the compiled step on MNIST
+//! `flex` (the default: measured 2.7x and 2.6x `ndarray` with the compiled step on MNIST
 //! 784-128-10 at batch 64 and 512, `benches/cpu.sh`) and `ndarray` run on the CPU; `wgpu` runs
 //! on a GPU through Vulkan (or
 //! another graphics API wgpu finds), or on a software Vulkan driver such as Mesa's lavapipe
