@@ -24,8 +24,8 @@
 //!   two and of the derivative's expected size along that direction, and a tensor's error is its
 //!   worst probe's, over every batch.
 //! - Dropout masks repeat: the device is seeded before every forward pass, and the compiled
-//!   step draws its masks as the network's dropout layers do ([`crate::dropout_mask`]). Batch norm runs in training mode (batch
-//!   statistics), as in a training step.
+//!   step draws its masks as the network's dropout layers do ([`crate::dropout_mask`]). Batch
+//!   norm runs in training mode (batch statistics), as in a training step.
 //! - The compiled step's gradients are also compared with autodiff's directly (no finite
 //!   differences involved): two independent derivations that must agree to rounding.
 

@@ -30,9 +30,8 @@
 
 use burn::backend::Flex;
 use burn::tensor::Tensor;
-use burn_flex::FlexTensor;
 
-use super::product::flex_f32;
+use super::flex::{flex_f32, primitive, row_after_row};
 use super::scalar::Scalar;
 use super::team::{Part, Team};
 
@@ -82,19 +81,18 @@ pub fn momentum(
         true => Rule::Nesterov,
         false => Rule::Momentum,
     };
-    let constants = |rate: f32| Constants {
+    let constants = host(rate).map(|rate| Constants {
         momentum,
         rate,
         penalty: weight_decay as f32,
         ..Constants::default()
-    };
+    });
     fused(
         value,
         [velocity],
         gradient,
         rule,
         weight_decay > 0.0,
-        rate,
         constants,
     )
 }
@@ -116,32 +114,23 @@ pub fn adam(
     factors: &[Scalar; 3],
     rate: &Scalar,
 ) -> Outcome<2> {
-    let [
-        Scalar::Host(factor0),
-        Scalar::Host(factor1),
-        Scalar::Host(factor2),
-    ] = factors
-    else {
-        return Outcome::GivenBack {
-            value,
-            states: moments,
-            gradient,
-        };
-    };
     let rule = match decoupled {
         true => Rule::AdamW,
         false => Rule::Adam,
     };
-    let constants = |rate: f32| Constants {
-        rate,
-        beta1,
-        keep1: 1.0 - beta1,
-        beta2,
-        keep2: 1.0 - beta2,
-        factors: [*factor0 as f32, *factor1 as f32, *factor2 as f32],
-        epsilon: epsilon as f32,
-        penalty: weight_decay as f32,
-        ..Constants::default()
+    let constants = match (host(rate), factors.each_ref().map(host)) {
+        (Some(rate), [Some(factor0), Some(factor1), Some(factor2)]) => Some(Constants {
+            rate,
+            beta1,
+            keep1: 1.0 - beta1,
+            beta2,
+            keep2: 1.0 - beta2,
+            factors: [factor0, factor1, factor2],
+            epsilon: epsilon as f32,
+            penalty: weight_decay as f32,
+            ..Constants::default()
+        }),
+        _ => None,
     };
     fused(
         value,
@@ -149,29 +138,50 @@ pub fn adam(
         gradient,
         rule,
         weight_decay > 0.0,
-        rate,
         constants,
     )
 }
 
+/// `value - decrement`, in the value's buffer and shared among the cores where the pass
+/// applies (see the module's overview); burn's subtraction otherwise.
+pub fn subtract(value: Tensor<2>, decrement: Tensor<2>) -> Tensor<2> {
+    let constants = Some(Constants::default());
+    match fused(value, [], decrement, Rule::Subtract, false, constants) {
+        Outcome::Done { value, .. } => value,
+        Outcome::GivenBack {
+            value, gradient, ..
+        } => value - gradient,
+    }
+}
+
+/// A factor as the pass takes it: a host number in f32 (as burn's scalar operations take it),
+/// `None` for one on the device.
+fn host(scalar: &Scalar) -> Option<f32> {
+    match scalar {
+        Scalar::Host(value) => Some(*value as f32),
+        Scalar::Device(_) => None,
+    }
+}
+
 /// The pass of `rule` over a value, its `N` states and its gradient, where it applies (flex,
-/// f32, one shape, row after row, the value and the states each of one owner, a host rate);
-/// `constants` makes the pass's constants from the rate.
+/// f32, one shape, row after row, the value and the states each of one owner, `constants`
+/// known on the host); the tensors are given back otherwise.
 fn fused<const N: usize>(
     value: Tensor<2>,
     states: [Tensor<2>; N],
     gradient: Tensor<2>,
     rule: Rule,
     weighted: bool,
-    rate: &Scalar,
-    constants: impl Fn(f32) -> Constants,
+    constants: Option<Constants>,
 ) -> Outcome<N> {
+    // A pass addresses at most two states (`Pass::first`, `Pass::second`).
+    const { assert!(N <= 2) };
     let dims = value.dims();
     let applies = std::iter::once(&value)
         .chain(&states)
         .chain([&gradient])
         .all(|tensor| flex_f32(tensor) && tensor.dims() == dims);
-    let (Scalar::Host(rate), true) = (rate, applies) else {
+    let (Some(constants), true) = (constants, applies) else {
         return Outcome::GivenBack {
             value,
             states,
@@ -184,36 +194,40 @@ fn fused<const N: usize>(
         .chain(&states)
         .chain([&gradient])
         .all(row_after_row);
-    let values = value
-        .try_storage_mut::<f32>()
-        .map(|values| values.as_mut_ptr());
-    let addresses: Option<Vec<usize>> = states
-        .iter_mut()
-        .map(|state| {
-            state
-                .try_storage_mut::<f32>()
-                .map(|state| state.as_mut_ptr() as usize)
-        })
-        .collect();
-    let (true, Some(values), Some(addresses)) = (laid_out, values, addresses) else {
+    // The value's and the states' buffers, where each has this pass as its one owner (asked
+    // only of tensors laid out for the pass).
+    let mut owned = laid_out;
+    let mut addresses = [0usize; 3];
+    let written = std::iter::once(&mut value).chain(&mut states);
+    for (address, tensor) in addresses.iter_mut().zip(written) {
+        if !owned {
+            break;
+        }
+        match tensor.try_storage_mut::<f32>() {
+            Some(values) => *address = values.as_mut_ptr() as usize,
+            None => owned = false,
+        }
+    }
+    if !owned {
         return Outcome::GivenBack {
             value: Tensor::from_primitive::<Flex>(value),
             states: states.map(Tensor::from_primitive::<Flex>),
             gradient: Tensor::from_primitive::<Flex>(gradient),
         };
-    };
+    }
+    let [value_address, first, second] = addresses;
     let whole = Pass {
         rule,
         weighted,
-        value: values as usize,
+        value: value_address,
         gradient: gradient.storage::<f32>().as_ptr() as usize,
-        first: addresses.first().copied().unwrap_or(0),
-        second: addresses.get(1).copied().unwrap_or(0),
+        first,
+        second,
         length: dims[0] * dims[1],
-        constants: constants(*rate as f32),
+        constants,
     };
     #[cfg(test)]
-    count_pass(0);
+    count_pass(rule);
     // SAFETY: the value's and the states' buffers are each this pass's own (one owner, so
     // `try_storage_mut` gave them, and no two are one) and hold `length` values, as does the
     // gradient's, which nothing writes while it is read; all outlive the call.
@@ -222,58 +236,6 @@ fn fused<const N: usize>(
         value: Tensor::from_primitive::<Flex>(value),
         states: states.map(Tensor::from_primitive::<Flex>),
     }
-}
-
-/// `value - decrement`, in the value's buffer and shared among the cores where the pass
-/// applies (see the module's overview); burn's subtraction otherwise.
-pub fn subtract(value: Tensor<2>, decrement: Tensor<2>) -> Tensor<2> {
-    let dims = value.dims();
-    let applies = flex_f32(&value) && flex_f32(&decrement) && decrement.dims() == dims;
-    if !applies {
-        return value - decrement;
-    }
-    let (mut value, decrement) = (primitive(value), primitive(decrement));
-    let values = match row_after_row(&value) && row_after_row(&decrement) {
-        true => value
-            .try_storage_mut::<f32>()
-            .map(|values| values.as_mut_ptr()),
-        false => None,
-    };
-    let Some(values) = values else {
-        return Tensor::from_primitive::<Flex>(value) - Tensor::from_primitive::<Flex>(decrement);
-    };
-    let whole = Pass {
-        rule: Rule::Subtract,
-        weighted: false,
-        value: values as usize,
-        gradient: decrement.storage::<f32>().as_ptr() as usize,
-        first: 0,
-        second: 0,
-        length: dims[0] * dims[1],
-        constants: Constants::default(),
-    };
-    #[cfg(test)]
-    count_pass(1);
-    // SAFETY: the value's buffer is this pass's own and holds `length` values, as does the
-    // decrement's, which nothing writes while it is read; both outlive the call.
-    unsafe { whole.run_shared() };
-    Tensor::from_primitive::<Flex>(value)
-}
-
-/// A flex tensor's primitive (the callers checked that it is one, without autodiff).
-fn primitive(tensor: Tensor<2>) -> FlexTensor {
-    match tensor.try_into_primitive::<Flex>() {
-        Ok(primitive) => primitive,
-        Err(_) => unreachable!("flex tensors without autodiff (checked) are flex primitives"),
-    }
-}
-
-/// Whether a flex tensor's values are its whole storage, one row after another.
-fn row_after_row(tensor: &FlexTensor) -> bool {
-    let layout = tensor.layout();
-    layout.is_contiguous()
-        && layout.start_offset() == 0
-        && tensor.storage::<f32>().len() == layout.shape().num_elements()
 }
 
 /// What a pass computes per element (`g` the gradient, `+ λ w` first where the pass is
@@ -340,12 +302,12 @@ pub fn passes_run() -> [usize; 2] {
     PASSES_RUN.with(|passes| passes.get())
 }
 
-/// Counts a pass of `kind` (0: momentum or Adam, 1: a subtraction).
+/// Counts a pass of `rule` (a subtraction, or a momentum or Adam pass).
 #[cfg(test)]
-fn count_pass(kind: usize) {
+fn count_pass(rule: Rule) {
     PASSES_RUN.with(|passes| {
         let mut counts = passes.get();
-        counts[kind] += 1;
+        counts[usize::from(rule == Rule::Subtract)] += 1;
         passes.set(counts);
     });
 }

@@ -21,11 +21,12 @@
 //!   each way, every parameter's update in place, a replay's fetch of its inputs);
 //!   [`activation::Gating`] picks the quicker form of relu-like derivatives
 //!   per device. The CPU keeps the composed operations.
-//! - [`momentum`]: on flex, SGD's momentum (and Nesterov's) in one pass, burn's arithmetic to
-//!   the bit.
 //! - [`product`]: a dense layer's products; on flex, those of a million multiply-adds and more
 //!   are shared among the cores by [`team`]'s helper threads, which spin between a step's
 //!   products instead of sleeping (a product below flex's own threshold ran on one core).
+//! - [`descent`]: on flex, each parameter's update (SGD, momentum, Adam, AdamW) in one pass in
+//!   its own buffers, shared among the cores, burn's arithmetic to the bit; [`rows`]: a
+//!   batch's rows gathered by the cores together; [`flex`]: the checks these loops share.
 //! - [`replay`]: the step recorded once per segment of an epoch and replayed on a GPU.
 //! - [`record`]: the optimizer state in burn's record format, and [`CompiledStep::network`] /
 //!   [`CompiledStep::from_network`] convert to and from the burn module with the same parameter
@@ -37,6 +38,7 @@
 
 pub mod activation;
 pub mod descent;
+pub mod flex;
 pub mod kernels;
 pub mod layer;
 pub mod loss;

@@ -30,10 +30,11 @@
 //! a sum, by a block's size), as they may between machines: the tests compare with burn's
 //! product within f32 rounding.
 
-use burn::backend::{DispatchDevice, Flex};
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::backend::Flex;
+use burn::tensor::{Tensor, TensorData};
 use burn_flex::FlexTensor;
 
+use super::flex::{flex_f32, primitive};
 use super::team::{Block, Team};
 
 /// Multiply-adds from which a product on flex is shared among the cores.
@@ -55,18 +56,13 @@ pub fn product(lhs: Tensor<2>, rhs: Tensor<2>) -> Tensor<2> {
     if work < SPLIT_FROM || rhs_rows != inner || !flex_f32(&lhs) || !flex_f32(&rhs) {
         return lhs.matmul(rhs);
     }
-    let (Ok(lhs_primitive), Ok(rhs_primitive)) = (
-        lhs.clone().try_into_primitive::<Flex>(),
-        rhs.clone().try_into_primitive::<Flex>(),
-    ) else {
-        return lhs.matmul(rhs);
-    };
+    let (lhs, rhs) = (primitive(lhs), primitive(rhs));
     // A flipped operand (a negative stride) reads before its first element: burn's product
     // takes it.
-    if !readable(&lhs_primitive) || !readable(&rhs_primitive) {
-        return lhs.matmul(rhs);
+    if !readable(&lhs) || !readable(&rhs) {
+        let flex = Tensor::from_primitive::<Flex>;
+        return flex(lhs).matmul(flex(rhs));
     }
-    let (lhs, rhs) = (lhs_primitive, rhs_primitive);
     let team = Team::get();
     let threads = (work / WORK_PER_THREAD).clamp(1, team.threads());
     let output = multiply(&lhs, &rhs, [rows, inner, columns], threads, team);
@@ -74,12 +70,6 @@ pub fn product(lhs: Tensor<2>, rhs: Tensor<2>) -> Tensor<2> {
         output,
         [rows, columns],
     )))
-}
-
-/// Whether `tensor` is an f32 tensor on flex (not autodiff): one whose storage the CPU step's
-/// own loops may read ([`FlexTensor::storage`]).
-pub fn flex_f32(tensor: &Tensor<2>) -> bool {
-    matches!(tensor.device().as_dispatch(), DispatchDevice::Flex(_)) && tensor.dtype() == DType::F32
 }
 
 /// The row-major `[rows, columns]` product of two f32 flex tensors (`[rows, inner, columns]`
@@ -186,6 +176,15 @@ mod tests {
         1e-7 * inner as f32
     }
 
+    /// The largest gap between two products' values, relative to the larger of the value and 1.
+    fn largest_gap(expected: &[f32], found: &[f32]) -> f32 {
+        expected
+            .iter()
+            .zip(found)
+            .map(|(a, b)| (a - b).abs() / a.abs().max(1.0))
+            .fold(0.0f32, f32::max)
+    }
+
     /// The product of ours against burn's, on flex, for sizes on both sides of [`SPLIT_FROM`]
     /// and for transposed, sliced and flipped operands (read through their strides).
     #[test]
@@ -199,11 +198,7 @@ mod tests {
             assert_eq!(expected.shape(), found.shape());
             let expected = expected.try_to_vec::<f32>().unwrap();
             let found = found.try_to_vec::<f32>().unwrap();
-            let gap = expected
-                .iter()
-                .zip(&found)
-                .map(|(a, b)| (a - b).abs() / a.abs().max(1.0))
-                .fold(0.0f32, f32::max);
+            let gap = largest_gap(&expected, &found);
             assert!(
                 gap <= tolerance(inner),
                 "relative gap {gap} over {inner} terms"
@@ -243,11 +238,7 @@ mod tests {
         let whole = multiply(&lhs, &rhs, [64, 784, 128], 1, team);
         for threads in 2..=4 {
             let cut = multiply(&lhs, &rhs, [64, 784, 128], threads, team);
-            let gap = whole
-                .iter()
-                .zip(&cut)
-                .map(|(a, b)| (a - b).abs() / a.abs().max(1.0))
-                .fold(0.0f32, f32::max);
+            let gap = largest_gap(&whole, &cut);
             assert!(
                 gap <= tolerance(784),
                 "{threads} blocks: relative gap {gap}"

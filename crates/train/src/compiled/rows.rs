@@ -17,7 +17,7 @@ use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
 use burn_flex::FlexTensor;
 
-use super::product::flex_f32;
+use super::flex::{flex_f32, primitive};
 use super::team::{Part, Team};
 
 /// Values a thread copies at least (32 KiB of f32), and so the fewest a shared gather copies
@@ -36,7 +36,7 @@ pub fn gather(set: &Tensor<2>, indices: &[usize]) -> Option<Tensor<2>> {
     if !flex_f32(set) || values == 0 || indices.iter().any(|&index| index >= rows) {
         return None;
     }
-    let primitive: FlexTensor = set.clone().try_into_primitive::<Flex>().ok()?;
+    let primitive = primitive(set.clone());
     let layout = primitive.layout();
     if !layout.is_contiguous() {
         return None;

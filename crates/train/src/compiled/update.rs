@@ -491,11 +491,10 @@ impl UpdateRule {
                         value,
                         states: [first, second],
                     } => {
-                        let time = time + 1;
                         let moments = Moments {
                             first,
                             second,
-                            time,
+                            time: time + 1,
                         };
                         return (value, State::Moments(moments));
                     }
