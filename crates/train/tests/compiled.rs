@@ -177,6 +177,21 @@ fn dropout_batchnorm_and_layernorm() {
     );
 }
 
+/// MNIST's pixels are 81% zeros: on flex the first layer's products (`x W`, and `xᵀ g` for its
+/// weight's gradient) add up the nonzero pixels' terms only (`compiled::sparse`), and the
+/// step still agrees with autodiff, dropout and Nesterov momentum included.
+#[test]
+fn mostly_zero_inputs() {
+    let model = model(
+        "data mnist(\"../data/mnist\", train_limit = 640, test_limit = 64)\n\
+         network {\n  dense 128 relu\n  dropout 0.2\n  dense 10\n}\n\
+         loss cross_entropy\n\
+         optimizer sgd(lr = 0.05, momentum = 0.9, nesterov = true)\n\
+         train { epochs = 1, batch_size = 64, seed = 5 }\n",
+    );
+    assert_parity("mnist / flex", &model, Backend::Flex, TOLERANCE);
+}
+
 #[test]
 fn prelu() {
     both_cpu_backends(

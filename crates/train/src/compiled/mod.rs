@@ -23,7 +23,9 @@
 //!   per device. The CPU keeps the composed operations.
 //! - [`product`]: a dense layer's products; on flex, those of a million multiply-adds and more
 //!   are shared among the cores by [`team`]'s helper threads, which spin between a step's
-//!   products instead of sleeping (a product below flex's own threshold ran on one core).
+//!   products instead of sleeping (a product below flex's own threshold ran on one core);
+//!   [`sparse`]: one whose left operand is mostly zeros (MNIST's pixels) multiplies its
+//!   nonzero values only.
 //! - [`descent`]: on flex, each parameter's update (SGD, momentum, Adam, AdamW) in one pass in
 //!   its own buffers, shared among the cores, burn's arithmetic to the bit; [`rows`]: a
 //!   batch's rows gathered by the cores together; [`flex`]: the checks these loops share.
@@ -47,6 +49,7 @@ pub mod record;
 pub mod replay;
 pub mod rows;
 pub mod scalar;
+pub mod sparse;
 pub mod team;
 pub mod update;
 

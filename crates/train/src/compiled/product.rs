@@ -29,12 +29,20 @@
 //! last bits may depend on the number of threads (`gemm` picks its blocking, and so the order of
 //! a sum, by a block's size), as they may between machines: the tests compare with burn's
 //! product within f32 rounding.
+//!
+//! A product whose left operand is mostly zeros (MNIST's pixels in the first layer's `x W`
+//! and `xᵀ g`) adds up the terms of its nonzero values only ([`super::sparse`], where the
+//! figures are); the last operand compressed is remembered with a handle on it, so that the
+//! weight gradient's `xᵀ` reuses `x`'s compression.
+
+use std::cell::RefCell;
 
 use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
 use burn_flex::FlexTensor;
 
 use super::flex::{flex_f32, primitive};
+use super::sparse;
 use super::team::{Block, Team};
 
 /// Multiply-adds from which a product on flex is shared among the cores.
@@ -64,8 +72,13 @@ pub fn product(lhs: Tensor<2>, rhs: Tensor<2>) -> Tensor<2> {
         return flex(lhs).matmul(flex(rhs));
     }
     let team = Team::get();
-    let threads = (work / WORK_PER_THREAD).clamp(1, team.threads());
-    let output = multiply(&lhs, &rhs, [rows, inner, columns], threads, team);
+    let output = match sparse_multiply(&lhs, &rhs, [rows, inner, columns], team) {
+        Some(output) => output,
+        None => {
+            let threads = (work / WORK_PER_THREAD).clamp(1, team.threads());
+            multiply(&lhs, &rhs, [rows, inner, columns], threads, team)
+        }
+    };
     Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(
         output,
         [rows, columns],
@@ -109,6 +122,169 @@ fn multiply(
     // the length 0.
     unsafe { output.set_len(rows * columns) };
     output
+}
+
+/// The left operand this thread compressed last, and its compressions.
+struct Remembered {
+    /// A handle on that operand: while it is held, the operand's buffer can be neither freed
+    /// (and its address given to another tensor) nor written (flex copies a buffer that has
+    /// more than one owner before writing it), so the compressions below stay its own.
+    operand: Option<FlexTensor>,
+    /// The operand's rows, compressed.
+    rows: sparse::Compressed,
+    /// Its transpose's rows (its columns), compressed: made from `rows` when the transpose
+    /// is a product's left operand (a dense layer's weight gradient `xᵀ g` after its `x W`).
+    columns: sparse::Compressed,
+    columns_made: bool,
+}
+
+thread_local! {
+    static REMEMBERED: RefCell<Remembered> = const {
+        RefCell::new(Remembered {
+            operand: None,
+            rows: sparse::Compressed::empty(),
+            columns: sparse::Compressed::empty(),
+            columns_made: false,
+        })
+    };
+}
+
+/// How a left operand relates to the one [`Remembered`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Relation {
+    /// The same buffer read the same way.
+    Same,
+    /// The same buffer read as its transpose.
+    Transposed,
+    /// Another operand.
+    Other,
+}
+
+/// How `lhs` relates to `remembered` (one buffer: the same storage from the same element).
+fn relation(remembered: &FlexTensor, lhs: &FlexTensor) -> Relation {
+    let (before, now) = (remembered.layout(), lhs.layout());
+    let same_buffer = std::ptr::eq(
+        remembered.storage::<f32>().as_ptr(),
+        lhs.storage::<f32>().as_ptr(),
+    ) && before.start_offset() == now.start_offset();
+    match (same_buffer, before.as_2d_strides(), now.as_2d_strides()) {
+        (true, Some(before), Some(now)) if before == now => Relation::Same,
+        (true, Some((rows, inner, row_stride, column_stride)), Some(now))
+            if now == (inner, rows, column_stride, row_stride) =>
+        {
+            Relation::Transposed
+        }
+        _ => Relation::Other,
+    }
+}
+
+/// The row-major `[rows, columns]` product of two f32 flex tensors (`[rows, inner, columns]`
+/// their dims) from the left operand's nonzero values only ([`sparse`]), where it has at most
+/// [`sparse::DENSEST`] of them and the right operand's rows are runs of values (column
+/// stride 1); `None` (nothing done) otherwise. A dense layer's `x W` compresses `x`; its
+/// weight gradient `xᵀ g` that follows finds `x` remembered and transposes its compression
+/// instead of compressing `xᵀ` anew.
+fn sparse_multiply(
+    lhs: &FlexTensor,
+    rhs: &FlexTensor,
+    [rows, inner, columns]: [usize; 3],
+    team: &Team,
+) -> Option<Vec<f32>> {
+    let (rhs_data, rhs_row_stride, rhs_column_stride) = operand(rhs);
+    if rhs_column_stride != 1 {
+        return None;
+    }
+    REMEMBERED.with(|remembered| {
+        // A thread's product is done before its next starts (no part runs a product).
+        let mut remembered = remembered.borrow_mut();
+        let remembered = &mut *remembered;
+        let relation = match &remembered.operand {
+            Some(operand) => relation(operand, lhs),
+            None => Relation::Other,
+        };
+        if relation == Relation::Other {
+            let layout = lhs.layout();
+            let values = &lhs.storage::<f32>()[layout.start_offset()..];
+            let elements = layout.shape().num_elements();
+            // Counted over the storage: only where it holds the operand's values and no other.
+            if values.len() != elements || elements > sparse::MOST_VALUES {
+                return None;
+            }
+            let limit = (elements as f32 * sparse::DENSEST) as usize;
+            sparse::nonzeros_below(values, limit)?;
+            let (data, row_stride, column_stride) = operand(lhs);
+            let threads = sparse::threads_for(elements, sparse::VALUES_PER_THREAD, team);
+            // SAFETY: the operand's address and strides are the flex layout's (see
+            // `multiply`), its elements within its storage.
+            unsafe {
+                remembered.rows.fill(
+                    data.as_ptr(),
+                    [rows, inner],
+                    [row_stride, column_stride],
+                    threads,
+                    team,
+                )
+            };
+            remembered.operand = Some(lhs.clone());
+            remembered.columns_made = false;
+            #[cfg(test)]
+            count(0);
+        }
+        let compressed = match relation {
+            Relation::Same | Relation::Other => &remembered.rows,
+            Relation::Transposed => {
+                if !remembered.columns_made {
+                    let threads =
+                        sparse::threads_for(rows * inner, sparse::VALUES_PER_THREAD, team);
+                    remembered
+                        .rows
+                        .transpose(&mut remembered.columns, rows, threads, team);
+                    remembered.columns_made = true;
+                    #[cfg(test)]
+                    count(1);
+                }
+                &remembered.columns
+            }
+        };
+        let nonzeros = compressed.nonzeros();
+        let threads = sparse::threads_for(nonzeros * columns, sparse::WORK_PER_THREAD, team);
+        let mut output: Vec<f32> = Vec::with_capacity(rows * columns);
+        // SAFETY: the right operand's address and strides are the flex layout's, its column
+        // stride 1; the compressed operand's positions are below `inner`, its rows; the
+        // output holds `rows × columns` values, every one written by the product.
+        unsafe {
+            sparse::multiply(
+                compressed,
+                rhs_data.as_ptr(),
+                rhs_row_stride,
+                columns,
+                output.as_mut_ptr(),
+                threads,
+                team,
+            );
+            output.set_len(rows * columns);
+        }
+        #[cfg(test)]
+        count(2);
+        Some(output)
+    })
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Compressions, transpositions of a compression and products from nonzero values this
+    /// thread has run (for tests that must know which way a product went).
+    static SPARSE_RUN: std::cell::Cell<[usize; 3]> = const { std::cell::Cell::new([0; 3]) };
+}
+
+/// Adds one to [`SPARSE_RUN`]'s count `which`.
+#[cfg(test)]
+fn count(which: usize) {
+    SPARSE_RUN.with(|run| {
+        let mut counts = run.get();
+        counts[which] += 1;
+        run.set(counts);
+    });
 }
 
 /// `whole` cut into at most `parts` blocks of output rows, or of output columns where the rows
@@ -218,6 +394,63 @@ mod tests {
         // A flipped operand (negative strides, where flex flips in place): burn's product.
         compare(draw([64, 784]).flip([0, 1]), draw([784, 128]));
         compare(draw([64, 784]), draw([784, 128]).flip([0]));
+    }
+
+    /// Products with a mostly-zero left operand skip its zeros: `x W`, then `xᵀ g` (the
+    /// weight gradient, from `x`'s compression transposed), then `x'ᵀ g` of an `x'` never
+    /// multiplied (compressed as it is), each burn's product within f32 rounding; an
+    /// operand with more nonzero values than [`sparse::DENSEST`] goes to `gemm`.
+    #[test]
+    fn mostly_zero_left_operands_give_burns_product_from_their_nonzero_values() {
+        let device = Device::flex();
+        let draws = Draws::new(13, &device);
+        let sparse_draw = |shape: [usize; 2], density: f64| {
+            let values = draws.tensor(shape, Distribution::Uniform(0.0, 1.0));
+            let kept = draws
+                .tensor(shape, Distribution::Uniform(0.0, 1.0))
+                .lower_elem(density);
+            values.mask_fill(kept.bool_not(), 0.0)
+        };
+        let draw = |shape: [usize; 2]| draws.tensor(shape, Distribution::Uniform(-1.0, 1.0));
+        let compare = |lhs: Tensor<2>, rhs: Tensor<2>, ran: [usize; 3]| {
+            let inner = lhs.dims()[1];
+            let before = SPARSE_RUN.with(|run| run.get());
+            let expected = lhs.clone().matmul(rhs.clone()).into_data();
+            let found = product(lhs, rhs).into_data();
+            let after = SPARSE_RUN.with(|run| run.get());
+            let counted: Vec<usize> = after.iter().zip(before).map(|(a, b)| a - b).collect();
+            assert_eq!(
+                counted, ran,
+                "compressions, transpositions, sparse products"
+            );
+            assert_eq!(expected.shape(), found.shape());
+            let expected = expected.try_to_vec::<f32>().unwrap();
+            let found = found.try_to_vec::<f32>().unwrap();
+            let gap = largest_gap(&expected, &found);
+            assert!(
+                gap <= tolerance(inner),
+                "relative gap {gap} over {inner} terms"
+            );
+        };
+        let x = sparse_draw([64, 784], 0.2);
+        let g = draw([64, 128]);
+        compare(x.clone(), draw([784, 128]), [1, 0, 1]);
+        compare(x.clone().transpose(), g.clone(), [0, 1, 1]);
+        drop(x);
+        compare(
+            sparse_draw([64, 784], 0.2).transpose(),
+            g.clone(),
+            [1, 0, 1],
+        );
+        // Widths that are not a multiple of the runs of columns, rows of 8 and fewer.
+        compare(sparse_draw([70, 500], 0.1), draw([500, 130]), [1, 0, 1]);
+        compare(
+            sparse_draw([500, 70], 0.1).transpose(),
+            draw([500, 100]),
+            [1, 0, 1],
+        );
+        // Half the values nonzero: `gemm`.
+        compare(sparse_draw([64, 784], 0.5), draw([784, 128]), [0, 0, 0]);
     }
 
     /// However a product is cut, every block's values are the whole product's within f32
