@@ -194,7 +194,8 @@ fn sparse_multiply(
     if rhs_column_stride != 1 {
         return None;
     }
-    REMEMBERED.with(|remembered| {
+    // `None` (burn's product) while the thread's locals are torn down.
+    let outcome = REMEMBERED.try_with(|remembered| {
         // A thread's product is done before its next starts (no part runs a product).
         let mut remembered = remembered.borrow_mut();
         let remembered = &mut *remembered;
@@ -206,14 +207,21 @@ fn sparse_multiply(
             let layout = lhs.layout();
             let values = &lhs.storage::<f32>()[layout.start_offset()..];
             let elements = layout.shape().num_elements();
-            // Counted over the storage: only where it holds the operand's values and no other.
-            if values.len() != elements || elements > sparse::MOST_VALUES {
+            // Counted over the storage: only where it holds the operand's values, each once
+            // (row after row, or column after column).
+            let (_, _, row_stride, column_stride) = layout.as_2d_strides()?;
+            let each_once = (row_stride == inner as isize && column_stride == 1)
+                || (row_stride == 1 && column_stride == rows as isize);
+            if !each_once || values.len() != elements || elements > sparse::MOST_VALUES {
                 return None;
             }
             let limit = (elements as f32 * sparse::DENSEST) as usize;
             sparse::nonzeros_below(values, limit)?;
             let (data, row_stride, column_stride) = operand(lhs);
             let threads = sparse::threads_for(elements, sparse::VALUES_PER_THREAD, team);
+            // Forgotten first: a compression cut short (a panic) must not pass for the last
+            // operand's.
+            remembered.operand = None;
             // SAFETY: the operand's address and strides are the flex layout's (see
             // `multiply`), its elements within its storage.
             unsafe {
@@ -246,6 +254,12 @@ fn sparse_multiply(
                 &remembered.columns
             }
         };
+        // Every output row is written from a compressed row.
+        assert_eq!(
+            compressed.rows(),
+            rows,
+            "a compressed row for each output row"
+        );
         let nonzeros = compressed.nonzeros();
         let threads = sparse::threads_for(nonzeros * columns, sparse::WORK_PER_THREAD, team);
         let mut output: Vec<f32> = Vec::with_capacity(rows * columns);
@@ -267,7 +281,8 @@ fn sparse_multiply(
         #[cfg(test)]
         count(2);
         Some(output)
-    })
+    });
+    outcome.ok().flatten()
 }
 
 #[cfg(test)]

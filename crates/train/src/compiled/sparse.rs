@@ -111,7 +111,7 @@ fn nonzeros_below_here(values: &[f32], limit: usize) -> Option<usize> {
 
 /// For each mask of eight lanes, the lanes whose bit is set, in order, then the others (the
 /// indices that pack the set lanes to the front).
-const PACKED_LANES: [[u32; 8]; 256] = {
+static PACKED_LANES: [[u32; 8]; 256] = {
     let mut table = [[0u32; 8]; 256];
     let mut mask = 0;
     while mask < 256 {
@@ -555,15 +555,22 @@ impl Columns {
     unsafe fn run_here(&self) {
         let mut column = self.first;
         let end = self.first + self.count;
+        // Runs of `WIDTH` columns, then of eight, then one by one.
         while column < end {
-            let width = (end - column).min(WIDTH);
+            let left = end - column;
             // SAFETY: the caller's contract, for columns within the run.
-            unsafe {
-                match width == WIDTH {
-                    true => self.sums::<WIDTH>(column, WIDTH),
-                    false => self.sums::<1>(column, width),
+            let width = unsafe {
+                if left >= WIDTH {
+                    self.sums::<WIDTH>(column, WIDTH);
+                    WIDTH
+                } else if left >= 8 {
+                    self.sums::<8>(column, left / 8 * 8);
+                    left / 8 * 8
+                } else {
+                    self.sums::<1>(column, left);
+                    left
                 }
-            }
+            };
             column += width;
         }
     }
@@ -778,7 +785,13 @@ mod tests {
     /// operands, widths that are and are not multiples of [`WIDTH`], and any number of runs.
     #[test]
     fn the_product_of_the_nonzero_values_is_the_whole_product() {
-        for (rows, inner, columns) in [(64, 784, 128), (784, 64, 512), (5, 7, 3), (33, 50, 130)] {
+        for (rows, inner, columns) in [
+            (64, 784, 128),
+            (784, 64, 512),
+            (5, 7, 3),
+            (33, 50, 130),
+            (9, 20, 91),
+        ] {
             for transposed in [false, true] {
                 let lhs = operand(rows, inner, 0.2, 3);
                 let rhs = operand(inner, columns, 1.0, 4);
