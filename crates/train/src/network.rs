@@ -103,13 +103,16 @@ impl LayerModule {
                 // reshape ends burn-fusion's fused product on wgpu (a plain product, then the
                 // bias and the activation apart, each product shape tuned again). As a row
                 // first, the product takes its bias and activation in, as in the compiled step;
-                // the CPU computes the same operations either way.
+                // the CPU computes the same operations either way. The product is the compiled
+                // step's (on flex without autodiff: shared among the cores, a mostly-zero input's
+                // zeros skipped; burn's `matmul` elsewhere), so evaluating and predicting run it
+                // as training does.
                 let bias = dense
                     .linear
                     .bias
                     .as_ref()
                     .map(|bias| bias.val().unsqueeze_dim(0));
-                let product = input.matmul(dense.linear.weight.val());
+                let product = crate::compiled::product::product(input, dense.linear.weight.val());
                 let affine = match bias {
                     Some(bias) => product + bias,
                     None => product,

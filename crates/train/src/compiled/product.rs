@@ -205,16 +205,18 @@ fn sparse_multiply(
         };
         if relation == Relation::Other {
             let layout = lhs.layout();
-            let values = &lhs.storage::<f32>()[layout.start_offset()..];
             let elements = layout.shape().num_elements();
-            // Counted over the storage: only where it holds the operand's values, each once
-            // (row after row, or column after column).
+            // Counted over the storage where the operand's values lie there each once, in
+            // one run (row after row, or column after column: a whole tensor, a run of its
+            // rows, or their transpose).
             let (_, _, row_stride, column_stride) = layout.as_2d_strides()?;
-            let each_once = (row_stride == inner as isize && column_stride == 1)
+            let in_one_run = (row_stride == inner as isize && column_stride == 1)
                 || (row_stride == 1 && column_stride == rows as isize);
-            if !each_once || values.len() != elements || elements > sparse::MOST_VALUES {
+            if !in_one_run || elements > sparse::MOST_VALUES {
                 return None;
             }
+            let start = layout.start_offset();
+            let values = lhs.storage::<f32>().get(start..start + elements)?;
             let limit = (elements as f32 * sparse::DENSEST) as usize;
             sparse::nonzeros_below(values, limit)?;
             let (data, row_stride, column_stride) = operand(lhs);
@@ -464,6 +466,15 @@ mod tests {
             draw([500, 100]),
             [1, 0, 1],
         );
+        // A run of rows of a larger operand (as an evaluation's chunk of a data set), and a
+        // slice of its columns (its values not in one run: `gemm`).
+        let set = sparse_draw([300, 784], 0.2);
+        compare(
+            set.clone().slice([100..164, 0..784]),
+            draw([784, 128]),
+            [1, 0, 1],
+        );
+        compare(set.slice([100..164, 0..700]), draw([700, 128]), [0, 0, 0]);
         // Half the values nonzero: `gemm`.
         compare(sparse_draw([64, 784], 0.5), draw([784, 128]), [0, 0, 0]);
     }
