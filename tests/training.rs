@@ -1,7 +1,7 @@
 //! End-to-end training tests: the `mlpc` binary trains each shipped model on the CPU and the
 //! accuracies the project promises are asserted on the test split.
 //!
-//! The flagship bar (models/mnist.mlp ≥ 98.0%, about 7 s here) runs with the suite; the
+//! The flagship bar (models/mnist.mlp ≥ 98.0%, about 6 s here) runs with the suite; the
 //! 784-800-10 bar (≥ 98.3%, a few minutes) is ignored by default; run it with
 //! `cargo test --release -p mlpc-cli --test training -- --ignored`.
 
