@@ -378,6 +378,19 @@ mod tests {
             .fold(0.0f32, f32::max)
     }
 
+    /// Two products of `inner` terms a value have the same shape and values within f32
+    /// rounding ([`tolerance`]).
+    fn assert_within_rounding(expected: TensorData, found: TensorData, inner: usize) {
+        assert_eq!(expected.shape(), found.shape());
+        let expected = expected.try_to_vec::<f32>().unwrap();
+        let found = found.try_to_vec::<f32>().unwrap();
+        let gap = largest_gap(&expected, &found);
+        assert!(
+            gap <= tolerance(inner),
+            "relative gap {gap} over {inner} terms"
+        );
+    }
+
     /// The product of ours against burn's, on flex, for sizes on both sides of [`SPLIT_FROM`]
     /// and for transposed, sliced and flipped operands (read through their strides).
     #[test]
@@ -387,15 +400,7 @@ mod tests {
         let compare = |lhs: Tensor<2>, rhs: Tensor<2>| {
             let inner = lhs.dims()[1];
             let expected = lhs.clone().matmul(rhs.clone()).into_data();
-            let found = product(lhs, rhs).into_data();
-            assert_eq!(expected.shape(), found.shape());
-            let expected = expected.try_to_vec::<f32>().unwrap();
-            let found = found.try_to_vec::<f32>().unwrap();
-            let gap = largest_gap(&expected, &found);
-            assert!(
-                gap <= tolerance(inner),
-                "relative gap {gap} over {inner} terms"
-            );
+            assert_within_rounding(expected, product(lhs, rhs).into_data(), inner);
         };
         // x W at batch 64 (split), and a small one (burn's).
         compare(draw([64, 784]), draw([784, 128]));
@@ -440,14 +445,7 @@ mod tests {
                 counted, ran,
                 "compressions, transpositions, sparse products"
             );
-            assert_eq!(expected.shape(), found.shape());
-            let expected = expected.try_to_vec::<f32>().unwrap();
-            let found = found.try_to_vec::<f32>().unwrap();
-            let gap = largest_gap(&expected, &found);
-            assert!(
-                gap <= tolerance(inner),
-                "relative gap {gap} over {inner} terms"
-            );
+            assert_within_rounding(expected, found, inner);
         };
         let x = sparse_draw([64, 784], 0.2);
         let g = draw([64, 128]);
