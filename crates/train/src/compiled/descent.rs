@@ -319,7 +319,7 @@ impl Pass {
     /// As [`Part::run`] for the whole pass.
     unsafe fn run_shared(&self) {
         let team = Team::get();
-        let parts = (self.length / VALUES_PER_THREAD).clamp(1, team.threads());
+        let parts = team.threads_for(self.length, VALUES_PER_THREAD);
         let runs: Vec<Pass> = runs(self.length, parts)
             .map(|(start, end)| {
                 let offset = |address: usize| match address {

@@ -75,7 +75,7 @@ pub fn product(lhs: Tensor<2>, rhs: Tensor<2>) -> Tensor<2> {
     let output = match sparse_multiply(&lhs, &rhs, [rows, inner, columns], team) {
         Some(output) => output,
         None => {
-            let threads = (work / WORK_PER_THREAD).clamp(1, team.threads());
+            let threads = team.threads_for(work, WORK_PER_THREAD);
             multiply(&lhs, &rhs, [rows, inner, columns], threads, team)
         }
     };
@@ -178,12 +178,77 @@ fn relation(remembered: &FlexTensor, lhs: &FlexTensor) -> Relation {
     }
 }
 
+impl Remembered {
+    /// The compressed rows of `lhs` (`[rows, inner]`): this one's where `lhs` is the operand
+    /// remembered (its transpose's made once from its rows where `lhs` is its transpose),
+    /// else `lhs` compressed and remembered where it has at most [`sparse::DENSEST`] of its
+    /// values nonzero, lying once each in one run of its storage (row after row, or column
+    /// after column: a whole tensor, a run of its rows, or their transpose); `None` (nothing
+    /// remembered) otherwise.
+    fn compression(
+        &mut self,
+        lhs: &FlexTensor,
+        [rows, inner]: [usize; 2],
+        team: &Team,
+    ) -> Option<&sparse::Compressed> {
+        let relation = match &self.operand {
+            Some(operand) => relation(operand, lhs),
+            None => Relation::Other,
+        };
+        match relation {
+            Relation::Same => return Some(&self.rows),
+            Relation::Transposed => {
+                if !self.columns_made {
+                    let threads = team.threads_for(rows * inner, sparse::VALUES_PER_THREAD);
+                    self.rows.transpose(&mut self.columns, rows, threads, team);
+                    self.columns_made = true;
+                    #[cfg(test)]
+                    count(1);
+                }
+                return Some(&self.columns);
+            }
+            Relation::Other => {}
+        }
+        let layout = lhs.layout();
+        let elements = layout.shape().num_elements();
+        let (_, _, row_stride, column_stride) = layout.as_2d_strides()?;
+        let in_one_run = (row_stride == inner as isize && column_stride == 1)
+            || (row_stride == 1 && column_stride == rows as isize);
+        if !in_one_run || elements > sparse::MOST_VALUES {
+            return None;
+        }
+        let start = layout.start_offset();
+        let values = lhs.storage::<f32>().get(start..start + elements)?;
+        sparse::nonzeros_below(values, (elements as f32 * sparse::DENSEST) as usize)?;
+        // Forgotten first: a compression cut short (a panic) must not pass for the last
+        // operand's.
+        self.operand = None;
+        let threads = team.threads_for(elements, sparse::VALUES_PER_THREAD);
+        // SAFETY: the operand's elements lie from `values`' first at its layout's strides,
+        // within its storage (one run of `elements` values).
+        unsafe {
+            self.rows.fill(
+                values.as_ptr(),
+                [rows, inner],
+                [row_stride, column_stride],
+                threads,
+                team,
+            )
+        };
+        self.operand = Some(lhs.clone());
+        self.columns_made = false;
+        #[cfg(test)]
+        count(0);
+        Some(&self.rows)
+    }
+}
+
 /// The row-major `[rows, columns]` product of two f32 flex tensors (`[rows, inner, columns]`
-/// their dims) from the left operand's nonzero values only ([`sparse`]), where it has at most
-/// [`sparse::DENSEST`] of them and the right operand's rows are runs of values (column
-/// stride 1); `None` (nothing done) otherwise. A dense layer's `x W` compresses `x`; its
-/// weight gradient `xᵀ g` that follows finds `x` remembered and transposes its compression
-/// instead of compressing `xᵀ` anew.
+/// their dims) from the left operand's nonzero values only ([`sparse`]), where the operand
+/// has a compression ([`Remembered::compression`]) and the right operand's rows are runs of
+/// values (column stride 1); `None` (nothing done) otherwise. A dense layer's `x W`
+/// compresses `x`; its weight gradient `xᵀ g` that follows finds `x` remembered and
+/// transposes its compression instead of compressing `xᵀ` anew.
 fn sparse_multiply(
     lhs: &FlexTensor,
     rhs: &FlexTensor,
@@ -198,72 +263,14 @@ fn sparse_multiply(
     let outcome = REMEMBERED.try_with(|remembered| {
         // A thread's product is done before its next starts (no part runs a product).
         let mut remembered = remembered.borrow_mut();
-        let remembered = &mut *remembered;
-        let relation = match &remembered.operand {
-            Some(operand) => relation(operand, lhs),
-            None => Relation::Other,
-        };
-        if relation == Relation::Other {
-            let layout = lhs.layout();
-            let elements = layout.shape().num_elements();
-            // Counted over the storage where the operand's values lie there each once, in
-            // one run (row after row, or column after column: a whole tensor, a run of its
-            // rows, or their transpose).
-            let (_, _, row_stride, column_stride) = layout.as_2d_strides()?;
-            let in_one_run = (row_stride == inner as isize && column_stride == 1)
-                || (row_stride == 1 && column_stride == rows as isize);
-            if !in_one_run || elements > sparse::MOST_VALUES {
-                return None;
-            }
-            let start = layout.start_offset();
-            let values = lhs.storage::<f32>().get(start..start + elements)?;
-            let limit = (elements as f32 * sparse::DENSEST) as usize;
-            sparse::nonzeros_below(values, limit)?;
-            let (data, row_stride, column_stride) = operand(lhs);
-            let threads = sparse::threads_for(elements, sparse::VALUES_PER_THREAD, team);
-            // Forgotten first: a compression cut short (a panic) must not pass for the last
-            // operand's.
-            remembered.operand = None;
-            // SAFETY: the operand's address and strides are the flex layout's (see
-            // `multiply`), its elements within its storage.
-            unsafe {
-                remembered.rows.fill(
-                    data.as_ptr(),
-                    [rows, inner],
-                    [row_stride, column_stride],
-                    threads,
-                    team,
-                )
-            };
-            remembered.operand = Some(lhs.clone());
-            remembered.columns_made = false;
-            #[cfg(test)]
-            count(0);
-        }
-        let compressed = match relation {
-            Relation::Same | Relation::Other => &remembered.rows,
-            Relation::Transposed => {
-                if !remembered.columns_made {
-                    let threads =
-                        sparse::threads_for(rows * inner, sparse::VALUES_PER_THREAD, team);
-                    remembered
-                        .rows
-                        .transpose(&mut remembered.columns, rows, threads, team);
-                    remembered.columns_made = true;
-                    #[cfg(test)]
-                    count(1);
-                }
-                &remembered.columns
-            }
-        };
+        let compressed = remembered.compression(lhs, [rows, inner], team)?;
         // Every output row is written from a compressed row.
         assert_eq!(
             compressed.rows(),
             rows,
             "a compressed row for each output row"
         );
-        let nonzeros = compressed.nonzeros();
-        let threads = sparse::threads_for(nonzeros * columns, sparse::WORK_PER_THREAD, team);
+        let threads = team.threads_for(compressed.nonzeros() * columns, sparse::WORK_PER_THREAD);
         let mut output: Vec<f32> = Vec::with_capacity(rows * columns);
         // SAFETY: the right operand's address and strides are the flex layout's, its column
         // stride 1; the compressed operand's positions are below `inner`, its rows; the

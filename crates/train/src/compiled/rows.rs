@@ -45,8 +45,8 @@ pub fn gather(set: &Tensor<2>, indices: &[usize]) -> Option<Tensor<2>> {
     let source = storage.get(layout.start_offset()..layout.start_offset() + rows * width)?;
     let mut output: Vec<f32> = Vec::with_capacity(values);
     let team = Team::get();
-    let parts = (values / VALUES_PER_THREAD)
-        .clamp(1, team.threads())
+    let parts = team
+        .threads_for(values, VALUES_PER_THREAD)
         .min(indices.len());
     let copies: Vec<RowCopy> = (0..parts)
         .map(|part| {

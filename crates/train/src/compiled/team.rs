@@ -165,6 +165,12 @@ impl Team {
         self.helpers.len() + 1
     }
 
+    /// Threads to share `work` among, each given at least `least` of it (one at least, at
+    /// most [`threads`](Self::threads)).
+    pub fn threads_for(&self, work: usize, least: usize) -> usize {
+        (work / least).clamp(1, self.threads())
+    }
+
     /// Runs `parts`, the first on this thread and each other on a helper, and returns when
     /// all are done. Where the team is in use by another caller (or `parts` outnumber its
     /// threads), the parts run here, one after another; a single part runs here.

@@ -110,30 +110,24 @@ impl Part for Compression {
     /// written by no other part.
     unsafe fn run(&self) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if self.column_stride == 1 && std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2; the contract above.
-            unsafe {
-                if self.column_stride == 1 {
-                    return self.along_rows_avx2();
-                }
-                if self.row_stride == 1 {
-                    return self.across_rows_avx2();
-                }
-            }
+            return unsafe { self.along_rows_avx2() };
         }
+        // Any other layout (a transpose compressed as it is, where no compression of the
+        // operand it transposes is remembered: rare), element by element.
         // SAFETY: the contract above.
-        unsafe { self.one_by_one(self.first, self.end) }
+        unsafe { self.one_by_one() }
     }
 }
 
 impl Compression {
-    /// Rows `first..end`, element by element.
+    /// [`Part::run`] element by element.
     ///
     /// # Safety
-    /// As [`Part::run`], for those rows.
-    #[inline(always)]
-    unsafe fn one_by_one(&self, first: usize, end: usize) {
-        for row in first..end {
+    /// As [`Part::run`].
+    unsafe fn one_by_one(&self) {
+        for row in self.first..self.end {
             let region = row * self.inner;
             // SAFETY: the caller's contract.
             let next = unsafe { self.from(row, 0, region) };
@@ -220,56 +214,6 @@ impl Compression {
             unsafe { *(self.ranges as *mut [usize; 2]).add(row) = [region, next] };
         }
     }
-
-    /// [`Part::run`] where the rows' elements at one position are consecutive (row stride
-    /// 1, as in a transposed row-major operand): eight rows' elements compared with zero at
-    /// once, position by position.
-    ///
-    /// # Safety
-    /// As [`Part::run`], on a CPU with AVX2, with a row stride of 1.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn across_rows_avx2(&self) {
-        use std::arch::x86_64::{
-            _CMP_NEQ_UQ, _mm256_cmp_ps, _mm256_loadu_ps, _mm256_movemask_ps, _mm256_setzero_ps,
-        };
-        let data = self.data as *const f32;
-        let (positions, values) = (self.positions as *mut u32, self.values as *mut f32);
-        let mut row = self.first;
-        while row + 8 <= self.end {
-            let mut next: [usize; 8] = std::array::from_fn(|lane| (row + lane) * self.inner);
-            for position in 0..self.inner {
-                // SAFETY: rows `row..row + 8` at `position` are readable and consecutive (row
-                // stride 1); each nonzero one takes its row's next slot (at most one a
-                // position).
-                unsafe {
-                    let first = data.offset(row as isize + position as isize * self.column_stride);
-                    let eight = _mm256_loadu_ps(first);
-                    let mut mask = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(
-                        eight,
-                        _mm256_setzero_ps(),
-                    )) as u32;
-                    while mask != 0 {
-                        let lane = mask.trailing_zeros() as usize;
-                        *positions.add(next[lane]) = position as u32;
-                        *values.add(next[lane]) = *first.add(lane);
-                        next[lane] += 1;
-                        mask &= mask - 1;
-                    }
-                }
-            }
-            for (lane, next) in next.into_iter().enumerate() {
-                // SAFETY: the caller's contract.
-                unsafe {
-                    *(self.ranges as *mut [usize; 2]).add(row + lane) =
-                        [(row + lane) * self.inner, next]
-                };
-            }
-            row += 8;
-        }
-        // SAFETY: the caller's contract.
-        unsafe { self.one_by_one(row, self.end) };
-    }
 }
 
 impl Compressed {
@@ -316,18 +260,10 @@ impl Compressed {
             values: self.values.as_mut_ptr() as usize,
         };
         let cuts: Vec<Compression> = (0..parts)
-            .map(|part| {
-                // Cuts at multiples of eight rows (compared eight at a time where the row
-                // stride is 1).
-                let cut = |part: usize| match part == parts {
-                    true => rows,
-                    false => rows * part / parts / 8 * 8,
-                };
-                Compression {
-                    first: cut(part),
-                    end: cut(part + 1),
-                    ..whole
-                }
+            .map(|part| Compression {
+                first: rows * part / parts,
+                end: rows * (part + 1) / parts,
+                ..whole
             })
             .collect();
         // SAFETY: the caller's contract; the parts fill disjoint rows' regions and ranges,

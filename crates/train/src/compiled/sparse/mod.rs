@@ -45,8 +45,6 @@ mod multiply;
 pub use compression::{Compressed, nonzeros_below};
 pub use multiply::{WIDTH, multiply};
 
-use super::team::Team;
-
 /// The largest share of nonzero values in a left operand for which a product skips its
 /// zeros (see the module's overview).
 pub const DENSEST: f32 = 0.25;
@@ -61,14 +59,10 @@ pub const VALUES_PER_THREAD: usize = 1 << 14;
 /// Multiply-adds of nonzero values each thread is given at least.
 pub const WORK_PER_THREAD: usize = 1 << 18;
 
-/// Threads to share `work` among, each given at least `least` of it.
-pub fn threads_for(work: usize, least: usize, team: &Team) -> usize {
-    (work / least).clamp(1, team.threads())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compiled::team::Team;
 
     /// A `[rows, inner]` operand of small whole numbers with about `density` of them nonzero,
     /// from a seed (the products' sums are exact in f32 in any order).
