@@ -60,7 +60,7 @@ fn csv_files_that_cannot_be_read_name_their_line() {
     let here = fresh_folder("bad-csv");
     std::fs::create_dir_all(&here).expect("folder");
     let good = "a,b,y\n1,2,x\n3,4,z\n5,6,x\n7,8,z\n";
-    let cases: [(&str, String, &str, &[&str]); 8] = [
+    let cases: [(&str, String, &str, &[&str]); 9] = [
         (
             "ragged",
             "a,b,y\n1,2,x\n3\n5,6,z\n".into(),
@@ -74,6 +74,8 @@ fn csv_files_that_cannot_be_read_name_their_line() {
             &[
                 "word.csv:3",
                 "column `b` holds `four`, which is not a number",
+                "word.mlp:2:1",
+                "one 0/1 column per category",
             ],
         ),
         (
@@ -116,6 +118,16 @@ fn csv_files_that_cannot_be_read_name_their_line() {
             ],
         ),
         ("missing", String::new(), "y", &["missing.csv"]),
+        (
+            "target_only",
+            "y\nx\nz\nx\nz\n".into(),
+            "y",
+            &[
+                "target_only.csv` has no feature column: its only column is the target `y`",
+                "target_only.mlp:2:1",
+                "one column at least besides the target",
+            ],
+        ),
     ];
     for (name, contents, target, expected) in cases {
         let model = csv_model(&here, name, &contents, target, None);
@@ -219,7 +231,23 @@ fn idx_files_that_cannot_be_read_say_what_is_wrong() {
     refused(&counts, &[file, "50 images but 40 labels"]);
     let cut_header = idx_model(&here, "header", images(50, 28, 2051, Some(9)), labels(50));
     refused(&cut_header, &[file, "the header is cut short"]);
+    let sizes = idx_model(&here, "sizes", images(50, 14, 2051, None), labels(50));
+    refused(
+        &sizes,
+        &[
+            "t10k-images-idx3-ubyte",
+            "its images are 28×28 pixels, the training images 14×14",
+            "sizes.mlp:2:1",
+        ],
+    );
+    let empty = idx_model(&here, "empty", images(50, 0, 2051, None), labels(50));
+    refused(&empty, &[file, "its images are 0×0 pixels"]);
     let size = idx_model(&here, "size", images(50, 14, 2051, None), labels(50));
+    std::fs::write(
+        here.join("size").join("t10k-images-idx3-ubyte"),
+        images(20, 14, 2051, None),
+    )
+    .expect("images");
     refused(
         &size,
         &[

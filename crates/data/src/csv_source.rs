@@ -80,10 +80,12 @@ pub(crate) fn number(
     if field.is_empty() {
         return Err(refuse(format!("{what} `{column}` is empty")));
     }
-    let value = field.parse::<f32>().map_err(|_| {
-        refuse(format!(
-            "{what} `{column}` holds `{field}`, which is not a number"
-        ))
+    let value = field.parse::<f32>().map_err(|_| DataError::NotANumber {
+        path: path.to_path_buf(),
+        line,
+        what: what.to_string(),
+        column: column.to_string(),
+        field: field.to_string(),
     })?;
     if !value.is_finite() {
         return Err(refuse(format!(
@@ -115,8 +117,9 @@ fn csv_error(path: &Path, error: csv::Error) -> DataError {
     }
 }
 
+/// The target's column, in a header that has one feature column at least.
 fn target_column(table: &Table, path: &Path, target: &str) -> Result<usize, DataError> {
-    table
+    let column = table
         .header
         .iter()
         .position(|name| name == target)
@@ -124,7 +127,14 @@ fn target_column(table: &Table, path: &Path, target: &str) -> Result<usize, Data
             path: path.to_path_buf(),
             name: target.to_string(),
             available: table.header.clone(),
-        })
+        })?;
+    if table.header.len() < 2 {
+        return Err(DataError::NoFeatures {
+            path: path.to_path_buf(),
+            target: target.to_string(),
+        });
+    }
+    Ok(column)
 }
 
 /// The header's names of the feature columns (every column but the target).
@@ -243,8 +253,11 @@ fn inspect_file(path: &Path, target: &str, task: CsvTask) -> Result<Schema, Data
     let table = read_table(path)?;
     let column = target_column(&table, path, target)?;
     let feature_names = feature_names(&table, column);
-    let target = if is_classification(task, &table, column) {
-        let names = class_labels(&table, column);
+    let classification = is_classification(task, &table, column);
+    let labels = classification.then(|| class_labels(&table, column));
+    // Every cell read as training will read it, so that a checked model's data loads.
+    to_dataset(&table, path, column, labels.as_deref())?;
+    let target = if let Some(names) = labels {
         TargetKind::Classes {
             count: names.len(),
             names: Some(names),

@@ -41,6 +41,28 @@ pub enum DataError {
         /// What is wrong, naming the column.
         message: String,
     },
+    /// A cell that should hold a number holds a word.
+    #[error("{path}:{line}: {what} `{column}` holds `{field}`, which is not a number")]
+    NotANumber {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the record.
+        line: u64,
+        /// `column` or `target column`.
+        what: String,
+        /// The column's name.
+        column: String,
+        /// The cell.
+        field: String,
+    },
+    /// A CSV file with no column but the target.
+    #[error("`{path}` has no feature column: its only column is the target `{target}`")]
+    NoFeatures {
+        /// The file.
+        path: PathBuf,
+        /// The target column's name.
+        target: String,
+    },
     /// The target column named in the model is not in the header.
     #[error("`{path}` has no column named `{name}`")]
     MissingColumn {
@@ -106,6 +128,18 @@ impl DataError {
                 test_fraction,
                 ..
             } => Some(empty_split_hint(*split, *examples, *test_fraction)),
+            DataError::NotANumber { what, .. } if what == "column" => Some(
+                "features are read as numbers: write a column of categories as numbers (one 0/1 column per category), or leave it out of the file"
+                    .to_string(),
+            ),
+            DataError::NotANumber { .. } => Some(
+                "a regression target is read as numbers: leave `task` out (or write `task = classification`) to read words as class labels"
+                    .to_string(),
+            ),
+            DataError::NoFeatures { .. } => Some(
+                "a CSV source needs one column at least besides the target, whose numbers the network takes as its inputs"
+                    .to_string(),
+            ),
             DataError::Io { .. }
             | DataError::Idx { .. }
             | DataError::Image { .. }

@@ -71,9 +71,34 @@ fn header(reader: &mut dyn Read, path: &Path, magic: u32) -> Result<Vec<usize>, 
         });
     }
     let dimensions = if magic == IMAGES_MAGIC { 3 } else { 1 };
-    (0..dimensions)
+    let dimensions = (0..dimensions)
         .map(|_| read_u32(reader, path).map(|value| value as usize))
-        .collect()
+        .collect::<Result<Vec<usize>, DataError>>()?;
+    if magic == IMAGES_MAGIC && (dimensions[1] == 0 || dimensions[2] == 0) {
+        return Err(DataError::Idx {
+            path: path.to_path_buf(),
+            message: format!(
+                "its images are {}×{} pixels: an image needs one pixel at least",
+                dimensions[1], dimensions[2]
+            ),
+        });
+    }
+    Ok(dimensions)
+}
+
+/// An error unless the test images (`test_path`, `test` rows × columns) have the training
+/// images' size.
+fn same_size(test_path: &Path, train: &[usize], test: &[usize]) -> Result<(), DataError> {
+    if train[1..] == test[1..] {
+        return Ok(());
+    }
+    Err(DataError::Image {
+        path: test_path.to_path_buf(),
+        message: format!(
+            "its images are {}×{} pixels, the training images {}×{}: both splits need images of one size",
+            test[1], test[2], train[1], train[2]
+        ),
+    })
 }
 
 fn read_body(reader: &mut dyn Read, path: &Path, length: usize) -> Result<Vec<u8>, DataError> {
@@ -95,20 +120,20 @@ fn read_body(reader: &mut dyn Read, path: &Path, length: usize) -> Result<Vec<u8
     Ok(body)
 }
 
-fn read_images(
-    directory: &Path,
-    stem: &str,
-    limit: Option<usize>,
-) -> Result<(Vec<f32>, usize, usize), DataError> {
-    read_image_file(&find(directory, stem)?, limit)
-}
-
 /// The images of one IDX image file (gzipped or not), pixels scaled to [0, 1]: the values,
 /// the number of images and the pixels of each.
 pub fn read_image_file(
     path: &Path,
     limit: Option<usize>,
 ) -> Result<(Vec<f32>, usize, usize), DataError> {
+    read_image_file_sized(path, limit).map(|(pixels, count, width, _)| (pixels, count, width))
+}
+
+/// As [`read_image_file`], with the header's dimensions (images, rows, columns) too.
+fn read_image_file_sized(
+    path: &Path,
+    limit: Option<usize>,
+) -> Result<(Vec<f32>, usize, usize, Vec<usize>), DataError> {
     let path = path.to_path_buf();
     let mut reader = open(&path)?;
     let dimensions = header(&mut *reader, &path, IMAGES_MAGIC)?;
@@ -122,7 +147,7 @@ pub fn read_image_file(
     })?;
     let bytes = read_body(&mut *reader, &path, length)?;
     let pixels = bytes.par_iter().map(|&byte| byte as f32 / 255.0).collect();
-    Ok((pixels, count, width))
+    Ok((pixels, count, width, dimensions))
 }
 
 fn read_labels(directory: &Path, stem: &str, limit: Option<usize>) -> Result<Vec<u32>, DataError> {
@@ -140,6 +165,9 @@ fn read_labels(directory: &Path, stem: &str, limit: Option<usize>) -> Result<Vec
 pub fn inspect(directory: &Path) -> Result<Schema, DataError> {
     let path = find(directory, "train-images-idx3-ubyte")?;
     let dimensions = header(&mut *open(&path)?, &path, IMAGES_MAGIC)?;
+    let test_path = find(directory, "t10k-images-idx3-ubyte")?;
+    let test_dimensions = header(&mut *open(&test_path)?, &test_path, IMAGES_MAGIC)?;
+    same_size(&test_path, &dimensions, &test_dimensions)?;
     let labels = read_labels(directory, "train-labels-idx1-ubyte", None)?;
     let count = labels.iter().max().map_or(0, |&max| max as usize + 1);
     Ok(Schema {
@@ -155,8 +183,12 @@ pub fn load(
     train_limit: Option<usize>,
     test_limit: Option<usize>,
 ) -> Result<Splits, DataError> {
-    let split = |images: &str, labels: &str, limit: Option<usize>| -> Result<Dataset, DataError> {
-        let (features, count, width) = read_images(directory, images, limit)?;
+    let split = |images: &str,
+                 labels: &str,
+                 limit: Option<usize>|
+     -> Result<(Dataset, PathBuf, Vec<usize>), DataError> {
+        let path = find(directory, images)?;
+        let (features, count, width, dimensions) = read_image_file_sized(&path, limit)?;
         let labels = read_labels(directory, labels, limit)?;
         if labels.len() != count {
             return Err(DataError::Idx {
@@ -164,11 +196,12 @@ pub fn load(
                 message: format!("{count} images but {} labels", labels.len()),
             });
         }
-        Ok(Dataset {
+        let dataset = Dataset {
             features,
             feature_count: width,
             targets: Targets::Classes(labels),
-        })
+        };
+        Ok((dataset, path, dimensions))
     };
     let (train, test) = rayon::join(
         || {
@@ -186,9 +219,11 @@ pub fn load(
             )
         },
     );
+    let ((train, _, train_dimensions), (test, test_path, test_dimensions)) = (train?, test?);
+    same_size(&test_path, &train_dimensions, &test_dimensions)?;
     Ok(Splits {
-        train: train?,
-        test: test?,
+        train,
+        test,
         class_names: None,
         target_standardization: None,
         feature_standardization: None,
@@ -232,6 +267,76 @@ mod tests {
         write(&folder, "train-images-idx3-ubyte", &header(7, &[]));
         let error = inspect(&folder).expect_err("a bad magic number");
         assert!(error.to_string().contains("magic number 7"), "{error}");
+        // Images of no pixel.
+        let mut images = header(IMAGES_MAGIC, &[2, 0, 28]);
+        images.extend([1, 2]);
+        write(&folder, "train-images-idx3-ubyte", &images);
+        let error = inspect(&folder).expect_err("images of no pixel");
+        assert!(
+            error.to_string().contains("its images are 0×28 pixels"),
+            "{error}"
+        );
+        let _ = std::fs::remove_dir_all(&folder);
+    }
+
+    /// Training and test images of different sizes are refused, by inspection and by loading,
+    /// naming the test file and both sizes.
+    #[test]
+    fn both_splits_need_images_of_one_size() {
+        let folder = std::env::temp_dir().join(format!("mlpc-idx-sizes-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("folder");
+        let file = |magic: u32, dimensions: &[u32], body: usize| -> Vec<u8> {
+            let mut bytes = magic.to_be_bytes().to_vec();
+            for dimension in dimensions {
+                bytes.extend(dimension.to_be_bytes());
+            }
+            bytes.extend(std::iter::repeat_n(1u8, body));
+            bytes
+        };
+        write(
+            &folder,
+            "train-images-idx3-ubyte",
+            &file(IMAGES_MAGIC, &[2, 4, 2], 16),
+        );
+        write(
+            &folder,
+            "t10k-images-idx3-ubyte",
+            &file(IMAGES_MAGIC, &[2, 4, 4], 32),
+        );
+        write(
+            &folder,
+            "train-labels-idx1-ubyte",
+            &file(LABELS_MAGIC, &[2], 2),
+        );
+        write(
+            &folder,
+            "t10k-labels-idx1-ubyte",
+            &file(LABELS_MAGIC, &[2], 2),
+        );
+        for error in [
+            inspect(&folder).expect_err("inspect: sizes differ"),
+            load(&folder, None, None).expect_err("load: sizes differ"),
+        ] {
+            let text = error.to_string();
+            assert!(text.contains("t10k-images-idx3-ubyte"), "{text}");
+            assert!(
+                text.contains("its images are 4×4 pixels, the training images 4×2"),
+                "{text}"
+            );
+        }
+        write(
+            &folder,
+            "t10k-images-idx3-ubyte",
+            &file(IMAGES_MAGIC, &[2, 4, 2], 16),
+        );
+        assert_eq!(inspect(&folder).expect("one size").features, 8);
+        assert_eq!(
+            load(&folder, None, None)
+                .expect("one size")
+                .test
+                .feature_count,
+            8
+        );
         let _ = std::fs::remove_dir_all(&folder);
     }
 
