@@ -85,6 +85,29 @@ fn usage_errors_exit_2() {
     );
     let output = mlpc(&["run", "models/xor.mlp", "--epochs", "0"]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    // A cosine schedule ending at `min_lr = 0.01`: a rate below it would rise.
+    let folder = common::fresh_folder("cosine-floor");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let model = folder.join("floor.mlp");
+    std::fs::write(
+        &model,
+        "data xor(n = 40)\nnetwork {\n  dense 4 tanh\n  dense 2\n}\nloss cross_entropy\n\
+         optimizer sgd(lr = 0.1)\nschedule cosine(min_lr = 0.01)\n",
+    )
+    .expect("model");
+    let model = model.to_string_lossy().into_owned();
+    let output = mlpc(&["run", &model, "--lr", "0.005", "--no-save"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains(
+            "--lr 0.005: the cosine schedule's `min_lr` (0.01) is above the learning rate (0.005)"
+        ),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = mlpc(&["run", &model, "--lr", "0.05", "--no-save", "--epochs", "1"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let _ = std::fs::remove_dir_all(&folder);
 }
 
 #[test]

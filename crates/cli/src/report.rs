@@ -303,15 +303,49 @@ pub fn metrics_text(
     if let Some(accuracy) = accuracy {
         text.push_str(&format!("  accuracy {:.2}%", accuracy * 100.0));
     }
-    if let (Some(rmse), Some(mae), Some(r2)) = (rmse, mae, r2) {
-        text.push_str(&format!("  rmse {rmse:.3}  mae {mae:.3}  r2 {r2:.3}"));
+    // Each regression metric the model asks for, whichever they are.
+    for (name, value) in [("rmse", rmse), ("mae", mae), ("r2", r2)] {
+        if let Some(value) = value {
+            text.push_str(&format!("  {name} {value:.3}"));
+        }
     }
     text
+}
+
+/// A learning rate on an epoch's line: five decimals, or three significant digits with an
+/// exponent below 0.001 (where five decimals would print a rate in use as 0).
+pub fn learning_rate_text(rate: f64) -> String {
+    if rate == 0.0 || rate.abs() >= 1e-3 {
+        format!("{rate:.5}")
+    } else {
+        format!("{rate:.2e}")
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each metric asked for is on the line, alone or with others; a tiny rate is not 0.
+    #[test]
+    fn an_epoch_line_shows_each_metric_asked_for() {
+        assert_eq!(metrics_text(None, None, None, Some(0.4321)), "  r2 0.432");
+        assert_eq!(
+            metrics_text(None, Some(1.0), Some(0.5), None),
+            "  rmse 1.000  mae 0.500"
+        );
+        assert_eq!(
+            metrics_text(None, Some(1.0), Some(0.5), Some(0.25)),
+            "  rmse 1.000  mae 0.500  r2 0.250"
+        );
+        assert_eq!(
+            metrics_text(Some(0.9), None, None, None),
+            "  accuracy 90.00%"
+        );
+        assert_eq!(learning_rate_text(0.02504), "0.02504");
+        assert_eq!(learning_rate_text(0.0), "0.00000");
+        assert_eq!(learning_rate_text(0.000001), "1.00e-6");
+    }
 
     #[test]
     fn device_failures_are_told_apart_from_bugs() {

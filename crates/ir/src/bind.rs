@@ -149,6 +149,22 @@ impl<'a> Binder<'a> {
                 bound.insert(parameter.name, value, Some(argument.span));
             }
         }
+        for parameter in signature.parameters {
+            let Some((_, span)) = written.iter().find(|(name, _)| *name == parameter.name) else {
+                continue;
+            };
+            for &other in parameter.excludes {
+                if let Some((_, other_span)) = written.iter().find(|(name, _)| *name == other) {
+                    self.errors.push(CheckError::Alternatives {
+                        callee: signature.name,
+                        name: parameter.name,
+                        other,
+                        span: *span,
+                        other_span: *other_span,
+                    });
+                }
+            }
+        }
         let mut complete = true;
         for parameter in signature.parameters {
             if bound.contains(parameter.name) {

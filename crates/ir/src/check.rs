@@ -51,7 +51,16 @@ pub fn check(file: &File, model_path: &Path) -> Result<Model, Vec<CheckError>> {
     let (training, metrics_span) = sections
         .train
         .unwrap_or_else(|| (default_training(&mut binder), None));
-    let schedule = sections.schedule.unwrap_or(Schedule::Constant);
+    let (schedule, schedule_span) = sections
+        .schedule
+        .map_or((Schedule::Constant, None), |(schedule, span)| {
+            (schedule, Some(span))
+        });
+    if let (Some(optimizer), Some(span)) = (&sections.optimizer, schedule_span) {
+        binder
+            .errors
+            .extend(check_schedule(schedule, optimizer.learning_rate(), span));
+    }
 
     let inferred = sections.network.map(|statement| {
         let written = crate::network::bind_layers(statement, &mut binder);
@@ -109,6 +118,20 @@ pub fn check(file: &File, model_path: &Path) -> Result<Model, Vec<CheckError>> {
         schedule,
         training,
     })
+}
+
+/// The error for a schedule that would raise the learning rate `rate` it starts from: a
+/// cosine whose floor is above it.
+pub fn check_schedule(schedule: Schedule, rate: f64, span: Span) -> Option<CheckError> {
+    match schedule {
+        Schedule::Cosine { min_lr } if min_lr > rate => {
+            Some(CheckError::FloorAboveRate { min_lr, rate, span })
+        }
+        Schedule::Cosine { .. }
+        | Schedule::Constant
+        | Schedule::Step { .. }
+        | Schedule::Exponential { .. } => None,
+    }
 }
 
 /// The error for a network over [`MAX_TRAINING_BYTES`], pointing at the layer that takes the

@@ -49,6 +49,23 @@ impl CheckError {
                 .with_label("given again here")
                 .with_secondary(*first, "first given here")
                 .with_hint("remove one of them"),
+            CheckError::FloorAboveRate { rate, span, .. } => error(*span)
+                .with_label("would raise the rate")
+                .with_hint(format!(
+                    "a cosine schedule lowers the rate from the optimizer's `lr` to `min_lr`: make `min_lr` at most {rate}"
+                )),
+            CheckError::Alternatives {
+                name,
+                other,
+                span,
+                other_span,
+                ..
+            } => error(*span)
+                .with_label(format!("`{name}` here"))
+                .with_secondary(*other_span, format!("and `{other}` here"))
+                .with_hint(format!(
+                    "remove one: `{other}` has no effect where `{name}` is given"
+                )),
             CheckError::PositionalAfterNamed { span } => error(*span)
                 .with_label("not allowed here")
                 .with_hint("write positional arguments first, or name this one too"),
@@ -113,6 +130,11 @@ impl CheckError {
                 .with_hint(format!(
                     "the block's output is added to its input: make its last layer `dense {inputs}`"
                 )),
+            CheckError::SoftmaxOfOne { span } => error(*span)
+                .with_label("one value in, so 1 out for every example")
+                .with_hint(
+                    "a softmax shares 1 among a layer's values: with one output leave it out (`binary_cross_entropy` applies a sigmoid itself) or use `sigmoid`; for classes, give the layer one unit per class",
+                ),
             CheckError::InputNotFirst { span } => error(*span)
                 .with_label("not allowed here")
                 .with_hint("move it to the top of `network { }`"),

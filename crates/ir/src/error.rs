@@ -54,6 +54,30 @@ pub enum CheckError {
         /// The first one.
         first: Span,
     },
+    /// A cosine schedule whose floor is above the rate it starts from: it would raise it.
+    #[error("the cosine schedule's `min_lr` ({min_lr}) is above the learning rate ({rate})")]
+    FloorAboveRate {
+        /// The floor.
+        min_lr: f64,
+        /// The optimizer's learning rate.
+        rate: f64,
+        /// The schedule.
+        span: Span,
+    },
+    /// Two arguments that are alternatives to each other, both written.
+    #[error("`{callee}` takes `{name}` or `{other}`, not both")]
+    Alternatives {
+        /// The row called.
+        callee: &'static str,
+        /// The argument with the alternatives.
+        name: &'static str,
+        /// The alternative also written.
+        other: &'static str,
+        /// The first of the two.
+        span: Span,
+        /// The other.
+        other_span: Span,
+    },
     /// A positional argument after a named one.
     #[error("a positional argument follows a named one")]
     PositionalAfterNamed {
@@ -190,6 +214,12 @@ pub enum CheckError {
         /// Its output width.
         outputs: usize,
         /// The last line of the block that sets the width.
+        span: Span,
+    },
+    /// A softmax over one value, which is 1 whatever the value: a network that cannot learn.
+    #[error("a softmax over one value is always 1")]
+    SoftmaxOfOne {
+        /// The layer that applies it.
         span: Span,
     },
     /// `input N` after the first line of the network.

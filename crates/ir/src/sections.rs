@@ -25,8 +25,8 @@ pub struct Sections<'a> {
     pub loss: Option<(Loss, Span)>,
     /// `optimizer O`.
     pub optimizer: Option<Optimizer>,
-    /// `schedule S`.
-    pub schedule: Option<Schedule>,
+    /// `schedule S`, and where it is written.
+    pub schedule: Option<(Schedule, Span)>,
     /// `train { ... }`, with where `metrics` is written, if it is.
     pub train: Option<(Training, Option<Span>)>,
 }
@@ -108,7 +108,9 @@ impl<'a> Sections<'a> {
                 })
             }
             Section::Optimizer => self.optimizer = bound.map(|bound| bound.optimizer("optimizer")),
-            Section::Schedule => self.schedule = bound.map(|bound| bound.schedule("schedule")),
+            Section::Schedule => {
+                self.schedule = bound.map(|bound| (bound.schedule("schedule"), statement.span))
+            }
             Section::Train => self.train = bind_train(statement, binder),
         }
     }

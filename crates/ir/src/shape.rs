@@ -58,6 +58,20 @@ pub fn layer_shape(kind: &LayerKind, inputs: usize) -> Layer {
     }
 }
 
+/// Whether a layer's output is a softmax of its values.
+fn applies_softmax(kind: &LayerKind) -> bool {
+    match kind {
+        LayerKind::Dense { activation, .. } | LayerKind::Activation { activation } => {
+            *activation == Activation::Softmax
+        }
+        LayerKind::Prelu { .. }
+        | LayerKind::Residual { .. }
+        | LayerKind::Dropout { .. }
+        | LayerKind::BatchNorm { .. }
+        | LayerKind::LayerNorm { .. } => false,
+    }
+}
+
 /// Infers every width from the data's input width (when it is known).
 pub fn infer(
     written: WrittenNetwork,
@@ -154,6 +168,9 @@ fn shape_lines(
             *inner = shaped;
         }
         let shaped = layer_shape(&kind, width);
+        if checked && shaped.outputs == 1 && applies_softmax(&kind) {
+            errors.push(CheckError::SoftmaxOfOne { span: layer.span });
+        }
         width = shaped.outputs;
         layers.push(shaped);
         layer_spans.push(layer.span);

@@ -138,6 +138,18 @@ pub struct Parameter {
     pub kind: Kind,
     /// Whether it must be written, and its default.
     pub presence: Presence,
+    /// Parameters that are alternatives to it: written together with it, one is an error.
+    pub excludes: &'static [&'static str],
+}
+
+impl Parameter {
+    /// The parameter, with `others` as its alternatives (none may be written with it).
+    pub const fn excluding(self, others: &'static [&'static str]) -> Parameter {
+        Parameter {
+            excludes: others,
+            ..self
+        }
+    }
 }
 
 /// A parameter that must be written.
@@ -146,6 +158,7 @@ pub const fn required(name: &'static str, kind: Kind) -> Parameter {
         name,
         kind,
         presence: Presence::Required,
+        excludes: &[],
     }
 }
 
@@ -155,6 +168,7 @@ pub const fn optional(name: &'static str, kind: Kind) -> Parameter {
         name,
         kind,
         presence: Presence::Optional,
+        excludes: &[],
     }
 }
 
@@ -164,6 +178,7 @@ pub const fn with_default(name: &'static str, kind: Kind, default: DefaultValue)
         name,
         kind,
         presence: Presence::Default(default),
+        excludes: &[],
     }
 }
 

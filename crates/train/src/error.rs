@@ -26,7 +26,7 @@ pub enum TrainError {
     },
     /// The loss became NaN or infinite: training stopped at that step.
     #[error(
-        "the training loss became {value} at epoch {epoch}, step {step} of {steps} (learning rate {rate})"
+        "the training loss became {value} at epoch {epoch}, step {step} of {steps} (learning rate {})", rate_text(*rate)
     )]
     Diverged {
         /// The 1-based epoch.
@@ -151,10 +151,20 @@ fn smaller_rate(rate: f64) -> String {
     let smaller = rate / 10.0;
     let text = format!("{smaller:.6}");
     let trimmed = text.trim_end_matches('0').trim_end_matches('.');
-    if trimmed == "0" {
+    if trimmed == "0" || smaller >= 1e6 {
         format!("{smaller:e}")
     } else {
         trimmed.to_string()
+    }
+}
+
+/// A rate as a person reads it: plainly (`0.05`), or with an exponent where plain digits
+/// would run long (`1e-9`, `1e308`; Rust writes every digit of a large `f64`).
+pub fn rate_text(rate: f64) -> String {
+    if rate == 0.0 || (1e-4..1e6).contains(&rate.abs()) || !rate.is_finite() {
+        format!("{rate}")
+    } else {
+        format!("{rate:e}")
     }
 }
 
@@ -167,6 +177,10 @@ mod tests {
         assert_eq!(smaller_rate(0.5), "0.05");
         assert_eq!(smaller_rate(3.0), "0.3");
         assert_eq!(smaller_rate(1e-8), "1e-9");
+        assert_eq!(smaller_rate(1e308), "1e307");
+        assert_eq!(rate_text(0.02), "0.02");
+        assert_eq!(rate_text(1e308), "1e308");
+        assert_eq!(rate_text(1e-6), "1e-6");
     }
 
     #[test]

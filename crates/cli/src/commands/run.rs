@@ -251,6 +251,14 @@ fn apply_overrides(model: &mut Model, arguments: &RunArguments) -> Result<(), Ou
             );
         }
         model.optimizer = model.optimizer.with_learning_rate(lr);
+        if let Some(error) =
+            mlpc_ir::check::check_schedule(model.schedule, lr, mlpc_syntax::Span::default())
+        {
+            return invalid(
+                format!("--lr {lr}: {error}"),
+                "a cosine schedule lowers the rate from `--lr` to `min_lr`: give a larger --lr, or lower `min_lr` in the file",
+            );
+        }
     }
     if let Some(seed) = arguments.seed {
         model.training.seed = seed;
@@ -346,8 +354,10 @@ fn print_epoch(report: &EpochReport, json: bool) {
         line.push_str(&format!("  validation loss {:.4}", validation.loss));
     }
     line.push_str(&format!(
-        "  lr {:.5}  {:.0} samples/s  {:.2} s",
-        report.learning_rate, report.samples_per_sec, report.seconds
+        "  lr {}  {:.0} samples/s  {:.2} s",
+        report::learning_rate_text(report.learning_rate),
+        report.samples_per_sec,
+        report.seconds
     ));
     println!("{line}");
 }

@@ -108,7 +108,7 @@ pub static SOURCES: Table<Source> = Table {
                     Kind::Boolean,
                     DefaultValue::Boolean(true),
                 ),
-                optional("test", Kind::Path),
+                optional("test", Kind::Path).excluding(&["test_fraction", "split_seed"]),
                 with_default("test_fraction", FRACTION, DefaultValue::Real(0.2)),
                 with_default(
                     "split_seed",

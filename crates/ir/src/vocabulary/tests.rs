@@ -84,6 +84,13 @@ fn build_every_row<T>(table: &'static Table<T>) -> Vec<(&'static Row<T>, T)> {
                 .parameters
                 .iter()
                 .filter(|parameter| every || parameter.presence == Presence::Required)
+                // Every argument but the alternatives of another.
+                .filter(|parameter| {
+                    !row
+                        .parameters
+                        .iter()
+                        .any(|other| other.excludes.contains(&parameter.name))
+                })
                 .map(named)
                 .collect();
             let mut binder = Binder::new(Path::new("models"));
