@@ -597,3 +597,94 @@ fn a_first_wgpu_run_says_its_first_epoch_tunes_the_kernels() {
     assert!(!second.contains(note), "{second}");
     let _ = std::fs::remove_dir_all(&store);
 }
+
+/// A run folder is not replaced without a word, a resumed run with nothing left to train says
+/// so, and `--out` naming a file is refused before training.
+#[test]
+fn run_folders_are_replaced_with_a_note_and_files_refused() {
+    let folder = common::fresh_folder("run-folders");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let out = folder.join("xor");
+    let out = out.to_string_lossy().into_owned();
+    let first = mlpc(&["run", "models/xor.mlp", "--out", &out, "--epochs", "2"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert!(!text(&first.stderr).contains("replacing"));
+    let resumed = mlpc(&[
+        "run",
+        "models/xor.mlp",
+        "--out",
+        &out,
+        "--epochs",
+        "2",
+        "--resume",
+    ]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed.stderr));
+    assert!(resumed.stdout.is_empty(), "{}", text(&resumed.stdout));
+    assert!(
+        text(&resumed.stderr)
+            .contains("has completed 2 epochs, and 2 are asked for: nothing to train")
+            && text(&resumed.stderr).contains("`--epochs 3` (or more) trains on"),
+        "{}",
+        text(&resumed.stderr)
+    );
+    let again = mlpc(&["run", "models/xor.mlp", "--out", &out, "--epochs", "1"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("note: replacing the run of 2 epochs in"),
+        "{}",
+        text(&again.stderr)
+    );
+    let file = folder.join("a-file");
+    std::fs::write(&file, "kept").expect("file");
+    let refused = mlpc(&["run", "models/xor.mlp", "--out", &file.to_string_lossy()]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("a file is there, not a folder"));
+    assert!(refused.stdout.is_empty());
+    assert_eq!(std::fs::read_to_string(&file).expect("file"), "kept");
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// A validation fraction that would leave no example to train on (or none to validate on)
+/// is refused with the bound that works; one that splits shows the split in the header.
+#[test]
+fn a_validation_fraction_must_leave_both_sides_an_example() {
+    let folder = common::fresh_folder("validation-split");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let write = |fraction: &str| {
+        let model = folder.join(format!("v{fraction}.mlp"));
+        std::fs::write(
+            &model,
+            format!(
+                "data xor(n = 100)\nnetwork {{\n  dense 4 tanh\n  dense 2\n}}\nloss cross_entropy\n\
+                 optimizer sgd(lr = 0.1)\ntrain {{ epochs = 1, validation = {fraction} }}\n"
+            ),
+        )
+        .expect("model");
+        model.to_string_lossy().into_owned()
+    };
+    let all = mlpc(&["run", &write("0.999"), "--no-save"]);
+    assert_eq!(all.status.code(), Some(2), "{}", text(&all.stderr));
+    assert!(
+        text(&all.stderr).contains(
+            "a validation fraction of 0.999 of the 75 training examples leaves none to train on"
+        ) && text(&all.stderr).contains("a `validation` of 0.99 or less"),
+        "{}",
+        text(&all.stderr)
+    );
+    let none = mlpc(&["run", &write("0.001"), "--no-save"]);
+    assert_eq!(none.status.code(), Some(2), "{}", text(&none.stderr));
+    assert!(
+        text(&none.stderr).contains("holds out none to validate on")
+            && text(&none.stderr).contains("a `validation` of 0.0067 or more"),
+        "{}",
+        text(&none.stderr)
+    );
+    let split = mlpc(&["run", &write("0.2"), "--no-save"]);
+    assert_eq!(split.status.code(), Some(0), "{}", text(&split.stderr));
+    assert!(
+        text(&split.stdout).contains("(60 train / 15 validation / 25 test examples"),
+        "{}",
+        text(&split.stdout)
+    );
+    let _ = std::fs::remove_dir_all(&folder);
+}

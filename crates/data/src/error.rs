@@ -41,6 +41,20 @@ pub enum DataError {
         /// What is wrong, naming the column.
         message: String,
     },
+    /// A validation fraction that leaves no training example to validate on, or none to train
+    /// on.
+    #[error(
+        "a validation fraction of {fraction} of the {examples} training examples {}",
+        if *held_out == 0 { "holds out none to validate on" } else { "leaves none to train on" }
+    )]
+    EmptyValidation {
+        /// The fraction asked for.
+        fraction: f64,
+        /// Training examples before validation's are held out.
+        examples: usize,
+        /// Examples it holds out.
+        held_out: usize,
+    },
     /// A cell that should hold a number holds a word.
     #[error("{path}:{line}: {what} `{column}` holds `{field}`, which is not a number")]
     NotANumber {
@@ -128,6 +142,21 @@ impl DataError {
                 test_fraction,
                 ..
             } => Some(empty_split_hint(*split, *examples, *test_fraction)),
+            DataError::EmptyValidation {
+                examples, held_out, ..
+            } => Some(if *examples < 2 {
+                format!("validation needs two training examples at least, one to train on and one to validate on; there are {examples}")
+            } else if *held_out == 0 {
+                format!(
+                    "a `validation` of {} or more holds out one example at least (or leave it out)",
+                    least_fraction(*examples)
+                )
+            } else {
+                format!(
+                    "a `validation` of {} or less keeps one example at least for training",
+                    greatest_fraction(*examples)
+                )
+            }),
             DataError::NotANumber { what, .. } if what == "column" => Some(
                 "features are read as numbers: write a column of categories as numbers (one 0/1 column per category), or leave it out of the file"
                     .to_string(),
@@ -160,30 +189,42 @@ fn empty_split_hint(split: Split, examples: usize, test_fraction: Option<f64>) -
     };
     // round(examples * fraction) examples are held out: one or more, and fewer than all. The
     // bound is given to two significant digits, checked with that very rounding.
-    let count = examples as f64;
-    let held_out = |fraction: f64| (count * fraction).round() as usize;
     match split {
-        Split::Test => {
-            let (mut units, scale) = two_digits(0.5 / count, f64::ceil);
-            while held_out(units / scale) < 1 {
-                units += 1.0;
-            }
-            format!(
-                "hold out at least one example: `test_fraction` of {} or more (or more examples)",
-                units / scale
-            )
-        }
-        Split::Train => {
-            let (mut units, scale) = two_digits((count - 0.5) / count, f64::floor);
-            while held_out(units / scale) >= examples {
-                units -= 1.0;
-            }
-            format!(
-                "keep at least one example for training: `test_fraction` of {} or less",
-                units / scale
-            )
-        }
+        Split::Test => format!(
+            "hold out at least one example: `test_fraction` of {} or more (or more examples)",
+            least_fraction(examples)
+        ),
+        Split::Train => format!(
+            "keep at least one example for training: `test_fraction` of {} or less",
+            greatest_fraction(examples)
+        ),
     }
+}
+
+/// Examples a fraction of `examples` takes: `round(examples · fraction)`, as every split does.
+fn taken(examples: usize, fraction: f64) -> usize {
+    (examples as f64 * fraction).round() as usize
+}
+
+/// The least fraction, to two significant digits, that takes one of `examples` (two at
+/// least) or more.
+pub fn least_fraction(examples: usize) -> f64 {
+    let (mut units, scale) = two_digits(0.5 / examples as f64, f64::ceil);
+    while taken(examples, units / scale) < 1 {
+        units += 1.0;
+    }
+    units / scale
+}
+
+/// The greatest fraction, to two significant digits, that leaves one of `examples` (two at
+/// least) or more.
+pub fn greatest_fraction(examples: usize) -> f64 {
+    let count = examples as f64;
+    let (mut units, scale) = two_digits((count - 0.5) / count, f64::floor);
+    while taken(examples, units / scale) >= examples {
+        units -= 1.0;
+    }
+    units / scale
 }
 
 /// `value` to two significant digits, rounded with `rounding` (up or down): as a whole number

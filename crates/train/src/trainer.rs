@@ -146,6 +146,7 @@ pub fn train_in(
     } = start(model, splits, backend, kind, folder)?;
     let device = backend.plain_device()?;
     let chunk_bytes = backend.chunk_bytes();
+    check_validation(splits.train.len(), model.training.validation)?;
     let (train_rows, validation_rows) = split_validation(
         splits.train.len(),
         model.training.validation,
@@ -513,8 +514,22 @@ fn split_validation(rows: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<u
     (order[held_out..].to_vec(), order[..held_out].to_vec())
 }
 
+/// An error where a validation `fraction` (if any) of `rows` training rows holds out none or
+/// all of them.
+pub fn check_validation(rows: usize, fraction: f64) -> Result<(), mlpc_data::DataError> {
+    let held_out = validation_rows(rows, fraction);
+    if fraction > 0.0 && (held_out == 0 || held_out >= rows) {
+        return Err(mlpc_data::DataError::EmptyValidation {
+            fraction,
+            examples: rows,
+            held_out,
+        });
+    }
+    Ok(())
+}
+
 /// How many of `rows` training rows a validation `fraction` holds out.
-pub(crate) fn validation_rows(rows: usize, fraction: f64) -> usize {
+pub fn validation_rows(rows: usize, fraction: f64) -> usize {
     match fraction > 0.0 {
         true => ((rows as f64) * fraction).round() as usize,
         false => 0,

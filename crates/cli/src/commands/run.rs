@@ -78,6 +78,11 @@ pub fn run(arguments: &RunArguments) -> Outcome {
     if let Err(error) = mlpc_train::memory_budget::check(&model, &splits, arguments.backend, step) {
         return report::failure(&error, error.hint());
     }
+    if let Err(error) =
+        mlpc_train::trainer::check_validation(splits.train.len(), model.training.validation)
+    {
+        return report::invalid(&error, error.hint());
+    }
     if let Some(note) = note {
         eprintln!("note: {note}");
     }
@@ -92,6 +97,28 @@ pub fn run(arguments: &RunArguments) -> Outcome {
         path,
         resume: arguments.resume,
     };
+    if let Some(path) = &folder.path
+        && path.exists()
+        && !path.is_dir()
+    {
+        report::error(
+            &format!("--out {}: a file is there, not a folder", path.display()),
+            Some(
+                "a run writes a folder (the model, its checkpoints and its pictures): name a folder, new or of an earlier run",
+            ),
+        );
+        return Outcome::Invalid;
+    }
+    if let (Some(path), false) = (&folder.path, folder.resume)
+        && let Ok(state) = mlpc_train::checkpoint::read_state(path)
+    {
+        eprintln!(
+            "note: replacing the run of {} epoch{} in {} (`--resume` goes on from it instead)",
+            state.completed_epochs,
+            if state.completed_epochs == 1 { "" } else { "s" },
+            path.display()
+        );
+    }
     if let (Some(path), true) = (&folder.path, folder.resume) {
         if !path.join("run.json").exists() {
             // Stopped before its first epoch ended (or never started): nothing to go on from.
@@ -102,6 +129,20 @@ pub fn run(arguments: &RunArguments) -> Outcome {
             folder.resume = false;
         } else {
             match mlpc_train::checkpoint::read_state(path) {
+                Ok(state) if state.completed_epochs >= model.training.epochs => {
+                    eprintln!(
+                        "note: the run in {} has completed {} epochs, and {} are asked for: nothing to train",
+                        path.display(),
+                        state.completed_epochs,
+                        model.training.epochs
+                    );
+                    eprintln!(
+                        "  = hint: `--epochs {}` (or more) trains on; `mlpc eval {}` scores the model as it is",
+                        state.completed_epochs + 1,
+                        path.display()
+                    );
+                    return Outcome::Success;
+                }
                 Ok(state) if !json => println!(
                     "resuming after epoch {} from {}",
                     state.completed_epochs,
@@ -118,12 +159,18 @@ pub fn run(arguments: &RunArguments) -> Outcome {
         }
     }
     if !arguments.json {
+        let held_out =
+            mlpc_train::trainer::validation_rows(splits.train.len(), model.training.validation);
+        let validation = match held_out {
+            0 => String::new(),
+            rows => format!(" / {rows} validation"),
+        };
         println!(
-            "training {} on {} with the {} step ({} train / {} test examples, {} parameters)",
+            "training {} on {} with the {} step ({} train{validation} / {} test examples, {} parameters)",
             model.name,
             arguments.backend,
             step,
-            splits.train.len(),
+            splits.train.len() - held_out,
             splits.test.len(),
             model.network.parameters()
         );

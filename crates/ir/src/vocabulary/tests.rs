@@ -86,8 +86,7 @@ fn build_every_row<T>(table: &'static Table<T>) -> Vec<(&'static Row<T>, T)> {
                 .filter(|parameter| every || parameter.presence == Presence::Required)
                 // Every argument but the alternatives of another.
                 .filter(|parameter| {
-                    !row
-                        .parameters
+                    !row.parameters
                         .iter()
                         .any(|other| other.excludes.contains(&parameter.name))
                 })
