@@ -84,6 +84,7 @@ fn iris_exported_weights_predict_as_mlpc_does() {
     let ir: Value = serde_json::from_str(&metadata["mlpc_ir"]).expect("the IR");
     assert_eq!(ir["name"], "iris");
     let classes: Vec<String> = serde_json::from_str(&metadata["mlpc_class_names"]).expect("names");
+    assert_eq!(metadata["mlpc_target_standardization"], "null", "classes");
     let scales: Vec<Value> =
         serde_json::from_str(&metadata["mlpc_feature_standardization"]).expect("statistics");
     let first = floats(&tensors, "0.weight");
@@ -131,6 +132,75 @@ fn iris_exported_weights_predict_as_mlpc_does() {
         (accuracy - right as f64 / 150.0).abs() < 1e-9,
         "{accuracy} against {right}/150"
     );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// A regression's export carries the target's standardisation: the exported network's
+/// outputs, turned back into the target's units with it, are `mlpc predict`'s values.
+#[test]
+fn a_regression_exports_its_target_standardization() {
+    let out = fresh_folder("export-diabetes");
+    let run = out.to_string_lossy().into_owned();
+    mlpc_ok(&[
+        "run",
+        "models/diabetes.mlp",
+        "--epochs",
+        "3",
+        "--json",
+        "--out",
+        &run,
+    ]);
+    mlpc_ok(&["export", &run]);
+    let bytes = std::fs::read(out.join("model.safetensors")).expect("the file");
+    let tensors = SafeTensors::deserialize(&bytes).expect("safetensors");
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).expect("header");
+    let metadata = metadata.metadata().clone().expect("metadata");
+    let target: Value =
+        serde_json::from_str(&metadata["mlpc_target_standardization"]).expect("statistics");
+    let (mean, deviation) = (
+        target["mean"].as_f64().expect("mean"),
+        target["deviation"].as_f64().expect("deviation"),
+    );
+    assert!(mean > 100.0 && deviation > 50.0, "{target}");
+    let scales: Vec<Value> =
+        serde_json::from_str(&metadata["mlpc_feature_standardization"]).expect("statistics");
+    // dense 8 relu (0, 1), dropout (2), dense 1 (3).
+    let first = floats(&tensors, "0.weight");
+    let (_, first_bias) = floats(&tensors, "0.bias");
+    let second = floats(&tensors, "3.weight");
+    let (_, second_bias) = floats(&tensors, "3.bias");
+    let csv = std::fs::read_to_string(workspace().join("data/diabetes.csv")).expect("diabetes");
+    let predicted = mlpc_ok(&["predict", &run, "data/diabetes.csv", "--json"]);
+    let predicted: Vec<Value> = String::from_utf8_lossy(&predicted.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON"))
+        .collect();
+    assert_eq!(predicted.len(), 442);
+    for (line, expected) in csv.lines().skip(1).zip(&predicted) {
+        let fields: Vec<f64> = line
+            .split(',')
+            .map(|field| field.parse().expect("number"))
+            .collect();
+        let input: Vec<f32> = fields[..10]
+            .iter()
+            .zip(&scales)
+            .map(|(value, scale)| {
+                ((value - scale["mean"].as_f64().unwrap()) / scale["deviation"].as_f64().unwrap())
+                    as f32
+            })
+            .collect();
+        let hidden: Vec<f32> = linear(&input, &first, &first_bias)
+            .into_iter()
+            .map(|value| value.max(0.0))
+            .collect();
+        let output = linear(&hidden, &second, &second_bias)[0] as f64;
+        let value = output * deviation + mean;
+        let expected = expected["value"].as_f64().expect("value");
+        assert!(
+            (value - expected).abs() < 1e-3 * expected.abs().max(1.0),
+            "{line}: {value} against {expected}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&out);
 }
 

@@ -15,7 +15,10 @@
 //! and `def forward(self, x): return x + self.block(x)`.
 //! The network outputs logits (the softmax or sigmoid is the loss's). The file's metadata holds
 //! the model's IR (`mlpc_ir`), the sequence in PyTorch's words (`mlpc_sequential`), the class
-//! names and the feature standardisation a caller must apply to inputs.
+//! names, the feature standardisation a caller must apply to inputs, and a regression's
+//! target standardisation (`mlpc_target_standardization`: the network predicts
+//! `(y - mean) / deviation`, so `y = output · deviation + mean`; `null` where the target is
+//! not standardised).
 
 use std::collections::HashMap;
 
@@ -95,6 +98,10 @@ pub fn safetensors(network: &Network, state: &RunState) -> Result<Vec<u8>, Strin
         json(&state.feature_standardization),
     );
     metadata.insert("mlpc_feature_names".to_string(), json(&state.feature_names));
+    metadata.insert(
+        "mlpc_target_standardization".to_string(),
+        json(&state.target_standardization),
+    );
     let views: Vec<(String, TensorView)> = tensors
         .iter()
         .map(|tensor| {
