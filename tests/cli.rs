@@ -85,6 +85,22 @@ fn usage_errors_exit_2() {
     );
     let output = mlpc(&["run", "models/xor.mlp", "--epochs", "0"]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    // An IDX model's --data is a folder.
+    let output = mlpc(&[
+        "run",
+        "models/mnist.mlp",
+        "--data",
+        "data/iris.csv",
+        "--no-save",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains(
+            "--data data/iris.csv: this model reads an IDX set, a folder, and this is a file"
+        ),
+        "{}",
+        text(&output.stderr)
+    );
     // A cosine schedule ending at `min_lr = 0.01`: a rate below it would rise.
     let folder = common::fresh_folder("cosine-floor");
     std::fs::create_dir_all(&folder).expect("folder");

@@ -108,6 +108,40 @@ fn iris_rows_get_their_species_and_probabilities() {
             .contains("<standard input>:1: column 2 `colour` is not one the model was trained on"),
         "{stderr}"
     );
+    // Inputs that would be misread are refused, each with exit 2 and one error: a file
+    // without a header (its first row taken for names), an image for a model of columns,
+    // --top 0, and a missing file (relative to the working folder, not to a model file).
+    let refusals: [(&[&str], Option<&str>, &str); 4] = [
+        (
+            &["-"],
+            Some("5.1,3.5,1.4,0.2\n6.2,3.4,5.4,2.3\n"),
+            "the first line holds numbers (`5.1,3.5,1.4,0.2`), not column names",
+        ),
+        (
+            &["docs/pictures/iris-confusion.png"],
+            None,
+            "is an image, and this model takes 4 numbers from a CSV file",
+        ),
+        (
+            &["-", "--top", "0"],
+            Some(&shuffled),
+            "--top takes 1 class at least",
+        ),
+        (
+            &["no-such-file.csv"],
+            None,
+            "a path on the command line is relative to the folder mlpc runs in",
+        ),
+    ];
+    for (arguments, input, expected) in refusals {
+        let mut all = vec!["predict", run.as_str()];
+        all.extend(arguments);
+        let output = mlpc(&all, input);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{arguments:?}: {stderr}");
+        assert!(stderr.contains(expected), "{arguments:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{arguments:?}");
+    }
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -140,6 +174,22 @@ fn regression_values_come_in_the_targets_units() {
         / truth.len() as f64;
     // The target's deviation is about 77: standardised outputs would be off by ~150.
     assert!(error < 60.0, "mean absolute error {error}");
+    // A value has no classes to pick from.
+    let output = mlpc(
+        &[
+            "predict",
+            &out.to_string_lossy(),
+            &csv.to_string_lossy(),
+            "--top",
+            "2",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("--top picks the most probable classes, and this model predicts a value")
+    );
     let _ = std::fs::remove_dir_all(&out);
 }
 

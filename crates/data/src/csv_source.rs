@@ -95,7 +95,8 @@ pub(crate) fn number(
     Ok(value)
 }
 
-fn csv_error(path: &Path, error: csv::Error) -> DataError {
+/// A CSV reader's error as the data stage words it, with its file and line.
+pub(crate) fn csv_error(path: &Path, error: csv::Error) -> DataError {
     let line = error.position().map_or(1, |position| position.line());
     match error.into_kind() {
         csv::ErrorKind::Io(source) => DataError::Io {

@@ -69,6 +69,16 @@ pub enum DataError {
         /// The cell.
         field: String,
     },
+    /// A CSV file of inputs whose first line is numbers, not column names.
+    #[error("{path}:1: the first line holds numbers (`{first}`), not column names")]
+    NoHeader {
+        /// The file.
+        path: PathBuf,
+        /// The first line, as read.
+        first: String,
+        /// The names the model's features had in training, where it had names.
+        names: Option<String>,
+    },
     /// A CSV file with no column but the target.
     #[error("`{path}` has no feature column: its only column is the target `{target}`")]
     NoFeatures {
@@ -126,6 +136,18 @@ impl std::fmt::Display for Split {
 }
 
 impl DataError {
+    /// A suggestion for the user about data named on the command line (`--data`, `mlpc
+    /// predict`'s inputs), whose paths are relative to the working folder.
+    pub fn hint_on_command_line(&self) -> Option<String> {
+        match self {
+            DataError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Some(
+                "check the path; a path on the command line is relative to the folder mlpc runs in"
+                    .to_string(),
+            ),
+            _ => self.hint(),
+        }
+    }
+
     /// A suggestion for the user, where one fits.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -165,6 +187,10 @@ impl DataError {
                 "a regression target is read as numbers: leave `task` out (or write `task = classification`) to read words as class labels"
                     .to_string(),
             ),
+            DataError::NoHeader { names, .. } => Some(match names {
+                Some(names) => format!("a CSV file of inputs starts with a line of column names: `{names}`"),
+                None => "a CSV file of inputs starts with a line of column names, one per feature (`x,y`, say), else its first row would be taken for them".to_string(),
+            }),
             DataError::NoFeatures { .. } => Some(
                 "a CSV source needs one column at least besides the target, whose numbers the network takes as its inputs"
                     .to_string(),

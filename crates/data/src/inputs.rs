@@ -47,10 +47,18 @@ pub fn csv(path: &Path, text: &str, expected: Expected) -> Result<Inputs, DataEr
         .from_reader(text.as_bytes());
     let header: Vec<String> = reader
         .headers()
-        .map_err(|error| refuse(1, error.to_string()))?
+        .map_err(|error| crate::csv_source::csv_error(path, error))?
         .iter()
         .map(str::to_string)
         .collect();
+    // A first line of numbers is a row, not column names: read as a header, it would be lost.
+    if !header.is_empty() && header.iter().all(|cell| cell.parse::<f64>().is_ok()) {
+        return Err(DataError::NoHeader {
+            path: path.to_path_buf(),
+            first: header.join(","),
+            names: expected.feature_names.map(|names| names.join(",")),
+        });
+    }
     // Where each feature the model takes comes from in this file.
     let columns: Vec<usize> = match expected.feature_names {
         Some(names) => {
@@ -100,10 +108,7 @@ pub fn csv(path: &Path, text: &str, expected: Expected) -> Result<Inputs, DataEr
     };
     let mut features = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|error| {
-            let line = error.position().map_or(1, |position| position.line());
-            refuse(line, error.to_string())
-        })?;
+        let record = record.map_err(|error| crate::csv_source::csv_error(path, error))?;
         let line = record.position().map_or(0, |position| position.line());
         if record.iter().all(str::is_empty) {
             continue;
@@ -391,6 +396,29 @@ mod tests {
             error
                 .to_string()
                 .contains("3 feature columns, but the model takes 2"),
+            "{error}"
+        );
+        // A file without a header would lose its first row to it.
+        for names in [None, Some(names.as_slice())] {
+            let error =
+                csv(Path::new("x.csv"), "0,0.5\n1,1\n", expected(names, 2)).expect_err("no header");
+            assert!(
+                error
+                    .to_string()
+                    .contains("x.csv:1: the first line holds numbers (`0,0.5`), not column names"),
+                "{error}"
+            );
+        }
+        let error = csv(
+            Path::new("x.csv"),
+            "a,b\n1,2\n3\n",
+            expected(Some(&names), 2),
+        )
+        .expect_err("ragged");
+        assert!(
+            error
+                .to_string()
+                .contains("x.csv:3: this record has 1 fields, the header has 2"),
             "{error}"
         );
     }

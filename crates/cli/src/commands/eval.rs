@@ -80,7 +80,13 @@ pub fn run(arguments: &EvalArguments) -> Outcome {
     };
     let (dataset, scored) = match loaded {
         Ok(loaded) => loaded,
-        Err(problem) => return report::invalid(&problem, problem.hint()),
+        Err(problem) => {
+            let hint = match arguments.data {
+                Some(_) => problem.hint_on_command_line(),
+                None => problem.hint(),
+            };
+            return report::invalid(&problem, hint);
+        }
     };
     let evaluation = match evaluate_saved(&arguments.folder, &state, &dataset, arguments.backend) {
         Ok(evaluation) => evaluation,

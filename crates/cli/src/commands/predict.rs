@@ -29,11 +29,20 @@ pub struct PredictArguments {
     #[arg(long)]
     pub json: bool,
     /// Only the K most probable classes of each row.
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = at_least_one)]
     pub top: Option<usize>,
     /// Where to run: flex (CPU, default), ndarray (CPU) or wgpu (GPU).
     #[arg(long, default_value = "flex")]
     pub backend: Backend,
+}
+
+/// `--top`'s value: a whole number, 1 or more.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("--top takes 1 class at least".into()),
+        Ok(top) => Ok(top),
+        Err(_) => Err(format!("`{text}` is not a whole number")),
+    }
 }
 
 /// Predicts every input row and prints the predictions.
@@ -42,6 +51,13 @@ pub fn run(arguments: &PredictArguments) -> Outcome {
         Ok(state) => state,
         Err(outcome) => return outcome,
     };
+    if let (Some(_), Task::Regression { .. }) = (arguments.top, &state.model.task) {
+        report::error(
+            "--top picks the most probable classes, and this model predicts a value",
+            Some("leave --top out: each row's prediction is one number"),
+        );
+        return Outcome::Invalid;
+    }
     let inputs = match read_inputs(&arguments.input, &state) {
         Ok(inputs) => inputs,
         Err(outcome) => return outcome,
@@ -71,6 +87,25 @@ fn read_inputs(path: &Path, state: &RunState) -> Result<Inputs, Outcome> {
     let extension = path
         .extension()
         .map(|extension| extension.to_string_lossy().to_lowercase());
+    let image = matches!(extension.as_deref(), Some("pgm" | "png" | "gz"))
+        || (name.contains("idx3") && !matches!(extension.as_deref(), Some("csv" | "txt")));
+    let tabular = match &state.model.data {
+        Source::Csv { .. } | Source::Generated { .. } => true,
+        Source::Idx { .. } => false,
+    };
+    if image && tabular {
+        report::error(
+            &format!(
+                "`{name}` is an image, and this model takes {} numbers from a CSV file",
+                state.model.network.inputs
+            ),
+            Some(&match &state.feature_names {
+                Some(names) => format!("give a CSV file with the columns {}", names.join(", ")),
+                None => "give a CSV file with a header row and one row of numbers per example (or `-` for standard input)".to_string(),
+            }),
+        );
+        return Err(Outcome::Invalid);
+    }
     let read = match extension.as_deref() {
         _ if name == "-" => {
             let mut text = String::new();
@@ -98,13 +133,13 @@ fn read_inputs(path: &Path, state: &RunState) -> Result<Inputs, Outcome> {
             report::error(
                 &format!("`{name}` is not an input mlpc reads"),
                 Some(
-                    "give a CSV file (.csv, or `-` for standard input), an IDX image file (…idx3-ubyte[.gz]) or a PGM image (.pgm)",
+                    "give a CSV file (.csv, or `-` for standard input), an IDX image file (…idx3-ubyte[.gz]) or a PGM or PNG image (.pgm, .png)",
                 ),
             );
             return Err(Outcome::Invalid);
         }
     };
-    read.map_err(|error| report::invalid(&error, error.hint()))
+    read.map_err(|error| report::invalid(&error, error.hint_on_command_line()))
 }
 
 /// One prediction as a line of text or JSON.
@@ -126,7 +161,7 @@ fn line(row: usize, prediction: Prediction, arguments: &PredictArguments) -> Str
         } => {
             if let Some(top) = arguments.top {
                 probabilities.sort_by(|left, right| right.1.total_cmp(&left.1));
-                probabilities.truncate(top.max(1));
+                probabilities.truncate(top);
             }
             if arguments.json {
                 // Written by hand to keep the field order and the classes' order.

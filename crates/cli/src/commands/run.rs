@@ -335,9 +335,23 @@ pub fn redirect_data(
             return Err(Outcome::Invalid);
         }
     }
+    if let Source::Idx { .. } = &model.data
+        && path.is_file()
+    {
+        report::error(
+            &format!(
+                "--data {}: this model reads an IDX set, a folder, and this is a file",
+                path.display()
+            ),
+            Some(
+                "give the folder that holds train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (each may be gzipped)",
+            ),
+        );
+        return Err(Outcome::Invalid);
+    }
     let schema: Schema = match mlpc_data::inspect(&model.data) {
         Ok(schema) => schema,
-        Err(error) => return Err(report::invalid(&error, error.hint())),
+        Err(error) => return Err(report::invalid(&error, error.hint_on_command_line())),
     };
     let fits = schema.features == model.network.inputs
         && match (&schema.target, &model.task) {
