@@ -341,8 +341,34 @@ fn resume_refuses_another_model() {
         .current_dir(workspace())
         .output()
         .expect("run mlpc");
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("different model"));
+    // The same file with another rate: the difference is named, before any line of training.
+    let output = Command::new(env!("CARGO_BIN_EXE_mlpc"))
+        .args([
+            "run",
+            "models/iris.mlp",
+            "--epochs",
+            "3",
+            "--resume",
+            "--lr",
+            "0.5",
+        ])
+        .args(["--out", &base.to_string_lossy()])
+        .current_dir(workspace())
+        .output()
+        .expect("run mlpc");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`optimizer.lr` is 0.01 in the run and 0.5 now"),
+        "{stderr}"
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     let _ = std::fs::remove_dir_all(&base);
 }
 

@@ -11,7 +11,7 @@
 //! [`train_epoch`] (one pass over the training rows) and [`report_epoch`] (evaluation into an
 //! [`EpochReport`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::tensor::Tensor;
@@ -222,6 +222,59 @@ pub struct Started {
     pub state: RunState,
 }
 
+/// An error unless the run `saved` in the folder `path` is of `model` (but for its number of
+/// epochs), naming what differs.
+pub fn check_resumable(model: &Model, path: &Path, saved: &RunState) -> Result<(), TrainError> {
+    let mut saved_model = saved.model.clone();
+    saved_model.training.epochs = model.training.epochs;
+    if saved_model == *model {
+        return Ok(());
+    }
+    let as_json = |model: &Model| serde_json::to_value(model).expect("a model serialises");
+    let mut found = Vec::new();
+    differences(&as_json(&saved_model), &as_json(model), "", &mut found);
+    let shown = found.len().min(3);
+    let more = match found.len() - shown {
+        0 => String::new(),
+        more => format!(" and {more} more"),
+    };
+    Err(TrainError::Checkpoint {
+        path: path.join("run.json"),
+        message: format!(
+            "it holds a run of a different model: {}{more} (only the number of epochs may change on resume)",
+            found[..shown].join("; ")
+        ),
+    })
+}
+
+/// Where two JSON values differ, as `path: saved, now` phrases.
+fn differences(
+    saved: &serde_json::Value,
+    now: &serde_json::Value,
+    path: &str,
+    found: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    let inner = |key: &str| match path {
+        "" => key.to_string(),
+        _ => format!("{path}.{key}"),
+    };
+    match (saved, now) {
+        (Value::Object(saved), Value::Object(now)) if saved.keys().eq(now.keys()) => {
+            for (key, value) in saved {
+                differences(value, &now[key], &inner(key), found);
+            }
+        }
+        (Value::Array(saved), Value::Array(now)) if saved.len() == now.len() => {
+            for (index, (saved, now)) in saved.iter().zip(now).enumerate() {
+                differences(saved, now, &inner(&index.to_string()), found);
+            }
+        }
+        _ if saved == now => {}
+        _ => found.push(format!("`{path}` is {saved} in the run and {now} now")),
+    }
+}
+
 /// Starts a run: from the seed's initial weights, or, with `folder.resume`, from the folder's
 /// last checkpoint (which must hold a run of the same model; only the number of epochs may
 /// differ, and the learning-rate schedule keeps the horizon the run started with).
@@ -246,14 +299,7 @@ pub fn start(
     let mut checkpoint_files = None;
     if let (Some(path), true) = (&folder.path, folder.resume) {
         let saved = checkpoint::read_state(path)?;
-        let mut saved_model = saved.model.clone();
-        saved_model.training.epochs = model.training.epochs;
-        if saved_model != *model {
-            return Err(TrainError::Checkpoint {
-                path: path.join("run.json"),
-                message: "it holds a run of a different model (only the number of epochs may change on resume)".into(),
-            });
-        }
+        check_resumable(model, path, &saved)?;
         checkpoint_files = Some(checkpoint::files(path, &saved));
         state.completed_epochs = saved.history.len();
         state.schedule_epochs = Some(saved.schedule_epochs.unwrap_or(saved.model.training.epochs));

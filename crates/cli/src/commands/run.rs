@@ -128,7 +128,19 @@ pub fn run(arguments: &RunArguments) -> Outcome {
             );
             folder.resume = false;
         } else {
-            match mlpc_train::checkpoint::read_state(path) {
+            let read = mlpc_train::checkpoint::read_state(path).map_err(|error| {
+                let hint = "`--resume` goes on from the folder a previous run wrote (`--out DIR`, default runs/NAME)";
+                (error, hint)
+            });
+            let read = read.and_then(|state| {
+                mlpc_train::trainer::check_resumable(&model, path, &state)
+                    .map(|()| state)
+                    .map_err(|error| {
+                        let hint = "resume with the file and options the run started with (only --epochs may change), or train afresh without --resume, which replaces the run";
+                        (error, hint)
+                    })
+            });
+            match read {
                 Ok(state) if state.completed_epochs >= model.training.epochs => {
                     eprintln!(
                         "note: the run in {} has completed {} epochs, and {} are asked for: nothing to train",
@@ -149,12 +161,7 @@ pub fn run(arguments: &RunArguments) -> Outcome {
                     path.display()
                 ),
                 Ok(_) => {}
-                Err(error) => {
-                    return report::invalid(
-                        &error,
-                        Some("`--resume` goes on from the folder a previous run wrote (`--out DIR`, default runs/NAME)".into()),
-                    );
-                }
+                Err((error, hint)) => return report::invalid(&error, Some(hint.into())),
             }
         }
     }
