@@ -704,3 +704,16 @@ fn a_validation_fraction_must_leave_both_sides_an_example() {
     );
     let _ = std::fs::remove_dir_all(&folder);
 }
+
+/// A byte-order mark before the first line (some Windows editors write one) is not text.
+#[test]
+fn a_byte_order_mark_is_skipped() {
+    let folder = common::fresh_folder("byte-order-mark");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let model = folder.join("marked.mlp");
+    let xor = std::fs::read_to_string(workspace().join("models/xor.mlp")).expect("xor");
+    std::fs::write(&model, format!("\u{FEFF}{xor}")).expect("model");
+    let output = mlpc(&["check", &model.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let _ = std::fs::remove_dir_all(&folder);
+}

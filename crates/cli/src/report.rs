@@ -103,17 +103,23 @@ pub fn error(message: &str, hint: Option<&str>) {
 /// Reads a model file, or reports why it cannot be read.
 pub fn read_model(path: &Path) -> Result<String, Outcome> {
     match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|bad| {
-            let at = bad.utf8_error().valid_up_to();
-            error(
-                &format!(
-                    "`{}` is not UTF-8 text (bad byte at offset {at})",
-                    path.display()
-                ),
-                Some("save the file as UTF-8"),
-            );
-            Outcome::Invalid
-        }),
+        // A byte-order mark (which some editors write first) is not part of the text.
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(|text| match text.strip_prefix('\u{FEFF}') {
+                Some(rest) => rest.to_string(),
+                None => text,
+            })
+            .map_err(|bad| {
+                let at = bad.utf8_error().valid_up_to();
+                error(
+                    &format!(
+                        "`{}` is not UTF-8 text (bad byte at offset {at})",
+                        path.display()
+                    ),
+                    Some("save the file as UTF-8"),
+                );
+                Outcome::Invalid
+            }),
         Err(io) => {
             error(
                 &format!("cannot read `{}`: {io}", path.display()),

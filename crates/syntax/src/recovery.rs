@@ -76,6 +76,9 @@ pub(crate) fn from_pest(
     // Order: the most specific words first, "end of line" last.
     expected.sort_by_key(|word| (word.starts_with("end"), *word));
     let expected = match expected.split_last() {
+        // Nothing pest could name, where a line or entry begins: a character no statement
+        // starts with (a symbol, a letter outside ASCII).
+        None if position == offset => "a statement".to_string(),
         None => "something else".to_string(),
         Some((only, [])) => only.to_string(),
         Some((last, rest)) => format!("{} or {}", rest.join(", "), last),

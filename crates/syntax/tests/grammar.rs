@@ -218,6 +218,17 @@ fn every_syntax_error_is_reported_with_its_position() {
     assert_eq!(parsed.file.entries.len(), 2);
 }
 
+/// A character no statement starts with, at the start of an entry, is named with what was
+/// expected there.
+#[test]
+fn a_stray_symbol_where_a_statement_begins_says_a_statement_was_expected() {
+    let source = "network {\n  \u{1F600} dense 8\n}\n";
+    let parsed = parse(source);
+    assert_eq!(parsed.errors.len(), 1);
+    let message = parsed.errors[0].to_diagnostic().message;
+    assert_eq!(message, "expected a statement, found `\u{1F600}`");
+}
+
 #[test]
 fn terminal_rendering_is_coloured_and_plain_rendering_is_not() {
     let source = "loss = mse\n";

@@ -180,11 +180,16 @@ pub fn largest_tensor(model: &Model, splits: &Splits) -> Tensor {
 
 /// The memory a run on `backend` may use, where it is known.
 pub fn available(backend: Backend) -> Result<Option<Available>, TrainError> {
-    if let Ok(text) = std::env::var(LIMIT_VARIABLE) {
-        let bytes = parse_bytes(&text).ok_or_else(|| TrainError::Backend {
-            message: format!("{LIMIT_VARIABLE}=`{text}` is not an amount of memory"),
-            hint: format!("write bytes, or a number with K, M or G: `{LIMIT_VARIABLE}=8G`"),
-        })?;
+    // Set but empty is unset, as for most variables of the kind.
+    if let Ok(text) = std::env::var(LIMIT_VARIABLE)
+        && !text.trim().is_empty()
+    {
+        let bytes = parse_bytes(&text)
+            .filter(|&bytes| bytes > 0)
+            .ok_or_else(|| TrainError::Backend {
+                message: format!("{LIMIT_VARIABLE}=`{text}` is not an amount of memory"),
+                hint: format!("write bytes, or a number with K, M or G: `{LIMIT_VARIABLE}=8G`"),
+            })?;
         return Ok(Some(Available {
             bytes,
             source: LIMIT_VARIABLE.into(),
