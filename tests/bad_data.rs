@@ -60,7 +60,7 @@ fn csv_files_that_cannot_be_read_name_their_line() {
     let here = fresh_folder("bad-csv");
     std::fs::create_dir_all(&here).expect("folder");
     let good = "a,b,y\n1,2,x\n3,4,z\n5,6,x\n7,8,z\n";
-    let cases: [(&str, String, &str, &[&str]); 9] = [
+    let cases: [(&str, String, &str, &[&str]); 10] = [
         (
             "ragged",
             "a,b,y\n1,2,x\n3\n5,6,z\n".into(),
@@ -118,6 +118,12 @@ fn csv_files_that_cannot_be_read_name_their_line() {
             ],
         ),
         ("missing", String::new(), "y", &["missing.csv"]),
+        (
+            "twice",
+            "a,a,y\n1,2,x\n3,4,z\n".into(),
+            "y",
+            &["twice.csv:1", "columns 1 and 2 are both named `a`"],
+        ),
         (
             "target_only",
             "y\nx\nz\nx\nz\n".into(),

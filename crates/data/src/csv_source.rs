@@ -39,6 +39,19 @@ fn read_table(path: &Path) -> Result<Table, DataError> {
         .iter()
         .map(str::to_string)
         .collect();
+    for (index, name) in header.iter().enumerate() {
+        if let Some(first) = header[..index].iter().position(|earlier| earlier == name) {
+            return Err(DataError::Csv {
+                path: path.to_path_buf(),
+                line: 1,
+                message: format!(
+                    "columns {} and {} are both named `{name}`: a column is found by its name",
+                    first + 1,
+                    index + 1
+                ),
+            });
+        }
+    }
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|error| csv_error(path, error))?;

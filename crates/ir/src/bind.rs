@@ -262,8 +262,19 @@ impl<'a> Binder<'a> {
             (Kind::Task(table), _) => self.nested(table, parameter, value).map(BoundValue::Task),
             (Kind::Metrics(table), ValueKind::List(items)) => {
                 let mut metrics = Vec::new();
+                let mut seen: Vec<(&str, Span)> = Vec::new();
                 for item in items {
                     if let ValueKind::Identifier(name) = &item.kind {
+                        if let Some((_, first)) = seen.iter().find(|(seen, _)| seen == name) {
+                            self.errors.push(CheckError::Duplicate {
+                                what: "metric",
+                                name: table.find(name).map_or("metric", |row| row.name),
+                                span: item.span,
+                                first: *first,
+                            });
+                            continue;
+                        }
+                        seen.push((name, item.span));
                         metrics.extend(
                             self.lookup(table, name, item.span)
                                 .map(|row| (row.build)(&Bound::new(item.span))),

@@ -47,6 +47,14 @@ pub fn check(file: &File, model_path: &Path) -> Result<Model, Vec<CheckError>> {
             target: name.clone(),
         },
     });
+    if let (Some(Task::Classification { classes, .. }), Some((_, span))) = (&task, &sections.data)
+        && *classes < 2
+    {
+        binder.errors.push(CheckError::OneClass {
+            classes: *classes,
+            span: *span,
+        });
+    }
     // Every training setting has a default, so `train { }` always binds.
     let (training, metrics_span) = sections
         .train

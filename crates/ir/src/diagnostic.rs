@@ -49,6 +49,11 @@ impl CheckError {
                 .with_label("given again here")
                 .with_secondary(*first, "first given here")
                 .with_hint("remove one of them"),
+            CheckError::OneClass { span, .. } => error(*span)
+                .with_label("every example has the same label")
+                .with_hint(
+                    "check the target column (and `target = ...`); to predict a number instead, write `task = regression` and a regression loss",
+                ),
             CheckError::FloorAboveRate { rate, span, .. } => error(*span)
                 .with_label("would raise the rate")
                 .with_hint(format!(

@@ -54,6 +54,14 @@ pub enum CheckError {
         /// The first one.
         first: Span,
     },
+    /// Classification data with one class (or none): nothing to tell apart.
+    #[error("the data has {classes} class{}: a classifier needs two at least", if *classes == 1 { "" } else { "es" })]
+    OneClass {
+        /// Classes in the training data.
+        classes: usize,
+        /// The data source.
+        span: Span,
+    },
     /// A cosine schedule whose floor is above the rate it starts from: it would raise it.
     #[error("the cosine schedule's `min_lr` ({min_lr}) is above the learning rate ({rate})")]
     FloorAboveRate {

@@ -36,6 +36,8 @@ impl<'a> Sections<'a> {
     /// reports unknown, repeated and misplaced ones, and missing required sections.
     pub fn collect(file: &'a File, binder: &mut Binder) -> Sections<'a> {
         let mut sections = Sections::default();
+        // Sections an unknown keyword was probably meant for: reported there, not also missing.
+        let mut meant: Vec<&str> = Vec::new();
         for entry in &file.entries {
             let statement = match entry {
                 Entry::Setting(setting) => {
@@ -49,6 +51,10 @@ impl<'a> Sections<'a> {
             };
             let keyword = &statement.keyword;
             let Some(section) = Section::find(&keyword.name) else {
+                meant.extend(mlpc_syntax::did_you_mean(
+                    &keyword.name,
+                    Section::keywords(),
+                ));
                 binder.errors.push(unknown(
                     "section",
                     &keyword.name,
@@ -70,7 +76,10 @@ impl<'a> Sections<'a> {
             sections.bind(section, statement, binder);
         }
         for section in Section::ALL {
-            if section.required() && !sections.seen.iter().any(|(seen, _)| *seen == section) {
+            if section.required()
+                && !sections.seen.iter().any(|(seen, _)| *seen == section)
+                && !meant.contains(&section.keyword())
+            {
                 binder.errors.push(CheckError::MissingSection { section });
             }
         }

@@ -232,6 +232,8 @@ pub fn fit_output(
             target: target.clone(),
             span: loss_span,
         }),
+        // One class: reported with the data source, where the fix lies.
+        (Task::Classification { classes: 0 | 1, .. }, true) => {}
         (Task::Classification { classes, .. }, true) => match loss {
             Loss::BinaryCrossEntropy if *classes != 2 => errors.push(CheckError::BinaryClasses {
                 classes: *classes,
