@@ -43,6 +43,17 @@ fn check_emits_the_ir_as_json() {
     assert_eq!(ir["network"]["inputs"], 784);
     assert_eq!(ir["task"]["classes"], 10);
     assert_eq!(ir["network"]["layers"][0]["parameters"], 784 * 512 + 512);
+    // Several files: one object a line.
+    let output = mlpc(&["check", "models/xor.mlp", "models/iris.mlp", "--emit", "ir"]);
+    assert_eq!(output.status.code(), Some(0));
+    let names: Vec<String> = text(&output.stdout)
+        .lines()
+        .map(|line| {
+            let ir: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            ir["name"].as_str().expect("name").to_string()
+        })
+        .collect();
+    assert_eq!(names, ["xor", "iris"]);
 }
 
 #[test]

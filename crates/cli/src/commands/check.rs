@@ -10,10 +10,17 @@ pub fn run(files: &[PathBuf], emit_ir: bool) -> Outcome {
     for path in files {
         match report::compile(path) {
             Ok((_, model)) => {
-                if emit_ir {
+                // One file's IR is indented for people; several files' are one JSON object
+                // a line, a stream a program can read.
+                if emit_ir && files.len() == 1 {
                     println!(
                         "{}",
                         serde_json::to_string_pretty(&model).expect("the IR serialises")
+                    );
+                } else if emit_ir {
+                    println!(
+                        "{}",
+                        serde_json::to_string(&model).expect("the IR serialises")
                     );
                 }
             }
