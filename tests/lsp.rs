@@ -219,3 +219,23 @@ fn an_editor_gone_without_exit_ends_the_server_with_status_1() {
         "{errors}"
     );
 }
+
+/// A message that is not JSON-RPC is skipped (and said on standard error): the requests after
+/// it are answered and the session ends as usual.
+#[test]
+fn a_malformed_message_is_skipped_not_fatal() {
+    let mut server = Server::start();
+    server.request(1, "initialize", json!({ "capabilities": {} }));
+    server.notify("initialized", json!({}));
+    let input = server.input.as_mut().expect("input");
+    write!(input, "Content-Length: 9\r\n\r\n{{not json").expect("write");
+    input.flush().expect("flush");
+    assert_eq!(server.request(2, "shutdown", Value::Null), Value::Null);
+    server.notify("exit", Value::Null);
+    let (status, errors) = server.finish();
+    assert_eq!(status.code(), Some(0), "{errors}");
+    assert!(
+        errors.contains("mlpc lsp: skipped a message that is not JSON-RPC"),
+        "{errors}"
+    );
+}

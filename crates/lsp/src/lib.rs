@@ -26,7 +26,9 @@
 //! between byte offsets and the protocol's UTF-16 lines and characters in [`position`]. The
 //! server ([`server`]) runs on one thread, answers every request (an unknown method or bad
 //! parameters get an error response), and never panics on any document or request; a
-//! handler that would is answered with an internal error and the session goes on.
+//! handler that would is answered with an internal error and the session goes on. The
+//! connection ([`transport`]) skips a message that is not JSON-RPC (saying so on standard
+//! error) rather than ending the session.
 
 pub mod completion;
 pub mod context;
@@ -40,6 +42,7 @@ mod reader;
 pub mod scan;
 pub mod server;
 pub mod textmate;
+pub mod transport;
 pub mod uri;
 pub mod words;
 
@@ -49,13 +52,12 @@ pub use server::serve;
 /// Serves one editor over standard input and output until it sends `shutdown` and `exit`
 /// (what `mlpc lsp` runs). Nothing else may write to standard output meanwhile.
 pub fn serve_stdio() -> Result<(), LspError> {
-    let (connection, threads) = lsp_server::Connection::stdio();
+    let (connection, threads) = transport::stdio();
     match serve(connection) {
         // The writer is gone; the reader may wait on input forever: do not wait for it.
         Err(LspError::CannotSend) => Err(LspError::CannotSend),
         served => {
-            // Waits until every response is written (and reports input that was not
-            // JSON-RPC, which ends the reader).
+            // Waits until every response is written.
             threads.join()?;
             served
         }
