@@ -45,8 +45,30 @@ fn call_limit(length: usize) -> usize {
     20_000_000 + 100 * length
 }
 
+/// `text` with each `\r` that no `\n` follows replaced by `\n` (the same length).
+pub fn lone_returns_as_newlines(text: &str) -> String {
+    let mut unified = String::with_capacity(text.len());
+    let mut characters = text.chars().peekable();
+    while let Some(character) = characters.next() {
+        match character {
+            '\r' if characters.peek() != Some(&'\n') => unified.push('\n'),
+            other => unified.push(other),
+        }
+    }
+    unified
+}
+
 /// Parses a whole `.mlp` source text. Never panics.
 pub fn parse(source: &str) -> Parsed {
+    // A lone `\r` ends a line, as in editors and the language server; read as `\n` (one byte
+    // for one, so every span holds) it ends one for every rule and count below too.
+    let unified;
+    let source = if source.contains('\r') {
+        unified = lone_returns_as_newlines(source);
+        unified.as_str()
+    } else {
+        source
+    };
     pest::set_call_limit(std::num::NonZeroUsize::new(call_limit(source.len())));
     if let Some(position) = crate::brackets::too_deep(source, MAX_NESTING) {
         return Parsed {

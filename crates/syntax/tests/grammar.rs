@@ -218,6 +218,30 @@ fn every_syntax_error_is_reported_with_its_position() {
     assert_eq!(parsed.file.entries.len(), 2);
 }
 
+/// A lone `\r` ends a line, as it does in editors (and for the language server's
+/// positions): two layers, not one with extra arguments; spans are the text's own bytes.
+#[test]
+fn a_lone_carriage_return_ends_a_line() {
+    for source in [
+        "network {\n  dense 8 tanh\r  dense 2\n}\n",
+        "network {\r  dense 8 tanh\r  dense 2\r}\r",
+        "network {\r\n  dense 8 tanh\r\n  dense 2\r\n}\r\n",
+    ] {
+        let parsed = parse(source);
+        assert!(parsed.errors.is_empty(), "{source:?}: {:?}", parsed.errors);
+        let mlpc_syntax::ast::Entry::Statement(network) = &parsed.file.entries[0] else {
+            panic!("a statement")
+        };
+        let block = network.block.as_ref().expect("a block");
+        assert_eq!(block.entries.len(), 2, "{source:?}");
+        let mlpc_syntax::ast::Entry::Statement(second) = &block.entries[1] else {
+            panic!("a statement")
+        };
+        let span = second.keyword.span;
+        assert_eq!(&source[span.start..span.end], "dense", "{source:?}");
+    }
+}
+
 /// A character no statement starts with, at the start of an entry, is named with what was
 /// expected there.
 #[test]
