@@ -23,7 +23,7 @@ for round in $(seq "$rounds"); do
   for batch in 64 512; do
     "$mlpc" bench benches/mnist-bench.mlp --backends flex,ndarray --steps compiled,autodiff \
       --epochs "$epochs" --batch-size "$batch" --json \
-      | python3 -c "import json,sys; [print(json.dumps(dict(row, batch=$batch))) for row in json.load(sys.stdin)]" >> "$results"
+      | python3 -c "import json,sys; [print(json.dumps(dict(row, batch=$batch))) for row in map(json.loads, sys.stdin)]" >> "$results"
   done
 done
 python3 - "$results" <<'PY'

@@ -174,6 +174,15 @@ fn summary_shows_a_residual_blocks_layers_under_it() {
         1 + 5 + 8,
         "input, five layers, two blocks of four"
     );
+    // Names as data: the depth says what the table's indent does.
+    assert_eq!(rows[4]["layer"], "layernorm", "{}", rows[4]);
+    assert_eq!(rows[4]["depth"], 1);
+    assert_eq!(
+        text(&mlpc(&["summary", "models/digits-residual.mlp", "--json"]).stdout)
+            .lines()
+            .count(),
+        1
+    );
     // The block's rows are counted in the block's own: the top level sums to the total.
     let top: u64 = rows
         .iter()
@@ -575,8 +584,15 @@ fn bench_runs_each_step_once_per_backend() {
         .output()
         .expect("run mlpc");
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let rows: Vec<serde_json::Value> =
-        serde_json::from_slice(&output.stdout).expect("a JSON array");
+    let rows: Vec<serde_json::Value> = text(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert!(
+        text(&output.stderr).contains("with one epoch there is no steady epoch"),
+        "{}",
+        text(&output.stderr)
+    );
     let runs: Vec<String> = rows
         .iter()
         .map(|row| format!("{} {}", row["backend"], row["step"]).replace('"', ""))

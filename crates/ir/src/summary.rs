@@ -8,7 +8,7 @@ use crate::model::{Layer, Model, Task};
 /// One row of the summary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SummaryRow {
-    /// The layer as `mlpc summary` names it.
+    /// The layer as `mlpc summary` names it (the table indents it by its depth).
     pub layer: String,
     /// `[null, width]`: the batch dimension is free.
     pub output_shape: [Option<usize>; 2],
@@ -42,7 +42,7 @@ pub struct Summary {
 fn add_rows(layers: &[Layer], depth: usize, rows: &mut Vec<SummaryRow>) {
     for layer in layers {
         rows.push(SummaryRow {
-            layer: format!("{}{}", "  ".repeat(depth), layer.kind.display_name()),
+            layer: layer.kind.display_name(),
             output_shape: [None, Some(layer.outputs)],
             parameters: layer.parameters,
             multiply_adds: layer.multiply_adds,
@@ -89,7 +89,8 @@ impl Summary {
             .map(|row| {
                 let shape = format!("[batch, {}]", row.output_shape[1].unwrap_or(0));
                 [
-                    row.layer.clone(),
+                    // A block's layers indented under it.
+                    format!("{}{}", "  ".repeat(row.depth), row.layer),
                     shape,
                     group(row.parameters as u64),
                     group(row.multiply_adds as u64),

@@ -25,10 +25,7 @@ pub fn run(json: bool) -> Outcome {
                 "budget": memory.budgeted,
             })),
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).expect("serialises")
-        );
+        println!("{}", serde_json::to_string(&value).expect("serialises"));
         return Outcome::Success;
     }
     println!("backends in this build:");

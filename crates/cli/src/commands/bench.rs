@@ -30,7 +30,7 @@ pub struct BenchArguments {
     /// Examples per step.
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Print JSON.
+    /// One JSON object per backend and step, a line each.
     #[arg(long)]
     pub json: bool,
 }
@@ -41,9 +41,21 @@ pub fn run(arguments: &BenchArguments) -> Outcome {
         Ok(compiled) => compiled,
         Err(outcome) => return outcome,
     };
-    model.training.epochs = arguments.epochs.max(1);
-    if let Some(batch_size) = arguments.batch_size.filter(|size| *size > 0) {
+    if arguments.epochs == 0 || arguments.batch_size == Some(0) {
+        report::error(
+            "--epochs and --batch-size must be at least 1",
+            Some("for example `--epochs 3 --batch-size 64`"),
+        );
+        return Outcome::Invalid;
+    }
+    model.training.epochs = arguments.epochs;
+    if let Some(batch_size) = arguments.batch_size {
         model.training.batch_size = batch_size;
+    }
+    if arguments.epochs == 1 {
+        eprintln!(
+            "note: with one epoch there is no steady epoch: the steady figures are the first epoch's, warm-up included (--epochs 2 or more separates them)"
+        );
     }
     let splits = match report::load_data(&model) {
         Ok(splits) => splits,
@@ -54,10 +66,10 @@ pub fn run(arguments: &BenchArguments) -> Outcome {
         Err(error) => return report::failure(&error, error.hint()),
     };
     if arguments.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).expect("rows serialise")
-        );
+        // One object a row, a line each, as every command's --json.
+        for row in &rows {
+            println!("{}", serde_json::to_string(row).expect("rows serialise"));
+        }
         return Outcome::Success;
     }
     println!(

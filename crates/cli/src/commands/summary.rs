@@ -16,7 +16,7 @@ pub fn run(path: &Path, json: bool) -> Outcome {
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&summary).expect("the summary serialises")
+            serde_json::to_string(&summary).expect("the summary serialises")
         );
     } else {
         print!("{}", summary.to_table(&model));
