@@ -677,6 +677,31 @@ fn run_folders_are_replaced_with_a_note_and_files_refused() {
         "{}",
         text(&again.stderr)
     );
+    // As JSON, a note is a line of severity `note` among the epochs' lines.
+    let noted = mlpc(&[
+        "--message-format",
+        "json",
+        "run",
+        "models/xor.mlp",
+        "--out",
+        &out,
+        "--epochs",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(noted.status.code(), Some(0), "{}", text(&noted.stderr));
+    let lines: Vec<serde_json::Value> = text(&noted.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines[0]["severity"], "note", "{lines:?}");
+    assert!(
+        lines[0]["message"]
+            .as_str()
+            .is_some_and(|message| message.starts_with("replacing the run of 1 epoch in")),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1]["epoch"], 1, "{lines:?}");
     let file = folder.join("a-file");
     std::fs::write(&file, "kept").expect("file");
     let refused = mlpc(&["run", "models/xor.mlp", "--out", &file.to_string_lossy()]);

@@ -56,8 +56,8 @@ impl Observer for EpochPrinter {
 
     fn note(&mut self, text: &str) {
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("note: {text}")),
-            None => eprintln!("note: {text}"),
+            Some(bar) => bar.suspend(|| crate::report::note(text, None)),
+            None => crate::report::note(text, None),
         }
     }
 

@@ -86,6 +86,23 @@ pub fn diagnostics(path: &Path, source: &str, diagnostics: &[Diagnostic]) {
     }
 }
 
+/// Prints a note (something a user should know that stops nothing), with an optional hint:
+/// `note: ...` on standard error, or a JSON line of severity `note` on standard output.
+pub fn note(message: &str, hint: Option<&str>) {
+    match message_format() {
+        MessageFormat::Human => {
+            eprintln!("note: {message}");
+            if let Some(hint) = hint {
+                eprintln!("  = hint: {hint}");
+            }
+        }
+        MessageFormat::Json => print!(
+            "{}",
+            mlpc_syntax::json::render_json_plain("note", message, hint)
+        ),
+    }
+}
+
 /// Prints an error that concerns no place in a file, with an optional hint.
 pub fn error(message: &str, hint: Option<&str>) {
     match message_format() {

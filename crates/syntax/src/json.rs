@@ -1,7 +1,7 @@
 //! Diagnostics as data: one JSON object per diagnostic, one per line, for editors and scripts
 //! (as cargo's `--message-format json` does).
 //!
-//! Each object holds `severity` (always `"error"`: mlpc has no warnings), `message`, `file`,
+//! Each object holds `severity` (`"error"`, or `"note"` for what stops nothing: mlpc has no warnings), `message`, `file`,
 //! the primary span's `line`, `column`, `end_line` and `end_column`, every `label` with its
 //! own span and text (the primary one first), the `hint` (or `null`) and the `notes`. Lines
 //! and columns count from 1, columns in characters, exactly as the rendered text's
@@ -148,8 +148,14 @@ pub fn render_json(file_name: &str, source: &str, diagnostics: &[Diagnostic]) ->
 /// JSON line ending in a newline: the counterpart of
 /// [`render_plain_error`](crate::diagnostic::render_plain_error).
 pub fn render_json_plain_error(message: &str, hint: Option<&str>) -> String {
+    render_json_plain("error", message, hint)
+}
+
+/// A message of `severity` (`error`, `note`) that concerns no place in a file, as one JSON
+/// line.
+pub fn render_json_plain(severity: &'static str, message: &str, hint: Option<&str>) -> String {
     let diagnostic = JsonDiagnostic {
-        severity: "error",
+        severity,
         message: message.to_string(),
         file: None,
         line: None,

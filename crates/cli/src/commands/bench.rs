@@ -53,8 +53,9 @@ pub fn run(arguments: &BenchArguments) -> Outcome {
         model.training.batch_size = batch_size;
     }
     if arguments.epochs == 1 {
-        eprintln!(
-            "note: with one epoch there is no steady epoch: the steady figures are the first epoch's, warm-up included (--epochs 2 or more separates them)"
+        report::note(
+            "with one epoch there is no steady epoch: the steady figures are the first epoch's, warm-up included",
+            Some("--epochs 2 or more separates them"),
         );
     }
     let splits = match report::load_data(&model) {

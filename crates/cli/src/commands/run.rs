@@ -84,7 +84,7 @@ pub fn run(arguments: &RunArguments) -> Outcome {
         return report::invalid(&error, error.hint());
     }
     if let Some(note) = note {
-        eprintln!("note: {note}");
+        report::note(&note, None);
     }
     let json = arguments.json;
     let path = (!arguments.no_save).then(|| {
@@ -112,19 +112,24 @@ pub fn run(arguments: &RunArguments) -> Outcome {
     if let (Some(path), false) = (&folder.path, folder.resume)
         && let Ok(state) = mlpc_train::checkpoint::read_state(path)
     {
-        eprintln!(
-            "note: replacing the run of {} epoch{} in {} (`--resume` goes on from it instead)",
-            state.completed_epochs,
-            if state.completed_epochs == 1 { "" } else { "s" },
-            path.display()
+        report::note(
+            &format!(
+                "replacing the run of {} in {} (`--resume` goes on from it instead)",
+                epochs_text(state.completed_epochs),
+                path.display()
+            ),
+            None,
         );
     }
     if let (Some(path), true) = (&folder.path, folder.resume) {
         if !path.join("run.json").exists() {
             // Stopped before its first epoch ended (or never started): nothing to go on from.
-            eprintln!(
-                "note: {} holds no checkpoint yet; training from the start",
-                path.display()
+            report::note(
+                &format!(
+                    "{} holds no checkpoint yet; training from the start",
+                    path.display()
+                ),
+                None,
             );
             folder.resume = false;
         } else {
@@ -142,16 +147,21 @@ pub fn run(arguments: &RunArguments) -> Outcome {
             });
             match read {
                 Ok(state) if state.completed_epochs >= model.training.epochs => {
-                    eprintln!(
-                        "note: the run in {} has completed {} epochs, and {} are asked for: nothing to train",
-                        path.display(),
-                        state.completed_epochs,
-                        model.training.epochs
-                    );
-                    eprintln!(
-                        "  = hint: `--epochs {}` (or more) trains on; `mlpc eval {}` scores the model as it is",
-                        state.completed_epochs + 1,
-                        path.display()
+                    report::note(
+                        &format!(
+                            "the run in {} has completed {}, and {} asked for: nothing to train",
+                            path.display(),
+                            epochs_text(state.completed_epochs),
+                            match model.training.epochs {
+                                1 => "1 is".to_string(),
+                                epochs => format!("{epochs} are"),
+                            }
+                        ),
+                        Some(&format!(
+                            "`--epochs {}` (or more) trains on; `mlpc eval {}` scores the model as it is",
+                            state.completed_epochs + 1,
+                            path.display()
+                        )),
                     );
                     return Outcome::Success;
                 }
@@ -428,4 +438,12 @@ fn print_epoch(report: &EpochReport, json: bool) {
         report.seconds
     ));
     println!("{line}");
+}
+
+/// `1 epoch`, `2 epochs`.
+fn epochs_text(epochs: usize) -> String {
+    match epochs {
+        1 => "1 epoch".to_string(),
+        epochs => format!("{epochs} epochs"),
+    }
 }
