@@ -163,6 +163,12 @@ fn the_table_names_each_tensor_and_the_verdict() {
         text.lines().last().expect("a line").ends_with(": ok"),
         "{text}"
     );
+    assert!(!text.contains("(asked:"), "{text}");
+    // 750 training rows give 23 batches of 32 distinct rows, not the 100 asked for: said.
+    let output = mlpc(&["gradcheck", "models/moons.mlp", "--batches", "100"]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("(asked: 100 of "), "{text}");
 
     let output = mlpc(&["gradcheck", "models/iris.mlp", "--backend", "wgpu"]);
     assert_eq!(output.status.code(), Some(1));

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use mlpc_ir::{Activation, LayerKind};
 use mlpc_train::Backend;
 use mlpc_train::compiled::Mutation;
 use mlpc_train::gradcheck::{self, AGREEMENT_TOLERANCE, CheckOptions, GradientCheck, TOLERANCE};
@@ -55,7 +56,14 @@ pub fn run(arguments: &GradcheckArguments) -> Outcome {
         value["passed"] = check.passed().into();
         println!("{value}");
     } else {
-        print_table(&arguments.file, arguments.backend, &check);
+        let asked = (arguments.batches as usize, model.training.batch_size);
+        print_table(
+            &arguments.file,
+            arguments.backend,
+            &check,
+            asked,
+            &model.network.layers,
+        );
     }
     if check.passed() {
         Outcome::Success
@@ -78,14 +86,27 @@ fn planted_mistake() -> Option<Mutation> {
     }
 }
 
-fn print_table(file: &std::path::Path, backend: Backend, check: &GradientCheck) {
+fn print_table(
+    file: &std::path::Path,
+    backend: Backend,
+    check: &GradientCheck,
+    asked: (usize, usize),
+    layers: &[mlpc_ir::Layer],
+) {
     println!(
-        "gradcheck {}: {} batches of {} on {}; central differences along each tensor's gradient signs and random signs",
+        "gradcheck {}: {} batch{} of {} on {}; central differences along each tensor's gradient signs and random signs",
         file.display(),
         check.batches,
+        if check.batches == 1 { "" } else { "es" },
         check.batch_size,
         backend.name(),
     );
+    let (batches, batch_size) = asked;
+    if check.batches < batches || check.batch_size < batch_size {
+        println!(
+            "(asked: {batches} of {batch_size}; a check takes at most 64 examples a batch, and no more batches of distinct rows than the training data holds)"
+        );
+    }
     if let Some(reason) = &check.uncovered {
         println!("the compiled step does not cover this model ({reason}): autodiff only");
     }
@@ -123,4 +144,23 @@ fn print_table(file: &std::path::Path, backend: Backend, check: &GradientCheck) 
         "worst relative error {:.1e} (tolerance {TOLERANCE:.0e}; steps agree within {AGREEMENT_TOLERANCE:.0e}): {verdict}",
         check.worst()
     );
+    if !check.passed() && backend == Backend::Ndarray && uses_gelu(layers) {
+        println!(
+            "(burn-ndarray's autodiff differentiates gelu with its tanh approximation's derivative, not gelu's: see the autodiff column against the compiled one, or check on flex)"
+        );
+    }
+}
+
+/// Whether any layer (a residual block's included) applies gelu.
+fn uses_gelu(layers: &[mlpc_ir::Layer]) -> bool {
+    layers.iter().any(|layer| match &layer.kind {
+        LayerKind::Dense { activation, .. } | LayerKind::Activation { activation } => {
+            *activation == Activation::Gelu
+        }
+        LayerKind::Residual { layers } => uses_gelu(layers),
+        LayerKind::Prelu { .. }
+        | LayerKind::Dropout { .. }
+        | LayerKind::BatchNorm { .. }
+        | LayerKind::LayerNorm { .. } => false,
+    })
 }
