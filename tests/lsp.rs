@@ -230,6 +230,24 @@ fn a_malformed_message_is_skipped_not_fatal() {
     let input = server.input.as_mut().expect("input");
     write!(input, "Content-Length: 9\r\n\r\n{{not json").expect("write");
     input.flush().expect("flush");
+    // Edits to a document never opened are logged, not silently dropped.
+    server.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": "file:///nowhere/never-opened.mlp", "version": 2 },
+            "contentChanges": [{
+                "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } },
+                "text": "x"
+            }]
+        }),
+    );
+    let logged = server.notification("window/logMessage");
+    assert!(
+        logged["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("never-opened.mlp`, which was not opened")),
+        "{logged}"
+    );
     assert_eq!(server.request(2, "shutdown", Value::Null), Value::Null);
     server.notify("exit", Value::Null);
     let (status, errors) = server.finish();

@@ -188,6 +188,11 @@ impl Server<'_> {
                         .is_some();
                     if known {
                         self.publish(&document.uri)?;
+                    } else {
+                        self.log(&format!(
+                            "mlpc: ignored edits to `{}`, which was not opened (an editor opens a document before it edits it); hover and completion there wait for its whole text",
+                            document.uri.as_str()
+                        ))?;
                     }
                 }
             }
@@ -221,17 +226,22 @@ impl Server<'_> {
         match serde_json::from_value(params) {
             Ok(decoded) => Ok(Some(decoded)),
             Err(error) => {
-                let params = LogMessageParams {
-                    typ: MessageType::WARNING,
-                    message: format!("mlpc: ignored a `{method}` notification: {error}"),
-                };
-                self.send(Notification {
-                    method: LogMessage::METHOD.to_string(),
-                    params: serde_json::to_value(params)?,
-                })?;
+                self.log(&format!("mlpc: ignored a `{method}` notification: {error}"))?;
                 Ok(None)
             }
         }
+    }
+
+    /// Sends the editor a warning for its log.
+    fn log(&self, message: &str) -> Result<(), LspError> {
+        let params = LogMessageParams {
+            typ: MessageType::WARNING,
+            message: message.to_string(),
+        };
+        self.send(Notification {
+            method: LogMessage::METHOD.to_string(),
+            params: serde_json::to_value(params)?,
+        })
     }
 
     /// Checks an open document and sends its diagnostics.
