@@ -24,10 +24,14 @@ pub fn completion(source: &str, offset: usize) -> Vec<CompletionItem> {
             add_words(&mut items, Names::Layers);
             add_words(&mut items, Names::Activations);
         }
-        Slot::Argument { callee, next } => {
+        Slot::Argument {
+            callee,
+            next,
+            bound,
+        } => {
             add_values(&mut items, next);
             if callee.named_parameters {
-                add_parameter_names(&mut items, &callee);
+                add_parameter_names(&mut items, &callee, bound);
             }
         }
         Slot::Value { parameter } => add_values(&mut items, Some(parameter)),
@@ -89,9 +93,12 @@ fn add_values(items: &mut Vec<CompletionItem>, parameter: Option<Parameter>) {
     }
 }
 
-/// Every parameter of a callee, as `name = `.
-fn add_parameter_names(items: &mut Vec<CompletionItem>, callee: &Word) {
-    for parameter in callee.parameters {
+/// Every parameter of a callee that has no value yet (`bound`: bits by index), as `name = `.
+fn add_parameter_names(items: &mut Vec<CompletionItem>, callee: &Word, bound: u64) {
+    for (index, parameter) in callee.parameters.iter().enumerate() {
+        if index < 64 && bound & (1 << index) != 0 {
+            continue;
+        }
         let item = CompletionItem {
             label: parameter.name.to_string(),
             kind: Some(CompletionItemKind::PROPERTY),
@@ -188,5 +195,48 @@ mod tests {
             ["accuracy", "rmse", "mae", "r2"]
         );
         assert!(labels("# |").is_empty());
+    }
+
+    /// What has a value is not offered again: a parameter bound by position or by name, a
+    /// setting given on an earlier line; after a setting's value, only a separator goes.
+    #[test]
+    fn what_is_given_is_not_offered_again() {
+        let after_units = labels("network {\n  dense 8 |");
+        assert!(
+            !after_units.contains(&"units = ".to_string()),
+            "{after_units:?}"
+        );
+        assert!(after_units.contains(&"activation = ".to_string()));
+        let after_relu = labels("network {\n  dense 8 relu |");
+        assert!(
+            !after_relu.contains(&"activation = ".to_string()),
+            "{after_relu:?}"
+        );
+        assert_eq!(
+            labels("optimizer sgd(lr = 0.1, |)"),
+            ["momentum = ", "nesterov = ", "weight_decay = "]
+        );
+        assert!(labels("train { epochs = 3 |").is_empty());
+        for next in ["train { epochs = 3, |", "train {\n  epochs = 3\n  |"] {
+            let settings = labels(next);
+            assert!(!settings.contains(&"epochs = ".to_string()), "{settings:?}");
+            assert!(
+                settings.contains(&"batch_size = ".to_string()),
+                "{settings:?}"
+            );
+        }
+    }
+
+    /// A call left open (an error the checker reports) does not stop completion on the lines
+    /// after it, where a section or a layer begins; an activation at a line's start inside a
+    /// call is still that call's value.
+    #[test]
+    fn an_unclosed_call_does_not_end_completion() {
+        let network = labels("data csv(\"x.csv\", \nnetwork {\n  |");
+        assert!(network.contains(&"dense".to_string()), "{network:?}");
+        let layer = labels("network {\n  dense 8 init = normal(\n  dense 4 |");
+        assert!(layer.contains(&"relu".to_string()), "{layer:?}");
+        let value = labels("network {\n  dense(8,\n    relu, |");
+        assert!(value.contains(&"init = ".to_string()), "{value:?}");
     }
 }

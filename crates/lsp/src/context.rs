@@ -32,6 +32,9 @@ pub enum Slot {
         callee: Word,
         /// The parameter a positional value here binds to, if any is left.
         next: Option<Parameter>,
+        /// The callee's parameters given a value already (bits by their index), which are
+        /// not offered again.
+        bound: u64,
     },
     /// A value of `parameter`: after `name =`, or inside its list.
     Value {
@@ -137,7 +140,7 @@ mod tests {
         match context.slot {
             Slot::Section => "section".into(),
             Slot::NetworkLine => "network line".into(),
-            Slot::Argument { callee, next } => format!(
+            Slot::Argument { callee, next, .. } => format!(
                 "argument of {} ({})",
                 callee.name,
                 next.map_or("none", |parameter| parameter.name)

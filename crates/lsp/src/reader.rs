@@ -21,10 +21,26 @@ enum Level {
     File,
     /// `network { }`: layers.
     Network,
-    /// `train { }`: settings.
-    Train,
+    /// `train { }`: settings, and those its lines have given so far.
+    Train { given: Bound },
     /// Any other block: nothing known goes there.
     Other,
+}
+
+/// Bits of parameters (by their index in the callee's list) that have values.
+type Bound = u64;
+
+/// The bit of `callee`'s parameter `name`, if it has one.
+fn bit_of(callee: Option<Word>, name: &str) -> Bound {
+    callee
+        .and_then(|callee| {
+            callee
+                .parameters
+                .iter()
+                .position(|parameter| parameter.name == name)
+        })
+        .filter(|&index| index < 64)
+        .map_or(0, |index| 1 << index)
 }
 
 /// What a positional or named argument binds to next.
@@ -44,6 +60,12 @@ struct Arguments {
     next: Next,
     /// Whether an argument was named: positional ones may no longer follow.
     named_seen: bool,
+    /// The parameters named so far.
+    named: Bound,
+    /// A setting's line (`name = value`): one value, and nothing after it.
+    setting: bool,
+    /// Whether a setting's value was read.
+    done: bool,
 }
 
 impl Arguments {
@@ -53,7 +75,20 @@ impl Arguments {
             positional: 0,
             next: Next::Positional,
             named_seen: false,
+            named: 0,
+            setting: false,
+            done: false,
         }
+    }
+
+    /// The parameters with a value: the first ones by position, and those named.
+    fn bound(&self) -> Bound {
+        let positional = match self.positional {
+            0 => 0,
+            count if count >= 64 => Bound::MAX,
+            count => (1 << count) - 1,
+        };
+        positional | self.named
     }
 
     /// The parameter a value here binds to.
@@ -78,6 +113,7 @@ impl Arguments {
         });
         self.next = Next::Named(parameter);
         self.named_seen = true;
+        self.named |= bit_of(self.callee, name);
     }
 
     /// A whole value was read.
@@ -86,9 +122,14 @@ impl Arguments {
             Next::Positional => self.positional += 1,
             Next::Named(_) => self.next = Next::Positional,
         }
+        self.done = self.setting;
     }
 
     fn slot(&self) -> Slot {
+        if self.done {
+            // `name = value` and nothing more: the next setting goes after a separator.
+            return Slot::Nothing;
+        }
         match self.next {
             Next::Named(Some(parameter)) => Slot::Value { parameter },
             Next::Named(None) => Slot::Nothing,
@@ -96,6 +137,7 @@ impl Arguments {
                 Some(callee) => Slot::Argument {
                     callee,
                     next: self.parameter(),
+                    bound: self.bound(),
                 },
                 None => Slot::Nothing,
             },
@@ -138,6 +180,8 @@ pub struct Reader {
     frames: Vec<Frame>,
     /// The end of the last token read that is not a comment.
     previous_end: Option<usize>,
+    /// Whether no token but comments came since the last line break.
+    line_began: bool,
 }
 
 impl Reader {
@@ -149,6 +193,7 @@ impl Reader {
                 line: Line::Start,
             }],
             previous_end: None,
+            line_began: true,
         }
     }
 
@@ -184,8 +229,10 @@ impl Reader {
     /// Reads a token (`next` is the one after it); returns how many tokens were used.
     pub fn feed(&mut self, source: &str, token: &Token, next: Option<&Token>) -> usize {
         let previous_end = self.previous_end;
+        let line_began = self.line_began;
         if token.kind != TokenKind::Comment {
             self.previous_end = Some(token.span.end);
+            self.line_began = token.kind == TokenKind::Newline;
         }
         let next_is =
             |mark: Mark| next.is_some_and(|next| next.kind == TokenKind::Punctuation(mark));
@@ -207,6 +254,9 @@ impl Reader {
             }
             TokenKind::Identifier => {
                 let text = token.text(source);
+                if line_began && !next_is(Mark::Equals) {
+                    self.close_left_open(text);
+                }
                 if next_is(Mark::Equals) {
                     self.previous_end = next.map(|next| next.span.end);
                     self.name(text, token.span.end);
@@ -223,6 +273,40 @@ impl Reader {
         }
     }
 
+    /// A word at the start of a line inside a call or list that a line of the enclosing
+    /// lines begins with (a section keyword at the top level, a layer kind in a network): the
+    /// call or list was left open (the checker says so), and the word is read as the line's
+    /// start, so that what follows an unclosed bracket still completes and hovers.
+    fn close_left_open(&mut self, word: &str) {
+        let Some(lines) = self
+            .frames
+            .iter()
+            .rposition(|frame| matches!(frame, Frame::Lines { .. }))
+        else {
+            return;
+        };
+        if lines + 1 == self.frames.len() {
+            return;
+        }
+        let starts_a_line = match self.frames[lines] {
+            Frame::Lines {
+                level: Level::File, ..
+            } => Section::find(word).is_some(),
+            // A layer kind, not an activation: an activation may be a call's value.
+            Frame::Lines {
+                level: Level::Network,
+                ..
+            } => mlpc_ir::vocabulary::LAYERS.find(word).is_some(),
+            Frame::Lines { .. } | Frame::Call { .. } | Frame::List { .. } => false,
+        };
+        if starts_a_line {
+            self.frames.truncate(lines + 1);
+            if let Frame::Lines { line, .. } = self.top() {
+                *line = Line::Start;
+            }
+        }
+    }
+
     /// `name =`: a setting at the start of a line, or a named argument.
     fn name(&mut self, name: &str, end: usize) {
         match self.top() {
@@ -231,10 +315,14 @@ impl Reader {
                 line: line @ Line::Start,
             } => {
                 let callee = match level {
-                    Level::Train => Some(train_settings()),
+                    Level::Train { given } => {
+                        *given |= bit_of(Some(train_settings()), name);
+                        Some(train_settings())
+                    }
                     Level::File | Level::Network | Level::Other => None,
                 };
                 let mut arguments = Arguments::of(callee);
+                arguments.setting = true;
                 arguments.name(name);
                 *line = Line::Statement {
                     opens: Level::Other,
@@ -305,7 +393,7 @@ impl Reader {
                         };
                         (network_line(word), opens)
                     }
-                    Level::Train | Level::Other => (None, Level::Other),
+                    Level::Train { .. } | Level::Other => (None, Level::Other),
                 };
                 *line = Line::Statement {
                     opens,
@@ -402,7 +490,7 @@ impl Reader {
             }
             Mark::Comma => match self.top() {
                 Frame::Lines {
-                    level: Level::Network | Level::Train | Level::Other,
+                    level: Level::Network | Level::Train { .. } | Level::Other,
                     line,
                 } => *line = Line::Start,
                 Frame::Call { arguments, .. } => arguments.next = Next::Positional,
@@ -422,9 +510,10 @@ impl Reader {
             } => match level {
                 Level::File => Slot::Section,
                 Level::Network => Slot::NetworkLine,
-                Level::Train => Slot::Argument {
+                Level::Train { given } => Slot::Argument {
                     callee: train_settings(),
                     next: None,
+                    bound: given,
                 },
                 Level::Other => Slot::Nothing,
             },
@@ -449,7 +538,7 @@ impl Reader {
 fn block_of(keyword: &str) -> Level {
     match Section::find(keyword) {
         Some(Section::Network) => Level::Network,
-        Some(Section::Train) => Level::Train,
+        Some(Section::Train) => Level::Train { given: 0 },
         Some(
             Section::Model | Section::Data | Section::Loss | Section::Optimizer | Section::Schedule,
         )
