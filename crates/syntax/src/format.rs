@@ -5,7 +5,8 @@
 //! arguments; a block of settings that fits on one line and holds no comment is written
 //! `{ a = 1, b = 2 }`, every other block one entry per line. Numbers keep the text they were
 //! written with. Comments are kept: each one stays before the entry it preceded or at the end
-//! of the line it ended. Runs of blank lines shrink to one. Formatting is idempotent and
+//! of the line it ended; one inside an entry written over several lines (a call's arguments
+//! a line each) goes on a line of its own just before the entry, which is printed on one. Runs of blank lines shrink to one. Formatting is idempotent and
 //! changes no meaning: it prints the same tree it parsed.
 
 use crate::ast::*;
@@ -126,6 +127,24 @@ impl Printer<'_> {
         let span = entry.span();
         self.comments_before(span.start, depth);
         self.blank_line_before(span.start);
+        // Comments inside the entry's one printed line (a call or list written over several
+        // lines) go on lines of their own just before it, in order.
+        let line_end = self.end_before_comments(
+            span.start,
+            match entry {
+                Entry::Statement(Statement {
+                    block: Some(block), ..
+                }) => block.span.start,
+                Entry::Statement(_) | Entry::Setting(_) => span.end,
+            },
+        );
+        while let Some(comment) = self.comments.get(self.next)
+            && comment.start < line_end
+        {
+            self.lines
+                .push(format!("{}{}", indent(depth), comment.text));
+            self.next += 1;
+        }
         match entry {
             Entry::Setting(setting) => {
                 self.lines
@@ -145,6 +164,22 @@ impl Printer<'_> {
         }
         // A comment at the end of the entry's last line stays there.
         self.trailing_comment();
+    }
+
+    /// Where the text of `start..end` ends once the comments and blanks that close it are
+    /// left out (an entry's span may take in the comment after it).
+    fn end_before_comments(&self, start: usize, end: usize) -> usize {
+        let mut end = end;
+        loop {
+            let trimmed = start + self.source[start..end].trim_end().len();
+            let closing = self.comments[self.next..].iter().find(|comment| {
+                comment.start >= start && comment.start + comment.text.len() == trimmed
+            });
+            match closing {
+                Some(comment) if comment.start < end => end = comment.start,
+                Some(_) | None => return trimmed,
+            }
+        }
     }
 
     fn trailing_comment(&mut self) {
