@@ -213,6 +213,18 @@ fn fmt_rewrites_atomically_and_check_reports() {
         1,
         "no temporary file is left behind"
     );
+    // `-`: standard input to standard output, the file untouched.
+    let mut child = common::mlpc_command(&["fmt", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start mlpc fmt -");
+    let messy = std::fs::read_to_string(workspace().join("tests/format/messy.mlp")).expect("messy");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), messy.as_bytes())
+        .expect("write");
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(text(&output.stdout), formatted);
     let _ = std::fs::remove_dir_all(&folder);
 }
 

@@ -7,7 +7,8 @@
 //! written with. Comments are kept: each one stays before the entry it preceded or at the end
 //! of the line it ended; one inside an entry written over several lines (a call's arguments
 //! a line each) goes on a line of its own just before the entry, which is printed on one. Runs of blank lines shrink to one. Formatting is idempotent and
-//! changes no meaning: it prints the same tree it parsed.
+//! changes no meaning: it prints the same tree it parsed. Lines end as the file's first line
+//! does (`\r\n` or `\n`).
 
 use crate::ast::*;
 
@@ -35,8 +36,13 @@ pub fn format(source: &str, file: &File) -> String {
         printer.entry(entry, 0);
     }
     printer.comments_before(source.len(), 0);
-    let mut text = printer.lines.join("\n");
-    text.push('\n');
+    // Lines end as the file's first line does: `\r\n` stays `\r\n` (Windows editors).
+    let newline = match source.find('\n') {
+        Some(index) if source[..index].ends_with('\r') => "\r\n",
+        Some(_) | None => "\n",
+    };
+    let mut text = printer.lines.join(newline);
+    text.push_str(newline);
     text
 }
 

@@ -267,3 +267,23 @@ fn terminal_rendering_is_coloured_and_plain_rendering_is_not() {
     assert!(!plain.contains("\x1b["));
     assert!(plain.contains("c.mlp:1:6"));
 }
+
+/// `fmt` keeps a file's `\r\n` line ends (and is idempotent on them); `\n` stays `\n`.
+#[test]
+fn formatting_keeps_the_files_line_ends() {
+    let source = "network {\r\n  dense 8   relu # hidden\r\n  dense 2\r\n}\r\n";
+    let formatted = mlpc_syntax::format(source, &parse(source).file);
+    assert_eq!(
+        formatted,
+        "network {\r\n  dense 8 relu  # hidden\r\n  dense 2\r\n}\r\n"
+    );
+    assert_eq!(
+        mlpc_syntax::format(&formatted, &parse(&formatted).file),
+        formatted
+    );
+    let unix = source.replace("\r\n", "\n");
+    assert_eq!(
+        mlpc_syntax::format(&unix, &parse(&unix).file),
+        formatted.replace("\r\n", "\n")
+    );
+}

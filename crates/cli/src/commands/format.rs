@@ -1,4 +1,5 @@
-//! `mlpc fmt FILE... [--check]`: rewrites files in canonical form, atomically.
+//! `mlpc fmt FILE... [--check]`: rewrites files in canonical form, atomically (`-`: standard
+//! input, formatted to standard output).
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +9,21 @@ use crate::report::{self, Outcome};
 pub fn run(files: &[PathBuf], check: bool) -> Outcome {
     let mut outcome = Outcome::Success;
     for path in files {
-        let source = match report::read_model(path) {
+        let source = match path.to_str() {
+            // `-`: standard input, written formatted to standard output (as rustfmt and
+            // gofmt do, for editors that pipe a buffer through a formatter).
+            Some("-") => {
+                let mut text = String::new();
+                if let Err(io) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+                    report::error(&format!("cannot read standard input: {io}"), None);
+                    outcome = outcome.max_by(Outcome::Invalid);
+                    continue;
+                }
+                Ok(text)
+            }
+            Some(_) | None => report::read_model(path),
+        };
+        let source = match source {
             Ok(source) => source,
             Err(failure) => {
                 outcome = outcome.max_by(failure);
@@ -27,11 +42,18 @@ pub fn run(files: &[PathBuf], check: bool) -> Outcome {
             continue;
         }
         let formatted = mlpc_syntax::format(&source, &parsed.file);
+        if path.to_str() == Some("-") && !check {
+            print!("{formatted}");
+            continue;
+        }
         if formatted == source {
             continue;
         }
         if check {
-            eprintln!("{} is not formatted", path.display());
+            match path.to_str() {
+                Some("-") => eprintln!("standard input is not formatted"),
+                Some(_) | None => eprintln!("{} is not formatted", path.display()),
+            }
             outcome = outcome.max_by(Outcome::Failure);
         } else if let Err(io) = write_atomically(path, &formatted) {
             report::error(&format!("cannot write `{}`: {io}", path.display()), None);
