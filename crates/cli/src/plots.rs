@@ -139,6 +139,8 @@ fn curves(folder: &Path, state: &RunState) -> Result<PathBuf, String> {
         .map_err(failed)?;
     chart
         .configure_mesh()
+        .x_labels(epoch_labels(epochs))
+        .x_label_formatter(&whole_epochs)
         .x_desc("epoch")
         .y_desc("loss")
         .draw()
@@ -197,6 +199,8 @@ fn curves(folder: &Path, state: &RunState) -> Result<PathBuf, String> {
         .map_err(failed)?;
     chart
         .configure_mesh()
+        .x_labels(epoch_labels(epochs))
+        .x_label_formatter(&whole_epochs)
         .x_desc("epoch")
         .y_desc(metric)
         .draw()
@@ -478,4 +482,18 @@ fn regression(
         .map_err(failed)?;
     root.present().map_err(failed)?;
     finish(&partial, path)
+}
+
+/// How many labels an epoch axis asks for: one an epoch, up to ten.
+fn epoch_labels(epochs: f64) -> usize {
+    (epochs as usize).clamp(1, 10)
+}
+
+/// An epoch axis's label: whole epochs only (a tick between two epochs has none).
+fn whole_epochs(epoch: &f64) -> String {
+    if epoch.fract() == 0.0 {
+        format!("{epoch:.0}")
+    } else {
+        String::new()
+    }
 }
