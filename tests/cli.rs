@@ -781,3 +781,44 @@ fn a_byte_order_mark_is_skipped() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let _ = std::fs::remove_dir_all(&folder);
 }
+
+/// As JSON, an error in a data file names the file and the record's line, like a model
+/// file's diagnostics (found when the test file is loaded, after the check).
+#[test]
+fn a_data_files_error_as_json_names_the_file_and_line() {
+    let folder = common::fresh_folder("json-data-error");
+    std::fs::create_dir_all(&folder).expect("folder");
+    std::fs::write(folder.join("train.csv"), "a,b,y\n1,2,x\n3,4,z\n5,6,x\n").expect("train");
+    std::fs::write(folder.join("test.csv"), "a,b,y\n1,2,x\n3,four,z\n").expect("test");
+    let model = folder.join("model.mlp");
+    std::fs::write(
+        &model,
+        "data csv(\"train.csv\", target = \"y\", test = \"test.csv\")\n\
+         network {\n  dense 4 relu\n  dense 2\n}\nloss cross_entropy\noptimizer sgd(lr = 0.1)\n",
+    )
+    .expect("model");
+    let output = mlpc(&[
+        "--message-format",
+        "json",
+        "run",
+        &model.to_string_lossy(),
+        "--no-save",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let error: serde_json::Value =
+        serde_json::from_str(text(&output.stdout).trim()).expect("one JSON line");
+    assert_eq!(error["severity"], "error");
+    assert!(
+        error["file"]
+            .as_str()
+            .is_some_and(|file| file.ends_with("test.csv")),
+        "{error}"
+    );
+    assert_eq!(error["line"], 3, "{error}");
+    assert!(
+        error["hint"]
+            .as_str()
+            .is_some_and(|hint| hint.contains("0/1 column"))
+    );
+    let _ = std::fs::remove_dir_all(&folder);
+}

@@ -295,6 +295,26 @@ pub fn invalid(problem: &dyn std::fmt::Display, hint: Option<String>) -> Outcome
     Outcome::Invalid
 }
 
+/// Reports a data error (invalid input: status 2); as JSON, with its file and record's line.
+pub fn invalid_data(problem: &mlpc_data::DataError, hint: Option<String>) -> Outcome {
+    match (message_format(), problem.location()) {
+        (MessageFormat::Json, Some((path, line))) => print!(
+            "{}",
+            mlpc_syntax::json::render_json_in_file(
+                "error",
+                &problem.to_string(),
+                Some(&path.display().to_string()),
+                line.map(|line| line as usize),
+                hint.as_deref(),
+            )
+        ),
+        (MessageFormat::Json, None) | (MessageFormat::Human, _) => {
+            error(&problem.to_string(), hint.as_deref())
+        }
+    }
+    Outcome::Invalid
+}
+
 /// Reads the run folder a command (`eval`, `predict`, `export`, `plot`) works on, or reports
 /// that it holds no run, with where runs are written (invalid usage: status 2).
 pub fn read_run(
@@ -313,7 +333,7 @@ pub fn read_run(
 
 /// Loads a checked model's data, or reports why it cannot be loaded (invalid input: status 2).
 pub fn load_data(model: &mlpc_ir::Model) -> Result<mlpc_data::Splits, Outcome> {
-    mlpc_data::load(&model.data).map_err(|problem| invalid(&problem, problem.hint()))
+    mlpc_data::load(&model.data).map_err(|problem| invalid_data(&problem, problem.hint()))
 }
 
 /// Test metrics as `mlpc run` and `mlpc eval` print them: accuracy, or RMSE, MAE and R².

@@ -136,6 +136,22 @@ impl std::fmt::Display for Split {
 }
 
 impl DataError {
+    /// The file the error is about, and the line of the record where one is known.
+    pub fn location(&self) -> Option<(&std::path::Path, Option<u64>)> {
+        match self {
+            DataError::Csv { path, line, .. } | DataError::NotANumber { path, line, .. } => {
+                Some((path, Some(*line)))
+            }
+            DataError::NoHeader { path, .. } => Some((path, Some(1))),
+            DataError::Io { path, .. }
+            | DataError::Idx { path, .. }
+            | DataError::Image { path, .. }
+            | DataError::MissingColumn { path, .. }
+            | DataError::NoFeatures { path, .. } => Some((path, None)),
+            DataError::EmptySplit { .. } | DataError::EmptyValidation { .. } => None,
+        }
+    }
+
     /// A suggestion for the user about data named on the command line (`--data`, `mlpc
     /// predict`'s inputs), whose paths are relative to the working folder.
     pub fn hint_on_command_line(&self) -> Option<String> {

@@ -6,7 +6,8 @@
 //! own span and text (the primary one first), the `hint` (or `null`) and the `notes`. Lines
 //! and columns count from 1, columns in characters, exactly as the rendered text's
 //! `file:line:column`; each label also gives its byte range. A diagnostic that concerns no
-//! place in a file ([`render_json_plain_error`]) has `null` for the file and every position.
+//! place in a file ([`render_json_plain_error`]) has `null` for the file and every position;
+//! one about a data file ([`render_json_in_file`]) names the file, and the line of a record.
 
 use codespan_reporting::files::{Files, SimpleFile};
 use serde::Serialize;
@@ -17,7 +18,7 @@ use crate::diagnostic::Diagnostic;
 /// One diagnostic, as data.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JsonDiagnostic {
-    /// Always `"error"`.
+    /// `"error"`, or `"note"`.
     pub severity: &'static str,
     /// The headline.
     pub message: String,
@@ -154,11 +155,23 @@ pub fn render_json_plain_error(message: &str, hint: Option<&str>) -> String {
 /// A message of `severity` (`error`, `note`) that concerns no place in a file, as one JSON
 /// line.
 pub fn render_json_plain(severity: &'static str, message: &str, hint: Option<&str>) -> String {
+    render_json_in_file(severity, message, None, None, hint)
+}
+
+/// An error about a file that is not a model (a data file), at a whole line where one is
+/// known (a CSV record), as one JSON line: `file` and `line` set, no column.
+pub fn render_json_in_file(
+    severity: &'static str,
+    message: &str,
+    file: Option<&str>,
+    line: Option<usize>,
+    hint: Option<&str>,
+) -> String {
     let diagnostic = JsonDiagnostic {
         severity,
         message: message.to_string(),
-        file: None,
-        line: None,
+        file: file.map(str::to_string),
+        line,
         column: None,
         end_line: None,
         end_column: None,

@@ -85,7 +85,7 @@ pub fn run(arguments: &EvalArguments) -> Outcome {
                 Some(_) => problem.hint_on_command_line(),
                 None => problem.hint(),
             };
-            return report::invalid(&problem, hint);
+            return report::invalid_data(&problem, hint);
         }
     };
     let evaluation = match evaluate_saved(&arguments.folder, &state, &dataset, arguments.backend) {

@@ -139,7 +139,7 @@ fn read_inputs(path: &Path, state: &RunState) -> Result<Inputs, Outcome> {
             return Err(Outcome::Invalid);
         }
     };
-    read.map_err(|error| report::invalid(&error, error.hint_on_command_line()))
+    read.map_err(|error| report::invalid_data(&error, error.hint_on_command_line()))
 }
 
 /// One prediction as a line of text or JSON.

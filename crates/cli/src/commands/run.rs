@@ -81,7 +81,7 @@ pub fn run(arguments: &RunArguments) -> Outcome {
     if let Err(error) =
         mlpc_train::trainer::check_validation(splits.train.len(), model.training.validation)
     {
-        return report::invalid(&error, error.hint());
+        return report::invalid_data(&error, error.hint());
     }
     if let Some(note) = note {
         report::note(&note, None);
@@ -224,7 +224,7 @@ pub fn run(arguments: &RunArguments) -> Outcome {
                 Signal::Terminate => Outcome::Terminated,
             }
         }
-        Err(error @ TrainError::Data(_)) => report::invalid(&error, error.hint()),
+        Err(TrainError::Data(error)) => report::invalid_data(&error, error.hint()),
         Err(error) => report::failure(&error, error.hint()),
     }
 }
@@ -368,7 +368,7 @@ pub fn redirect_data(
     }
     let schema: Schema = match mlpc_data::inspect(&model.data) {
         Ok(schema) => schema,
-        Err(error) => return Err(report::invalid(&error, error.hint_on_command_line())),
+        Err(error) => return Err(report::invalid_data(&error, error.hint_on_command_line())),
     };
     let fits = schema.features == model.network.inputs
         && match (&schema.target, &model.task) {
