@@ -57,9 +57,11 @@ const fn with_factor(noise: f64) -> [Parameter; 5] {
     ]
 }
 
-/// What a generated set of a kind without a `classes` (or `factor`) parameter records: its
-/// loader ignores them. (The IR keeps them, so that its JSON has one shape.)
-const UNUSED_CLASSES: usize = 3;
+/// The classes of a generated set of a kind without a `classes` parameter (moons, circles,
+/// xor): two, as its loader makes, so that the IR says what the data holds.
+const TWO_CLASSES: usize = 2;
+/// What a generated set of a kind without a `factor` parameter records: its loader ignores
+/// it. (The IR keeps it, so that its JSON has one shape.)
 const UNUSED_FACTOR: f64 = 0.5;
 
 fn generated(bound: &Bound, kind: GeneratedKind, classes: usize, factor: f64) -> Source {
@@ -136,7 +138,7 @@ pub static SOURCES: Table<Source> = Table {
             name: "moons",
             parameters: &generated_parameters(0.1),
             example: "data moons(n = 1000, noise = 0.1)",
-            build: |bound| generated(bound, GeneratedKind::Moons, UNUSED_CLASSES, UNUSED_FACTOR),
+            build: |bound| generated(bound, GeneratedKind::Moons, TWO_CLASSES, UNUSED_FACTOR),
         },
         Row {
             name: "circles",
@@ -144,7 +146,7 @@ pub static SOURCES: Table<Source> = Table {
             example: "data circles(n = 1000, noise = 0.05, factor = 0.5)",
             build: |bound| {
                 let factor = bound.real("factor");
-                generated(bound, GeneratedKind::Circles, UNUSED_CLASSES, factor)
+                generated(bound, GeneratedKind::Circles, TWO_CLASSES, factor)
             },
         },
         Row {
@@ -160,7 +162,7 @@ pub static SOURCES: Table<Source> = Table {
             name: "xor",
             parameters: &generated_parameters(0.15),
             example: "data xor(n = 400, noise = 0.15)",
-            build: |bound| generated(bound, GeneratedKind::Xor, UNUSED_CLASSES, UNUSED_FACTOR),
+            build: |bound| generated(bound, GeneratedKind::Xor, TWO_CLASSES, UNUSED_FACTOR),
         },
         Row {
             name: "blobs",
