@@ -171,7 +171,7 @@ fn the_table_names_each_tensor_and_the_verdict() {
     assert!(text.contains("(asked: 100 of "), "{text}");
 
     let output = mlpc(&["gradcheck", "models/iris.mlp", "--backend", "wgpu"]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(error.contains("f64"), "{error}");
     assert!(error.contains("--backend flex"), "{error}");

@@ -57,7 +57,7 @@ enum Command {
     },
     /// Rewrite model files in canonical form.
     Fmt {
-        /// The `.mlp` files.
+        /// The `.mlp` files (`-`: standard input, formatted to standard output).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Only check that the files are formatted; exit 1 if one is not.
@@ -70,7 +70,8 @@ enum Command {
     Eval(commands::eval::EvalArguments),
     /// Predict with the saved model of a run folder: labels and class probabilities, or values.
     Predict(commands::predict::PredictArguments),
-    /// Draw a run's pictures again: loss curves, decision boundary, confusion matrix.
+    /// Draw a run's pictures again: loss curves, decision boundary, confusion matrix, or a
+    /// regression's predictions against the truth.
     Plot {
         /// A run folder written by `mlpc run`.
         folder: std::path::PathBuf,

@@ -24,7 +24,8 @@ pub struct GradcheckArguments {
     /// How many batches of the training data to check on.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub batches: u64,
-    /// Where the tensors live.
+    /// Where the tensors live: flex or ndarray (the check computes in f64, which wgpu does
+    /// not offer).
     #[arg(long, default_value = "flex")]
     pub backend: Backend,
 }
@@ -35,6 +36,13 @@ pub fn run(arguments: &GradcheckArguments) -> Outcome {
         Ok(compiled) => compiled,
         Err(outcome) => return outcome,
     };
+    if arguments.backend == Backend::Wgpu {
+        report::error(
+            "gradcheck computes in f64, which `wgpu` does not offer here",
+            Some("check on the CPU: --backend flex (the default) or ndarray"),
+        );
+        return Outcome::Invalid;
+    }
     let splits = match report::load_data(&model) {
         Ok(splits) => splits,
         Err(outcome) => return outcome,
