@@ -326,6 +326,24 @@ fn an_interrupted_run_resumes_exactly() {
     let _ = std::fs::remove_dir_all(&base);
 }
 
+/// A run of a two-class generated set saved when its data recorded 3 classes (a value its
+/// loader ignores) resumes: the same model.
+#[test]
+fn a_run_that_recorded_an_ignored_class_count_resumes() {
+    let base = std::env::temp_dir().join(format!("mlpc-resume-classes-{}", std::process::id()));
+    run_in(&base, &["models/xor.mlp", "--epochs", "1"]);
+    let state = base.join("run.json");
+    let text = std::fs::read_to_string(&state).expect("run.json");
+    let mut saved: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(saved["model"]["data"]["classes"], 2);
+    saved["model"]["data"]["classes"] = 3.into();
+    std::fs::write(&state, saved.to_string()).expect("rewrite");
+    let resumed = run_in(&base, &["models/xor.mlp", "--epochs", "2", "--resume"]);
+    assert_eq!(resumed.len(), 1, "{resumed:?}");
+    assert_eq!(resumed[0]["epoch"], 2);
+    let _ = std::fs::remove_dir_all(&base);
+}
+
 #[test]
 fn resume_refuses_another_model() {
     let base = std::env::temp_dir().join(format!("mlpc-resume-other-{}", std::process::id()));

@@ -122,11 +122,7 @@ pub fn read_model(path: &Path) -> Result<String, Outcome> {
     match std::fs::read(path) {
         // A byte-order mark (which some editors write first) is not part of the text.
         Ok(bytes) => String::from_utf8(bytes)
-            .map(|text| {
-                let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
-                // A lone `\r` ends a line (as the parser reads it): so it is shown.
-                mlpc_syntax::lone_returns_as_newlines(text)
-            })
+            .map(|text| mlpc_syntax::model_text(&text))
             .map_err(|bad| {
                 let at = bad.utf8_error().valid_up_to();
                 error(

@@ -160,7 +160,16 @@ impl DataError {
                 "check the path; a path on the command line is relative to the folder mlpc runs in"
                     .to_string(),
             ),
-            _ => self.hint(),
+            DataError::Io { .. }
+            | DataError::Idx { .. }
+            | DataError::Image { .. }
+            | DataError::Csv { .. }
+            | DataError::EmptyValidation { .. }
+            | DataError::NoHeader { .. }
+            | DataError::NotANumber { .. }
+            | DataError::NoFeatures { .. }
+            | DataError::MissingColumn { .. }
+            | DataError::EmptySplit { .. } => self.hint(),
         }
     }
 

@@ -51,11 +51,19 @@ pub fn csv(path: &Path, text: &str, expected: Expected) -> Result<Inputs, DataEr
         .iter()
         .map(str::to_string)
         .collect();
-    // A first line of numbers is a row, not column names: read as a header, it would be lost.
-    if !header.is_empty() && header.iter().all(|cell| cell.parse::<f64>().is_ok()) {
+    // A first line of numbers is a row, not column names: read as a header, it would be lost
+    // (unless it holds the very names the model's features had, numbers as they may be).
+    let names_known = expected
+        .feature_names
+        .is_some_and(|names| names.iter().all(|name| header.contains(name)));
+    if !header.is_empty() && !names_known && header.iter().all(|cell| cell.parse::<f64>().is_ok()) {
+        let mut first = header.iter().take(8).cloned().collect::<Vec<_>>().join(",");
+        if header.len() > 8 {
+            first.push_str(&format!(",… ({} values)", header.len()));
+        }
         return Err(DataError::NoHeader {
             path: path.to_path_buf(),
-            first: header.join(","),
+            first,
             names: expected.feature_names.map(|names| names.join(",")),
         });
     }
@@ -398,6 +406,15 @@ mod tests {
                 .contains("3 feature columns, but the model takes 2"),
             "{error}"
         );
+        // Features named by numbers are names where the model's are those numbers.
+        let numbered = vec!["0".to_string(), "1".to_string()];
+        let inputs = csv(
+            Path::new("x.csv"),
+            "0,1\n0.5,2\n",
+            expected(Some(&numbered), 2),
+        )
+        .expect("the model's own names");
+        assert_eq!(inputs.features, vec![0.5, 2.0]);
         // A file without a header would lose its first row to it.
         for names in [None, Some(names.as_slice())] {
             let error =

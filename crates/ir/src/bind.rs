@@ -265,10 +265,13 @@ impl<'a> Binder<'a> {
                 let mut seen: Vec<(&str, Span)> = Vec::new();
                 for item in items {
                     if let ValueKind::Identifier(name) = &item.kind {
-                        if let Some((_, first)) = seen.iter().find(|(seen, _)| seen == name) {
+                        // An unknown name is reported once, as unknown.
+                        if let (Some(row), Some((_, first))) =
+                            (table.find(name), seen.iter().find(|(seen, _)| seen == name))
+                        {
                             self.errors.push(CheckError::Duplicate {
                                 what: "metric",
-                                name: table.find(name).map_or("metric", |row| row.name),
+                                name: row.name,
                                 span: item.span,
                                 first: *first,
                             });

@@ -93,10 +93,19 @@ fn add_values(items: &mut Vec<CompletionItem>, parameter: Option<Parameter>) {
     }
 }
 
-/// Every parameter of a callee that has no value yet (`bound`: bits by index), as `name = `.
+/// Every parameter of a callee that has no value yet (`bound`: bits by index) and is no
+/// alternative of one that has, as `name = `.
 fn add_parameter_names(items: &mut Vec<CompletionItem>, callee: &Word, bound: u64) {
+    let given = |index: usize| index < 64 && bound & (1 << index) != 0;
+    let excluded = |name: &str| {
+        callee
+            .parameters
+            .iter()
+            .enumerate()
+            .any(|(index, other)| given(index) && other.excludes.contains(&name))
+    };
     for (index, parameter) in callee.parameters.iter().enumerate() {
-        if index < 64 && bound & (1 << index) != 0 {
+        if given(index) || excluded(parameter.name) {
             continue;
         }
         let item = CompletionItem {
@@ -216,6 +225,21 @@ mod tests {
             labels("optimizer sgd(lr = 0.1, |)"),
             ["momentum = ", "nesterov = ", "weight_decay = "]
         );
+        let after_call = labels("network {\n  dense(8, activation = relu) |");
+        assert!(
+            !after_call.contains(&"activation = ".to_string()),
+            "{after_call:?}"
+        );
+        assert!(!after_call.contains(&"relu".to_string()), "{after_call:?}");
+        assert!(
+            after_call.contains(&"init = ".to_string()),
+            "{after_call:?}"
+        );
+        // An argument's alternatives are not offered once it is given.
+        let csv = labels("data csv(\"a.csv\", target = \"y\", test = \"b.csv\", |)");
+        assert!(!csv.contains(&"test_fraction = ".to_string()), "{csv:?}");
+        assert!(!csv.contains(&"split_seed = ".to_string()), "{csv:?}");
+        assert!(csv.contains(&"task = ".to_string()), "{csv:?}");
         assert!(labels("train { epochs = 3 |").is_empty());
         for next in ["train { epochs = 3, |", "train {\n  epochs = 3\n  |"] {
             let settings = labels(next);

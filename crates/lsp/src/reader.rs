@@ -465,8 +465,12 @@ impl Reader {
                         arguments,
                         of_statement: true,
                     } => {
+                        // The statement's arguments go on after its parentheses: what they
+                        // bound stays bound.
                         if let Some(statement) = self.arguments() {
                             statement.positional = arguments.positional;
+                            statement.named = arguments.named;
+                            statement.named_seen = arguments.named_seen;
                         }
                     }
                     Frame::Call { .. } | Frame::Lines { .. } | Frame::List { .. } => {

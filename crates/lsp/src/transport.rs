@@ -110,8 +110,18 @@ enum Unreadable {
     Input(io::Error),
 }
 
+/// The largest payload read (a larger one is skipped): far above any document's.
+const MOST_BYTES: usize = 1 << 30;
+
+/// The header that gives a payload's length.
+const LENGTH_HEADER: &str = "content-length:";
+
 /// The next message's payload: its headers read up to the blank line, then `Content-Length`
 /// bytes. `None` at the end of the stream.
+///
+/// After something unreadable (a bad header, or a payload whose length was wrong) the stream
+/// is resynchronised on the next `Content-Length` header, found even where it is glued to
+/// the end of a payload with no line break (as editors write a body, then the next header).
 fn read_payload(input: &mut impl BufRead) -> Result<Option<Vec<u8>>, Unreadable> {
     let mut length = None;
     let mut line = String::new();
@@ -120,7 +130,12 @@ fn read_payload(input: &mut impl BufRead) -> Result<Option<Vec<u8>>, Unreadable>
         if input.read_line(&mut line).map_err(Unreadable::Input)? == 0 {
             return Ok(None);
         }
-        let header = line.trim_end_matches(['\r', '\n']);
+        // A header line, or the header at the end of whatever came before it.
+        let header = match line.to_ascii_lowercase().rfind(LENGTH_HEADER) {
+            Some(start) if length.is_none() => &line[start..],
+            Some(_) | None => line.as_str(),
+        };
+        let header = header.trim_end_matches(['\r', '\n']);
         if header.is_empty() {
             match length {
                 Some(_) => break,
@@ -132,8 +147,8 @@ fn read_payload(input: &mut impl BufRead) -> Result<Option<Vec<u8>>, Unreadable>
         };
         if name.trim().eq_ignore_ascii_case("Content-Length") {
             match value.trim().parse::<usize>() {
-                Ok(parsed) => length = Some(parsed),
-                Err(_) => return Err(Unreadable::Header(line.clone())),
+                Ok(parsed) if parsed <= MOST_BYTES => length = Some(parsed),
+                Ok(_) | Err(_) => return Err(Unreadable::Header(line.clone())),
             }
         }
     }
@@ -179,6 +194,31 @@ mod tests {
             })
             .collect();
         assert_eq!(methods, ["initialized", "shutdown", "exit"]);
+    }
+
+    /// A bad length header loses that message only: the body after it (which ends with no
+    /// line break, the next header glued to it) is skipped and the next message read, as is
+    /// one after a length past any document's.
+    #[test]
+    fn a_bad_length_loses_one_message_only() {
+        let body = r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#;
+        let shutdown = r#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#;
+        let exit = r#"{"jsonrpc":"2.0","method":"exit"}"#;
+        for bad in [
+            "Content-Length: abc",
+            "Content-Length: 18446744073709551615",
+        ] {
+            let stream = format!("{bad}\r\n\r\n{body}{}{}", framed(shutdown), framed(exit));
+            let mut input = stream.as_bytes();
+            let methods: Vec<String> = Messages::new(&mut input)
+                .map(|message| match message {
+                    Message::Notification(notification) => notification.method,
+                    Message::Request(request) => request.method,
+                    Message::Response(_) => "response".into(),
+                })
+                .collect();
+            assert_eq!(methods, ["shutdown", "exit"], "{bad}");
+        }
     }
 
     /// Headers are read case-blind, with or without the space, and other headers ignored.

@@ -6,9 +6,10 @@
 //! `{ a = 1, b = 2 }`, every other block one entry per line. Numbers keep the text they were
 //! written with. Comments are kept: each one stays before the entry it preceded or at the end
 //! of the line it ended; one inside an entry written over several lines (a call's arguments
-//! a line each) goes on a line of its own just before the entry, which is printed on one. Runs of blank lines shrink to one. Formatting is idempotent and
-//! changes no meaning: it prints the same tree it parsed. Lines end as the file's first line
-//! does (`\r\n` or `\n`).
+//! a line each) goes on a line of its own just before the entry, which is printed on one.
+//! Runs of blank lines shrink to one. Formatting is idempotent and changes no meaning: it
+//! prints the same tree it parsed. Lines end as the file's first line does (`\r\n` or
+//! `\n`); a lone `\r` ends a line, as for the parser.
 
 use crate::ast::*;
 
@@ -25,6 +26,19 @@ struct Comment {
 
 /// Formats a file that parsed without errors. `source` must be the text it was parsed from.
 pub fn format(source: &str, file: &File) -> String {
+    // Lines end as the file's first line does: `\r\n` stays `\r\n` (Windows editors).
+    let newline = match source.find('\n') {
+        Some(index) if source[..index].ends_with('\r') => "\r\n",
+        Some(_) | None => "\n",
+    };
+    // A lone `\r` ends a line, as for the parser (one byte for one: every span holds).
+    let unified;
+    let source = if source.contains('\r') {
+        unified = crate::parser::lone_returns_as_newlines(source);
+        unified.as_str()
+    } else {
+        source
+    };
     let mut printer = Printer {
         source,
         comments: find_comments(source),
@@ -36,11 +50,6 @@ pub fn format(source: &str, file: &File) -> String {
         printer.entry(entry, 0);
     }
     printer.comments_before(source.len(), 0);
-    // Lines end as the file's first line does: `\r\n` stays `\r\n` (Windows editors).
-    let newline = match source.find('\n') {
-        Some(index) if source[..index].ends_with('\r') => "\r\n",
-        Some(_) | None => "\n",
-    };
     let mut text = printer.lines.join(newline);
     text.push_str(newline);
     text

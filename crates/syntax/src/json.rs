@@ -1,9 +1,10 @@
 //! Diagnostics as data: one JSON object per diagnostic, one per line, for editors and scripts
 //! (as cargo's `--message-format json` does).
 //!
-//! Each object holds `severity` (`"error"`, or `"note"` for what stops nothing: mlpc has no warnings), `message`, `file`,
-//! the primary span's `line`, `column`, `end_line` and `end_column`, every `label` with its
-//! own span and text (the primary one first), the `hint` (or `null`) and the `notes`. Lines
+//! Each object holds `severity` (`"error"`, or `"note"` for what stops nothing: mlpc has
+//! no warnings), `message`, `file`, the primary span's `line`, `column`, `end_line` and
+//! `end_column`, every `label` with its own span and text (the primary one first), the
+//! `hint` (or `null`) and the `notes`. Lines
 //! and columns count from 1, columns in characters, exactly as the rendered text's
 //! `file:line:column`; each label also gives its byte range. A diagnostic that concerns no
 //! place in a file ([`render_json_plain_error`]) has `null` for the file and every position;

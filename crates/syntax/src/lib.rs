@@ -34,7 +34,7 @@ pub use diagnostic::{Colour, Diagnostic, render};
 pub use error::SyntaxError;
 pub use format::format;
 pub use json::render_json;
-pub use parser::{Parsed, lone_returns_as_newlines, parse};
+pub use parser::{Parsed, lone_returns_as_newlines, model_text, parse};
 
 /// Edit distance between two words (insertions, deletions, substitutions and swaps of two
 /// neighbours each cost 1), for did-you-mean suggestions.

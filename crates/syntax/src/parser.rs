@@ -45,6 +45,12 @@ fn call_limit(length: usize) -> usize {
     20_000_000 + 100 * length
 }
 
+/// The text of a model file as the tools read it: a leading byte-order mark (which some
+/// editors write) dropped, and each lone `\r` a `\n` (so that lines show as they are read).
+pub fn model_text(text: &str) -> String {
+    lone_returns_as_newlines(text.strip_prefix('\u{FEFF}').unwrap_or(text))
+}
+
 /// `text` with each `\r` that no `\n` follows replaced by `\n` (the same length).
 pub fn lone_returns_as_newlines(text: &str) -> String {
     let mut unified = String::with_capacity(text.len());

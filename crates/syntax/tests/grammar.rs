@@ -281,6 +281,13 @@ fn formatting_keeps_the_files_line_ends() {
         mlpc_syntax::format(&formatted, &parse(&formatted).file),
         formatted
     );
+    // Lone `\r` line ends (the language server formats the editor's text as it is): each
+    // comment stays on its own line, the blank line is kept.
+    let old_mac = "model a\rnetwork {\r  dense 2\r  # own line\r\r  dense 3\r}\r";
+    assert_eq!(
+        mlpc_syntax::format(old_mac, &parse(old_mac).file),
+        "model a\nnetwork {\n  dense 2\n  # own line\n\n  dense 3\n}\n"
+    );
     let unix = source.replace("\r\n", "\n");
     assert_eq!(
         mlpc_syntax::format(&unix, &parse(&unix).file),

@@ -187,7 +187,10 @@ pub fn available(backend: Backend) -> Result<Option<Available>, TrainError> {
         let bytes = parse_bytes(&text)
             .filter(|&bytes| bytes > 0)
             .ok_or_else(|| TrainError::Backend {
-                message: format!("{LIMIT_VARIABLE}=`{text}` is not an amount of memory"),
+                message: match parse_bytes(&text) {
+                    Some(_) => format!("{LIMIT_VARIABLE}=`{text}` allows no memory at all"),
+                    None => format!("{LIMIT_VARIABLE}=`{text}` is not an amount of memory"),
+                },
                 hint: format!("write bytes, or a number with K, M or G: `{LIMIT_VARIABLE}=8G`"),
             })?;
         return Ok(Some(Available {

@@ -227,12 +227,25 @@ pub struct Started {
 pub fn check_resumable(model: &Model, path: &Path, saved: &RunState) -> Result<(), TrainError> {
     let mut saved_model = saved.model.clone();
     saved_model.training.epochs = model.training.epochs;
+    // Runs saved before a two-class generated set recorded its classes as 2 recorded 3, a
+    // value its loader ignores: the same model.
+    if let mlpc_data::Source::Generated { kind, classes, .. } = &mut saved_model.data {
+        match kind {
+            mlpc_data::GeneratedKind::Moons
+            | mlpc_data::GeneratedKind::Circles
+            | mlpc_data::GeneratedKind::Xor => *classes = 2,
+            mlpc_data::GeneratedKind::Spiral | mlpc_data::GeneratedKind::Blobs => {}
+        }
+    }
     if saved_model == *model {
         return Ok(());
     }
     let as_json = |model: &Model| serde_json::to_value(model).expect("a model serialises");
     let mut found = Vec::new();
     differences(&as_json(&saved_model), &as_json(model), "", &mut found);
+    if found.is_empty() {
+        found.push("its settings differ".to_string());
+    }
     let shown = found.len().min(3);
     let more = match found.len() - shown {
         0 => String::new(),

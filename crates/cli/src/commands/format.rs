@@ -19,7 +19,7 @@ pub fn run(files: &[PathBuf], check: bool) -> Outcome {
                     outcome = outcome.max_by(Outcome::Invalid);
                     continue;
                 }
-                Ok(text)
+                Ok(mlpc_syntax::model_text(&text))
             }
             Some(_) | None => report::read_model(path),
         };
