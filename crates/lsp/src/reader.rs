@@ -146,6 +146,9 @@ impl Arguments {
 }
 
 /// How far the current line of a [`Level`] is read.
+// A reader holds a few frames for the nesting of one file: their being `Copy` matters more
+// than their size.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy)]
 enum Line {
     /// Nothing yet.
