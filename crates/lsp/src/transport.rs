@@ -173,6 +173,18 @@ mod tests {
         format!("Content-Length: {}\r\n\r\n{payload}", payload.len())
     }
 
+    /// The methods of the messages read from `stream`, in order.
+    fn methods(stream: &str) -> Vec<String> {
+        let mut input = stream.as_bytes();
+        Messages::new(&mut input)
+            .map(|message| match message {
+                Message::Notification(notification) => notification.method,
+                Message::Request(request) => request.method,
+                Message::Response(_) => "response".into(),
+            })
+            .collect()
+    }
+
     /// A malformed payload and a stray line are skipped; the messages around them arrive.
     #[test]
     fn bad_messages_are_skipped_and_reading_goes_on() {
@@ -185,15 +197,7 @@ mod tests {
             framed(r#"{"jsonrpc":"2.0","id":1,"method":"shutdown"}"#),
             framed(exit)
         );
-        let mut input = stream.as_bytes();
-        let methods: Vec<String> = Messages::new(&mut input)
-            .map(|message| match message {
-                Message::Notification(notification) => notification.method,
-                Message::Request(request) => request.method,
-                Message::Response(_) => "response".into(),
-            })
-            .collect();
-        assert_eq!(methods, ["initialized", "shutdown", "exit"]);
+        assert_eq!(methods(&stream), ["initialized", "shutdown", "exit"]);
     }
 
     /// A bad length header loses that message only: the body after it (which ends with no
@@ -209,15 +213,7 @@ mod tests {
             "Content-Length: 18446744073709551615",
         ] {
             let stream = format!("{bad}\r\n\r\n{body}{}{}", framed(shutdown), framed(exit));
-            let mut input = stream.as_bytes();
-            let methods: Vec<String> = Messages::new(&mut input)
-                .map(|message| match message {
-                    Message::Notification(notification) => notification.method,
-                    Message::Request(request) => request.method,
-                    Message::Response(_) => "response".into(),
-                })
-                .collect();
-            assert_eq!(methods, ["shutdown", "exit"], "{bad}");
+            assert_eq!(methods(&stream), ["shutdown", "exit"], "{bad}");
         }
     }
 
