@@ -270,7 +270,7 @@ fn inspect_file(path: &Path, target: &str, task: CsvTask) -> Result<Schema, Data
     let classification = is_classification(task, &table, column);
     let labels = classification.then(|| class_labels(&table, column));
     // Every cell read as training will read it, so that a checked model's data loads.
-    to_dataset(&table, path, column, labels.as_deref())?;
+    validate(&table, path, column, labels.is_some())?;
     let target = if let Some(names) = labels {
         TargetKind::Classes {
             count: names.len(),
@@ -286,6 +286,37 @@ fn inspect_file(path: &Path, target: &str, task: CsvTask) -> Result<Schema, Data
         feature_names: Some(feature_names),
         target,
     })
+}
+
+/// The first (by line) error [`to_dataset`] would meet in `table`, found without building
+/// the data set, rows shared among the cores: a feature cell that is not a finite number, an
+/// empty target, a regression target that is not a number. (Class labels are the file's
+/// own, so all known.)
+fn validate(table: &Table, path: &Path, column: usize, classes: bool) -> Result<(), DataError> {
+    use rayon::prelude::*;
+    let error = table.rows.par_iter().find_map_first(|(line, row)| {
+        let check = || -> Result<(), DataError> {
+            for (index, field) in row.iter().enumerate() {
+                if index != column {
+                    number(field, path, *line, &table.header[index], "column")?;
+                }
+            }
+            let field = &row[column];
+            if field.is_empty() {
+                return Err(DataError::Csv {
+                    path: path.to_path_buf(),
+                    line: *line,
+                    message: format!("target column `{}` is empty", table.header[column]),
+                });
+            }
+            if !classes {
+                number(field, path, *line, &table.header[column], "target column")?;
+            }
+            Ok(())
+        };
+        check().err()
+    });
+    error.map_or(Ok(()), Err)
 }
 
 fn to_dataset(
