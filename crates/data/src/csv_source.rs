@@ -612,6 +612,43 @@ mod tests {
         let _ = std::fs::remove_dir_all(&folder);
     }
 
+    /// Of many bad cells, the check names the first by line, whichever core finds it; a
+    /// regression target that is not a number is found too.
+    #[test]
+    fn the_check_names_the_first_bad_cell() {
+        let folder = std::env::temp_dir().join(format!("mlpc-csv-cells-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("folder");
+        let file = folder.join("data.csv");
+        let rows: String = (0..20_000)
+            .map(|i| match i {
+                7 | 15_000 => format!("{i},x{i},a\n"),
+                _ => format!("{i},{i},a\n"),
+            })
+            .collect();
+        std::fs::write(&file, format!("p,q,label\n{rows}")).expect("write");
+        let fraction = TestSplit::Fraction {
+            fraction: 0.25,
+            seed: 0,
+        };
+        let error = inspect(&source(&file, fraction.clone(), CsvTask::Auto)).expect_err("bad");
+        assert!(
+            error
+                .to_string()
+                .contains("data.csv:9: column `q` holds `x7`"),
+            "{error}"
+        );
+        std::fs::write(&file, "p,label\n1,2\n3,four\n").expect("write");
+        let error =
+            inspect(&source(&file, fraction, CsvTask::Regression)).expect_err("a word target");
+        assert!(
+            error
+                .to_string()
+                .contains("data.csv:3: target column `label` holds `four`"),
+            "{error}"
+        );
+        let _ = std::fs::remove_dir_all(&folder);
+    }
+
     #[test]
     fn numeric_targets_are_regression_unless_told() {
         let folder = std::env::temp_dir().join(format!("mlpc-csv-task-{}", std::process::id()));
