@@ -231,7 +231,7 @@ fn print_panic(panic: &Panic) {
         None => error(
             &format!("internal error: {first_line}{}", panic.place),
             Some(
-                "this is a bug in mlpc or its backend; with `--backend ndarray` the CPU path may still work",
+                "this is a bug in mlpc or its backend: please report it with the model file and the command; another backend (`--backend flex`, `ndarray` or `wgpu`) may still work",
             ),
         ),
     }
