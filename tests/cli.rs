@@ -766,6 +766,11 @@ fn a_validation_fraction_must_leave_both_sides_an_example() {
         "{}",
         text(&split.stdout)
     );
+    assert!(
+        text(&split.stdout).contains("  validation accuracy "),
+        "{}",
+        text(&split.stdout)
+    );
     let _ = std::fs::remove_dir_all(&folder);
 }
 

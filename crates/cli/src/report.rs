@@ -332,8 +332,11 @@ pub fn load_data(model: &mlpc_ir::Model) -> Result<mlpc_data::Splits, Outcome> {
     mlpc_data::load(&model.data).map_err(|problem| invalid_data(&problem, problem.hint()))
 }
 
-/// Test metrics as `mlpc run` and `mlpc eval` print them: accuracy, or RMSE, MAE and R².
+/// A split's metrics as `mlpc run` and `mlpc eval` print them (accuracy, or each of RMSE,
+/// MAE and R² asked for), each name after `split` (`""` for the test split's,
+/// `"validation "`).
 pub fn metrics_text(
+    split: &str,
     accuracy: Option<f64>,
     rmse: Option<f64>,
     mae: Option<f64>,
@@ -341,12 +344,12 @@ pub fn metrics_text(
 ) -> String {
     let mut text = String::new();
     if let Some(accuracy) = accuracy {
-        text.push_str(&format!("  accuracy {:.2}%", accuracy * 100.0));
+        text.push_str(&format!("  {split}accuracy {:.2}%", accuracy * 100.0));
     }
     // Each regression metric the model asks for, whichever they are.
     for (name, value) in [("rmse", rmse), ("mae", mae), ("r2", r2)] {
         if let Some(value) = value {
-            text.push_str(&format!("  {name} {value:.3}"));
+            text.push_str(&format!("  {split}{name} {value:.3}"));
         }
     }
     text
@@ -369,18 +372,25 @@ mod tests {
     /// Each metric asked for is on the line, alone or with others; a tiny rate is not 0.
     #[test]
     fn an_epoch_line_shows_each_metric_asked_for() {
-        assert_eq!(metrics_text(None, None, None, Some(0.4321)), "  r2 0.432");
         assert_eq!(
-            metrics_text(None, Some(1.0), Some(0.5), None),
+            metrics_text("", None, None, None, Some(0.4321)),
+            "  r2 0.432"
+        );
+        assert_eq!(
+            metrics_text("", None, Some(1.0), Some(0.5), None),
             "  rmse 1.000  mae 0.500"
         );
         assert_eq!(
-            metrics_text(None, Some(1.0), Some(0.5), Some(0.25)),
+            metrics_text("", None, Some(1.0), Some(0.5), Some(0.25)),
             "  rmse 1.000  mae 0.500  r2 0.250"
         );
         assert_eq!(
-            metrics_text(Some(0.9), None, None, None),
+            metrics_text("", Some(0.9), None, None, None),
             "  accuracy 90.00%"
+        );
+        assert_eq!(
+            metrics_text("validation ", None, Some(1.0), None, None),
+            "  validation rmse 1.000"
         );
         assert_eq!(learning_rate_text(0.02504), "0.02504");
         assert_eq!(learning_rate_text(0.0), "0.00000");

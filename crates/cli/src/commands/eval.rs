@@ -117,6 +117,7 @@ pub fn run(arguments: &EvalArguments) -> Outcome {
         evaluation.loss
     );
     line.push_str(&report::metrics_text(
+        "",
         evaluation.accuracy,
         evaluation.rmse,
         evaluation.mae,

@@ -423,6 +423,7 @@ fn print_epoch(report: &EpochReport, json: bool) {
         report.epoch, report.epochs, report.train_loss, report.test_loss
     );
     line.push_str(&report::metrics_text(
+        "",
         report.test_accuracy,
         report.test_rmse,
         report.test_mae,
@@ -430,6 +431,14 @@ fn print_epoch(report: &EpochReport, json: bool) {
     ));
     if let Some(validation) = &report.validation {
         line.push_str(&format!("  validation loss {:.4}", validation.loss));
+        // Its metrics, each named as validation's (the ones before it are the test split's).
+        line.push_str(&report::metrics_text(
+            "validation ",
+            validation.accuracy,
+            validation.rmse,
+            validation.mae,
+            validation.r2,
+        ));
     }
     line.push_str(&format!(
         "  lr {}  {:.0} samples/s  {:.2} s",
