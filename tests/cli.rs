@@ -721,6 +721,21 @@ fn run_folders_are_replaced_with_a_note_and_files_refused() {
     assert!(text(&refused.stderr).contains("a file is there, not a folder"));
     assert!(refused.stdout.is_empty());
     assert_eq!(std::fs::read_to_string(&file).expect("file"), "kept");
+    // A folder that cannot be made (none can be under /proc, even for root) fails before
+    // training.
+    let unwritable = mlpc(&["run", "models/xor.mlp", "--out", "/proc/mlpc-run"]);
+    assert_eq!(
+        unwritable.status.code(),
+        Some(1),
+        "{}",
+        text(&unwritable.stderr)
+    );
+    assert!(
+        text(&unwritable.stderr).contains("cannot write the run folder `/proc/mlpc-run`"),
+        "{}",
+        text(&unwritable.stderr)
+    );
+    assert!(unwritable.stdout.is_empty(), "{}", text(&unwritable.stdout));
     let _ = std::fs::remove_dir_all(&folder);
 }
 

@@ -109,6 +109,16 @@ pub fn run(arguments: &RunArguments) -> Outcome {
         );
         return Outcome::Invalid;
     }
+    // A folder that cannot be written fails now, not after the first epoch's training.
+    if let Some(path) = &folder.path
+        && let Err(io) = writable_folder(path)
+    {
+        report::error(
+            &format!("cannot write the run folder `{}`: {io}", path.display()),
+            Some("name a folder you may write with --out DIR, or train without saving: --no-save"),
+        );
+        return Outcome::Failure;
+    }
     if let (Some(path), false) = (&folder.path, folder.resume)
         && let Ok(state) = mlpc_train::checkpoint::read_state(path)
     {
@@ -455,4 +465,13 @@ fn epochs_text(epochs: usize) -> String {
         1 => "1 epoch".to_string(),
         epochs => format!("{epochs} epochs"),
     }
+}
+
+/// Makes `folder` (and its parents) if it is not there, and checks that a file can be
+/// written in it (one is written and removed).
+fn writable_folder(folder: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(folder)?;
+    let probe = folder.join(format!(".mlpc-write-check.{}", std::process::id()));
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
 }
