@@ -96,6 +96,20 @@ fn usage_errors_exit_2() {
     );
     let output = mlpc(&["run", "models/xor.mlp", "--epochs", "0"]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    // A run folder that is not there, or holds no run, says which.
+    let output = mlpc(&["eval", "/nonexistent-mlpc-run"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("there is no run folder `/nonexistent-mlpc-run`"));
+    let empty = common::fresh_folder("empty-run");
+    std::fs::create_dir_all(&empty).expect("folder");
+    let output = mlpc(&["predict", &empty.to_string_lossy(), "data/iris.csv"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("holds no trained run"),
+        "{}",
+        text(&output.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&empty);
     // An IDX model's --data is a folder.
     let output = mlpc(&[
         "run",

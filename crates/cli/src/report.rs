@@ -317,14 +317,27 @@ pub fn read_run(
     folder: &std::path::Path,
     command: &str,
 ) -> Result<mlpc_train::checkpoint::RunState, Outcome> {
-    mlpc_train::checkpoint::read_state(folder).map_err(|error| {
-        invalid(
-            &error,
-            Some(format!(
-                "`mlpc {command}` reads the folder that `mlpc run` wrote (`--out DIR`, default runs/NAME)"
-            )),
-        )
-    })
+    let hint = format!(
+        "`mlpc {command}` reads the folder that `mlpc run` wrote (`--out DIR`, default runs/NAME)"
+    );
+    if !folder.is_dir() {
+        error(
+            &format!("there is no run folder `{}`", folder.display()),
+            Some(&hint),
+        );
+        return Err(Outcome::Invalid);
+    }
+    if !folder.join("run.json").is_file() {
+        error(
+            &format!(
+                "`{}` holds no trained run: a run writes its run.json when its first epoch ends",
+                folder.display()
+            ),
+            Some(&hint),
+        );
+        return Err(Outcome::Invalid);
+    }
+    mlpc_train::checkpoint::read_state(folder).map_err(|error| invalid(&error, Some(hint)))
 }
 
 /// Loads a checked model's data, or reports why it cannot be loaded (invalid input: status 2).
