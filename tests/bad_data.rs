@@ -60,7 +60,7 @@ fn csv_files_that_cannot_be_read_name_their_line() {
     let here = fresh_folder("bad-csv");
     std::fs::create_dir_all(&here).expect("folder");
     let good = "a,b,y\n1,2,x\n3,4,z\n5,6,x\n7,8,z\n";
-    let cases: [(&str, String, &str, &[&str]); 10] = [
+    let cases: [(&str, String, &str, &[&str]); 11] = [
         (
             "ragged",
             "a,b,y\n1,2,x\n3\n5,6,z\n".into(),
@@ -118,6 +118,16 @@ fn csv_files_that_cannot_be_read_name_their_line() {
             ],
         ),
         ("missing", String::new(), "y", &["missing.csv"]),
+        (
+            "decimal_comma",
+            "a;b;y\n1,5;2;x\n3;4;z\n".into(),
+            "y",
+            &[
+                "decimal_comma.csv:2",
+                "column `a` holds `1,5`, which is not a number",
+                "write `1.5`, not `1,5`",
+            ],
+        ),
         (
             "twice",
             "a,a,y\n1,2,x\n3,4,z\n".into(),

@@ -29,8 +29,10 @@ fn read_table(path: &Path) -> Result<Table, DataError> {
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
         });
     }
+    let delimiter = first_line(path).map_or(b',', |line| delimiter(&line));
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
+        .delimiter(delimiter)
         .from_path(path)
         .map_err(|error| csv_error(path, error))?;
     let header: Vec<String> = reader
@@ -74,6 +76,30 @@ fn read_table(path: &Path) -> Result<Table, DataError> {
         });
     }
     Ok(Table { header, rows })
+}
+
+/// The first line of a file, if it can be read.
+fn first_line(path: &Path) -> Option<String> {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(std::fs::File::open(path).ok()?)
+        .read_line(&mut line)
+        .ok()?;
+    Some(line)
+}
+
+/// The separator of a CSV file from its header line: a comma, unless the line has none and
+/// has semicolons (as spreadsheets write CSV where the comma is the decimal mark) or tabs.
+pub(crate) fn delimiter(header: &str) -> u8 {
+    if header.contains(',') {
+        b','
+    } else if header.contains(';') {
+        b';'
+    } else if header.contains('\t') {
+        b'\t'
+    } else {
+        b','
+    }
 }
 
 /// A cell read as a finite number, or an error naming its line and column: an empty cell, a
@@ -609,6 +635,31 @@ mod tests {
             error.to_string().contains("column `x` holds `seven`"),
             "{error}"
         );
+        let _ = std::fs::remove_dir_all(&folder);
+    }
+
+    /// A header without a comma but with semicolons (or tabs) separates by them, as
+    /// spreadsheets write CSV where the comma is the decimal mark.
+    #[test]
+    fn semicolons_or_tabs_separate_where_the_header_has_no_comma() {
+        let folder =
+            std::env::temp_dir().join(format!("mlpc-csv-separators-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("folder");
+        for (name, separator) in [("semicolons.csv", ";"), ("tabs.csv", "\t")] {
+            let file = folder.join(name);
+            let text = "x,label\n1,a\n2,b\n3,a\n4,b\n".replace(',', separator);
+            std::fs::write(&file, text).expect("write");
+            let fraction = TestSplit::Fraction {
+                fraction: 0.25,
+                seed: 0,
+            };
+            let splits = load(&source(&file, fraction, CsvTask::Auto)).expect(name);
+            assert_eq!(splits.train.len() + splits.test.len(), 4, "{name}");
+            assert_eq!(
+                splits.class_names.as_deref(),
+                Some(&["a".to_string(), "b".to_string()][..])
+            );
+        }
         let _ = std::fs::remove_dir_all(&folder);
     }
 

@@ -204,6 +204,14 @@ impl DataError {
                     greatest_fraction(*examples)
                 )
             }),
+            DataError::NotANumber { field, .. }
+                if field.replacen(',', ".", 1).parse::<f64>().is_ok() =>
+            {
+                Some(format!(
+                    "numbers are read with a decimal point: write `{}`, not `{field}` (a spreadsheet can export CSV with points)",
+                    field.replacen(',', ".", 1)
+                ))
+            }
             DataError::NotANumber { what, .. } if what == "column" => Some(
                 "features are read as numbers: write a column of categories as numbers (one 0/1 column per category), or leave it out of the file"
                     .to_string(),

@@ -44,6 +44,9 @@ pub fn csv(path: &Path, text: &str, expected: Expected) -> Result<Inputs, DataEr
     };
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
+        .delimiter(crate::csv_source::delimiter(
+            text.lines().next().unwrap_or(""),
+        ))
         .from_reader(text.as_bytes());
     let header: Vec<String> = reader
         .headers()
