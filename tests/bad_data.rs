@@ -60,7 +60,7 @@ fn csv_files_that_cannot_be_read_name_their_line() {
     let here = fresh_folder("bad-csv");
     std::fs::create_dir_all(&here).expect("folder");
     let good = "a,b,y\n1,2,x\n3,4,z\n5,6,x\n7,8,z\n";
-    let cases: [(&str, String, &str, &[&str]); 11] = [
+    let cases: [(&str, String, &str, &[&str]); 12] = [
         (
             "ragged",
             "a,b,y\n1,2,x\n3\n5,6,z\n".into(),
@@ -126,6 +126,15 @@ fn csv_files_that_cannot_be_read_name_their_line() {
                 "decimal_comma.csv:2",
                 "column `a` holds `1,5`, which is not a number",
                 "write `1.5`, not `1,5`",
+            ],
+        ),
+        (
+            "trailing_comma",
+            "a,b,y,\n1,2,x,\n3,4,z,\n".into(),
+            "y",
+            &[
+                "trailing_comma.csv:1",
+                "column 4 has no name in the header (a comma at the end of each line",
             ],
         ),
         (

@@ -42,6 +42,21 @@ fn read_table(path: &Path) -> Result<Table, DataError> {
         .map(str::to_string)
         .collect();
     for (index, name) in header.iter().enumerate() {
+        if name.is_empty() && header.len() > 1 {
+            return Err(DataError::Csv {
+                path: path.to_path_buf(),
+                line: 1,
+                message: format!(
+                    "column {} has no name in the header{}",
+                    index + 1,
+                    if index + 1 == header.len() {
+                        " (a comma at the end of each line makes an empty last column)"
+                    } else {
+                        ""
+                    }
+                ),
+            });
+        }
         if let Some(first) = header[..index].iter().position(|earlier| earlier == name) {
             return Err(DataError::Csv {
                 path: path.to_path_buf(),
