@@ -109,6 +109,10 @@ pub fn render(file_name: &str, source: &str, diagnostics: &[Diagnostic], colour:
     }
     let mut out = String::new();
     for diagnostic in diagnostics {
+        if let Some(compact) = compact(file_name, source, diagnostic) {
+            out.push_str(&compact);
+            continue;
+        }
         let codespan = diagnostic.to_codespan(source.len());
         match colour {
             Colour::Plain => {
@@ -125,6 +129,54 @@ pub fn render(file_name: &str, source: &str, diagnostics: &[Diagnostic], colour:
         }
     }
     out
+}
+
+/// Lines longer than this are not shown under a diagnostic (a generated or minified file
+/// could print megabytes): its place, hint and notes are, without the line.
+const LONGEST_LINE_SHOWN: usize = 500;
+
+/// A diagnostic whose spans lie on a line too long to show, as its place, hint and notes;
+/// `None` where every line can be shown.
+fn compact(file_name: &str, source: &str, diagnostic: &Diagnostic) -> Option<String> {
+    let line_of = |byte: usize| {
+        let byte = byte.min(source.len());
+        let start = source[..byte].rfind('\n').map_or(0, |newline| newline + 1);
+        let end = source[byte..]
+            .find('\n')
+            .map_or(source.len(), |newline| byte + newline);
+        (start, end)
+    };
+    let too_long = std::iter::once(diagnostic.span)
+        .chain(diagnostic.secondary.iter().map(|(span, _)| *span))
+        .any(|span| {
+            let (start, end) = line_of(span.start);
+            source
+                .get(start..end)
+                .map_or(0, |line| line.chars().count())
+                > LONGEST_LINE_SHOWN
+        });
+    if !too_long {
+        return None;
+    }
+    let byte = diagnostic.span.start.min(source.len());
+    let (start, _) = line_of(byte);
+    let line = source[..start].matches('\n').count() + 1;
+    let column = source
+        .get(start..byte)
+        .map_or(1, |before| before.chars().count() + 1);
+    let mut text = format!(
+        "error: {}\n  --> {file_name}:{line}:{column}\n  = note: the line is too long to show ({} characters)\n",
+        diagnostic.message,
+        source[start..line_of(byte).1].chars().count()
+    );
+    if let Some(hint) = &diagnostic.hint {
+        text.push_str(&format!("  = hint: {hint}\n"));
+    }
+    for note in &diagnostic.notes {
+        text.push_str(&format!("  = note: {note}\n"));
+    }
+    text.push('\n');
+    Some(text)
 }
 
 /// A diagnostic that concerns no place in a file (such as a file that cannot be read).

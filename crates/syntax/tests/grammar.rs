@@ -294,3 +294,26 @@ fn formatting_keeps_the_files_line_ends() {
         formatted.replace("\r\n", "\n")
     );
 }
+
+/// A diagnostic on a line too long to show gives its place, hint and notes without the line
+/// (a generated file could print megabytes); short lines are shown as always.
+#[test]
+fn a_line_too_long_to_show_is_left_out() {
+    let source = format!("network {{ dense 8 {} }}\n", "relu ".repeat(200));
+    let at = source.find("relu").expect("relu");
+    let diagnostic = mlpc_syntax::Diagnostic::error("too much", mlpc_syntax::Span::new(at, at + 4))
+        .with_label("here")
+        .with_hint("less");
+    let text = render("long.mlp", &source, &[diagnostic.clone()], Colour::Plain);
+    assert!(text.contains("--> long.mlp:1:19"), "{text}");
+    assert!(
+        text.contains("the line is too long to show (1020 characters)"),
+        "{text}"
+    );
+    assert!(text.contains("= hint: less"), "{text}");
+    assert!(text.len() < 300, "{text}");
+    let short = "network { dense 8 relu }\n";
+    let diagnostic = mlpc_syntax::Diagnostic::error("too much", mlpc_syntax::Span::new(18, 22));
+    let text = render("short.mlp", short, &[diagnostic], Colour::Plain);
+    assert!(text.contains("network { dense 8 relu }"), "{text}");
+}
