@@ -803,6 +803,33 @@ fn a_validation_fraction_must_leave_both_sides_an_example() {
     let _ = std::fs::remove_dir_all(&folder);
 }
 
+/// A file with very many errors shows the first 50 and counts the rest (as JSON, all).
+#[test]
+fn very_many_errors_show_the_first_fifty() {
+    let folder = common::fresh_folder("many-errors");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let model = folder.join("many.mlp");
+    let lines: String = (0..80).map(|index| format!("  dens{index} 8\n")).collect();
+    std::fs::write(
+        &model,
+        format!("data xor(n = 40)\nnetwork {{\n{lines}  dense 2\n}}\nloss cross_entropy\noptimizer sgd(lr = 0.1)\n"),
+    )
+    .expect("model");
+    let model = model.to_string_lossy().into_owned();
+    let output = mlpc(&["check", &model]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert_eq!(
+        stderr.matches("error: unknown layer").count(),
+        50,
+        "{stderr}"
+    );
+    assert!(stderr.contains("note: 30 more errors in"), "{stderr}");
+    let output = mlpc(&["--message-format", "json", "check", &model]);
+    assert_eq!(text(&output.stdout).lines().count(), 80);
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
 /// A byte-order mark before the first line (some Windows editors write one) is not text.
 #[test]
 fn a_byte_order_mark_is_skipped() {

@@ -71,16 +71,25 @@ fn colour() -> Colour {
     }
 }
 
-/// Prints diagnostics about a source file: to standard error for people, or as JSON lines
-/// on standard output.
+/// The most diagnostics about one file shown to people at once.
+const MOST_DIAGNOSTICS_SHOWN: usize = 50;
+
+/// Prints diagnostics about a source file: to standard error for people (the first
+/// [`MOST_DIAGNOSTICS_SHOWN`]), or as JSON lines on standard output (every one).
 pub fn diagnostics(path: &Path, source: &str, diagnostics: &[Diagnostic]) {
     let file = path.display().to_string();
     match message_format() {
         MessageFormat::Human => {
-            eprint!(
-                "{}",
-                mlpc_syntax::render(&file, source, diagnostics, colour())
-            )
+            // The first ones, where a file has very many (as JSON, every one).
+            let shown = &diagnostics[..diagnostics.len().min(MOST_DIAGNOSTICS_SHOWN)];
+            eprint!("{}", mlpc_syntax::render(&file, source, shown, colour()));
+            if diagnostics.len() > shown.len() {
+                eprintln!(
+                    "note: {} more errors in {file} not shown (the first {} are above)\n",
+                    diagnostics.len() - shown.len(),
+                    shown.len()
+                );
+            }
         }
         MessageFormat::Json => print!("{}", mlpc_syntax::render_json(&file, source, diagnostics)),
     }
