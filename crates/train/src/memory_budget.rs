@@ -1,7 +1,8 @@
 //! Before training: will the run fit in the memory it may use? The need is the checker's
 //! estimate for the network ([`MemoryEstimate`]: parameters, gradients, optimizer moments, one
 //! batch's activations) plus the data set kept resident on the device (every split's features
-//! and targets, as 32-bit values). What may be used is, in order: `MLPC_MEMORY_LIMIT` (bytes,
+//! and targets, as 32-bit values; on the CPU, where the device is the host, also the loaded
+//! copy the run keeps beside it). What may be used is, in order: `MLPC_MEMORY_LIMIT` (bytes,
 //! or with a `K`, `M` or `G` suffix, powers of 1024), else on the CPU what the system says is
 //! available (`MemAvailable` in `/proc/meminfo`, lowered to what a cgroup limit leaves), and on
 //! wgpu what the GPU's Vulkan driver says its largest device-local heap can still give
@@ -29,7 +30,8 @@ pub struct Available {
     pub source: String,
 }
 
-/// The bytes a run of `model` on `splits` on `backend` with `step` needs, about. On a backend
+/// The bytes a run of `model` on `splits` on `backend` with `step` needs, about: on the CPU
+/// the data set twice (as loaded, and the backend's copy), on a GPU once. On a backend
 /// that permutes the training set once per epoch (wgpu) that copy counts too; the replayed
 /// step adds its dropout pools (a mask per step of a segment, each pool at most one chunk),
 /// and a copy of what a step writes (parameters and optimizer state, kept while a segment is
@@ -64,10 +66,19 @@ pub fn needed(model: &Model, splits: &Splits, backend: Backend, step: StepKind) 
             pools.saturating_add(copied)
         }
     };
+    // On the CPU the device's copy of the data set is a second one in the same memory: the
+    // loaded splits stay (for the pictures drawn after training).
+    let loaded = match backend {
+        Backend::Ndarray | Backend::Flex => {
+            values(&splits.train).saturating_add(values(&splits.test))
+        }
+        Backend::Wgpu => 0,
+    };
     network
         .bytes()
         .saturating_add(values(&splits.train))
         .saturating_add(values(&splits.test))
+        .saturating_add(loaded)
         .saturating_add(permuted)
         .saturating_add(replayed)
 }
