@@ -349,9 +349,12 @@ pub fn read_run(
     mlpc_train::checkpoint::read_state(folder).map_err(|error| invalid(&error, Some(hint)))
 }
 
-/// Loads a checked model's data, or reports why it cannot be loaded (invalid input: status 2).
+/// Loads a checked model's data (its validation rows, if any, left out of the
+/// standardisation's statistics), or reports why it cannot be loaded (invalid input: status 2).
 pub fn load_data(model: &mlpc_ir::Model) -> Result<mlpc_data::Splits, Outcome> {
-    mlpc_data::load(&model.data).map_err(|problem| invalid_data(&problem, problem.hint()))
+    let hold_out = mlpc_data::HoldOut::of(model.training.validation, model.training.seed);
+    mlpc_data::load_holding_out(&model.data, hold_out)
+        .map_err(|problem| invalid_data(&problem, problem.hint()))
 }
 
 /// A split's metrics as `mlpc run` and `mlpc eval` print them (accuracy, or each of RMSE,

@@ -4,12 +4,14 @@
 //! non-number is a set of class labels. Class labels are sorted (numerically where they are
 //! all numbers) and numbered from 0, so the mapping does not depend on row order. The test
 //! split is a seeded random fraction of the rows or a second file with the same header.
-//! Standardisation statistics come from the training split only.
+//! Standardisation statistics come from the training rows trained on only (not the test split,
+//! nor the rows a validation hold-out keeps, [`crate::HoldOut`]).
 
 use std::path::Path;
 
 use crate::dataset::{Dataset, Splits, Standardization, Targets};
 use crate::error::DataError;
+use crate::holdout::HoldOut;
 use crate::random::Random;
 use crate::source::{CsvTask, Schema, Source, TargetKind, TestSplit};
 
@@ -449,8 +451,9 @@ pub fn load_for_scoring(
     Ok(dataset)
 }
 
-/// Loads, splits and standardises a CSV source.
-pub fn load(source: &Source) -> Result<Splits, DataError> {
+/// Loads, splits and standardises a CSV source (its statistics from the training rows but
+/// those `hold_out` keeps for validation).
+pub fn load(source: &Source, hold_out: Option<HoldOut>) -> Result<Splits, DataError> {
     let Source::Csv {
         path,
         target,
@@ -501,10 +504,10 @@ pub fn load(source: &Source) -> Result<Splits, DataError> {
         feature_names: Some(feature_names),
     };
     if *standardize {
-        splits.standardize_features();
+        splits.standardize_features(hold_out);
     }
     if *standardize_target {
-        splits.standardize_target();
+        splits.standardize_target(hold_out);
     }
     Ok(splits)
 }
@@ -513,6 +516,11 @@ pub fn load(source: &Source) -> Result<Splits, DataError> {
 mod tests {
     use super::*;
     use crate::dataset::Targets;
+
+    /// Loads with no validation hold-out.
+    fn load(source: &Source) -> Result<Splits, DataError> {
+        super::load(source, None)
+    }
 
     fn source(path: &Path, test: TestSplit, task: CsvTask) -> Source {
         Source::Csv {
@@ -649,6 +657,81 @@ mod tests {
         assert!(
             error.to_string().contains("column `x` holds `seven`"),
             "{error}"
+        );
+        let _ = std::fs::remove_dir_all(&folder);
+    }
+
+    /// With a validation hold-out, features and a regression target are standardised with
+    /// the statistics of the training rows that are trained on, not of the held-out ones.
+    #[test]
+    fn held_out_rows_stay_out_of_the_statistics() {
+        let folder = std::env::temp_dir().join(format!("mlpc-csv-hold-out-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("folder");
+        let file = folder.join("data.csv");
+        let rows: String = (0..40)
+            .map(|i| format!("{},{}\n", i * i, 3 * i + 1))
+            .collect();
+        std::fs::write(&file, format!("x,label\n{rows}")).expect("write");
+        let mut raw_source = source(
+            &file,
+            TestSplit::Fraction {
+                fraction: 0.25,
+                seed: 3,
+            },
+            CsvTask::Regression,
+        );
+        let Source::Csv {
+            standardize,
+            standardize_target,
+            ..
+        } = &mut raw_source
+        else {
+            unreachable!("a CSV source")
+        };
+        (*standardize, *standardize_target) = (false, false);
+        let raw = super::load(&raw_source, None).expect("raw");
+        let hold_out = HoldOut::of(0.25, 11);
+        let (kept, held) = hold_out.expect("a fraction").split(raw.train.len());
+        assert_eq!(held.len(), 8);
+        let Targets::Values(targets) = &raw.train.targets else {
+            unreachable!("regression")
+        };
+        let expected_feature =
+            Standardization::fit(kept.iter().map(|&row| raw.train.features[row] as f64));
+        let expected_target = Standardization::fit(kept.iter().map(|&row| targets[row] as f64));
+        let standardized = super::load(
+            &source(
+                &file,
+                TestSplit::Fraction {
+                    fraction: 0.25,
+                    seed: 3,
+                },
+                CsvTask::Regression,
+            ),
+            hold_out,
+        )
+        .expect("standardised");
+        assert_eq!(
+            standardized.feature_standardization.as_deref(),
+            Some(&[expected_feature][..])
+        );
+        assert_eq!(standardized.target_standardization, Some(expected_target));
+        // Without a hold-out, every training row counts: other statistics.
+        let all = super::load(
+            &source(
+                &file,
+                TestSplit::Fraction {
+                    fraction: 0.25,
+                    seed: 3,
+                },
+                CsvTask::Regression,
+            ),
+            None,
+        )
+        .expect("all rows");
+        assert_ne!(
+            all.feature_standardization,
+            standardized.feature_standardization
         );
         let _ = std::fs::remove_dir_all(&folder);
     }

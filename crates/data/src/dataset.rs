@@ -1,5 +1,6 @@
 //! Examples in host memory: [`Dataset`] and the [`Splits`] a source loads into.
 
+use crate::holdout::HoldOut;
 use serde::{Deserialize, Serialize};
 
 /// Examples as a row-major `[rows, features]` matrix and their targets.
@@ -115,18 +116,25 @@ pub struct Splits {
 }
 
 impl Splits {
-    /// Standardises features in place with the training split's statistics.
-    pub fn standardize_features(&mut self) {
+    /// The training rows statistics are fitted on: all, or those a hold-out leaves.
+    fn fitted_rows(&self, hold_out: Option<HoldOut>) -> Vec<usize> {
+        match hold_out {
+            Some(hold_out) => hold_out.split(self.train.len()).0,
+            None => (0..self.train.len()).collect(),
+        }
+    }
+
+    /// Standardises features in place with the statistics of the training split (less the
+    /// rows `hold_out` keeps for validation).
+    pub fn standardize_features(&mut self, hold_out: Option<HoldOut>) {
         let width = self.train.feature_count;
+        let rows = self.fitted_rows(hold_out);
+        let features = &self.train.features;
         let statistics: Vec<Standardization> = (0..width)
             .map(|column| {
                 Standardization::fit(
-                    self.train
-                        .features
-                        .iter()
-                        .skip(column)
-                        .step_by(width)
-                        .map(|&v| v as f64),
+                    rows.iter()
+                        .map(|&row| features[row * width + column] as f64),
                 )
             })
             .collect();
@@ -140,12 +148,14 @@ impl Splits {
         self.feature_standardization = Some(statistics);
     }
 
-    /// Standardises a regression target in place with the training split's statistics.
-    pub fn standardize_target(&mut self) {
+    /// Standardises a regression target in place with the statistics of the training split
+    /// (less the rows `hold_out` keeps for validation).
+    pub fn standardize_target(&mut self, hold_out: Option<HoldOut>) {
+        let rows = self.fitted_rows(hold_out);
         let Targets::Values(train) = &self.train.targets else {
             return;
         };
-        let statistic = Standardization::fit(train.iter().map(|&v| v as f64));
+        let statistic = Standardization::fit(rows.iter().map(|&row| train[row] as f64));
         for dataset in [&mut self.train, &mut self.test] {
             if let Targets::Values(values) = &mut dataset.targets {
                 for value in values.iter_mut() {

@@ -9,8 +9,9 @@
 //!   decoding of the big image files is split across threads with rayon.
 //! - [`csv_source`]: CSV files with a header; a target column by name; string class labels
 //!   mapped to indices (sorted, so the mapping does not depend on row order); features and
-//!   regression targets optionally standardised with statistics of the training split only.
+//!   regression targets optionally standardised with statistics of the rows trained on only.
 //! - [`generated`]: 2-D sets that are not linearly separable: moons, circles, spiral, xor, blobs.
+//! - [`holdout`]: the validation rows held out of the training split (and of its statistics).
 //! - [`random`]: a small seeded generator (SplitMix64) so that every split, shuffle and
 //!   generated set is the same on every machine and every backend.
 //!
@@ -21,6 +22,7 @@ pub mod csv_source;
 pub mod dataset;
 pub mod error;
 pub mod generated;
+pub mod holdout;
 pub mod idx;
 pub mod inputs;
 pub mod random;
@@ -28,6 +30,7 @@ pub mod source;
 
 pub use dataset::{Dataset, Splits, Standardization, Targets};
 pub use error::{DataError, Split};
+pub use holdout::HoldOut;
 pub use source::{CsvTask, GeneratedKind, Schema, Source, TargetKind, TestSplit};
 
 /// Reads just enough of a source to know its shape: input width, task and classes.
@@ -41,13 +44,19 @@ pub fn inspect(source: &Source) -> Result<Schema, DataError> {
 
 /// Loads a source into a train and a test split, each with one example at least.
 pub fn load(source: &Source) -> Result<Splits, DataError> {
+    load_holding_out(source, None)
+}
+
+/// [`load`], with the training rows `hold_out` keeps for validation left out of the
+/// statistics features and targets are standardised with.
+pub fn load_holding_out(source: &Source, hold_out: Option<HoldOut>) -> Result<Splits, DataError> {
     let splits = match source {
         Source::Idx {
             directory,
             train_limit,
             test_limit,
         } => idx::load(directory, *train_limit, *test_limit),
-        Source::Csv { .. } => csv_source::load(source),
+        Source::Csv { .. } => csv_source::load(source, hold_out),
         Source::Generated { .. } => Ok(generated::load(source)),
     }?;
     for (split, dataset) in [(Split::Train, &splits.train), (Split::Test, &splits.test)] {

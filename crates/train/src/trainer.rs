@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use burn::tensor::Tensor;
 use mlpc_data::random::Random;
-use mlpc_data::{Splits, Standardization};
+use mlpc_data::{HoldOut, Splits, Standardization};
 use mlpc_ir::Model;
 
 use crate::backend::Backend;
@@ -563,14 +563,13 @@ pub fn report_epoch(
     }
 }
 
-/// Splits training row numbers into train and validation rows (a seeded random fraction).
+/// Splits training row numbers into train and validation rows (a seeded random fraction:
+/// the rows the data's statistics left out, [`mlpc_data::load_holding_out`]).
 fn split_validation(rows: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    if fraction <= 0.0 {
-        return ((0..rows).collect(), Vec::new());
+    match HoldOut::of(fraction, seed) {
+        Some(hold_out) => hold_out.split(rows),
+        None => ((0..rows).collect(), Vec::new()),
     }
-    let order = Random::new(seed ^ 0x0A11_DA7E).permutation(rows);
-    let held_out = validation_rows(rows, fraction);
-    (order[held_out..].to_vec(), order[..held_out].to_vec())
 }
 
 /// An error where a validation `fraction` (if any) of `rows` training rows holds out none or
@@ -589,8 +588,5 @@ pub fn check_validation(rows: usize, fraction: f64) -> Result<(), mlpc_data::Dat
 
 /// How many of `rows` training rows a validation `fraction` holds out.
 pub fn validation_rows(rows: usize, fraction: f64) -> usize {
-    match fraction > 0.0 {
-        true => ((rows as f64) * fraction).round() as usize,
-        false => 0,
-    }
+    HoldOut::of(fraction, 0).map_or(0, |hold_out| hold_out.count(rows))
 }

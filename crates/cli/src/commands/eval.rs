@@ -74,9 +74,12 @@ pub fn run(arguments: &EvalArguments) -> Outcome {
             mlpc_data::load(&state.model.data)
                 .map(|splits| (splits.test, format!("the test files of {}", path.display())))
         }
-        (None, _) => {
-            mlpc_data::load(&state.model.data).map(|splits| (splits.test, "the test split".into()))
-        }
+        // Standardised as in training: the validation rows left out of the statistics.
+        (None, _) => mlpc_data::load_holding_out(
+            &state.model.data,
+            mlpc_data::HoldOut::of(state.model.training.validation, state.model.training.seed),
+        )
+        .map(|splits| (splits.test, "the test split".into())),
     };
     let (dataset, scored) = match loaded {
         Ok(loaded) => loaded,
