@@ -71,7 +71,7 @@ fn optimizer_moments(optimizer: &Optimizer) -> u64 {
     }
 }
 
-/// Bytes as people read them: `8 GiB`, `30.1 GiB`, `12.5 MiB`.
+/// Bytes as people read them: `8 GiB`, `30.1 GiB`, `12.5 MiB`, `1.0 KiB`.
 pub fn gibibytes(bytes: u64) -> String {
     let gib = bytes as f64 / (1u64 << 30) as f64;
     if gib >= 1.0 {
@@ -80,8 +80,10 @@ pub fn gibibytes(bytes: u64) -> String {
         } else {
             format!("{gib:.1} GiB")
         }
-    } else {
+    } else if bytes >= 1 << 20 {
         format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
     }
 }
 
@@ -142,6 +144,7 @@ mod tests {
         // (407,050 × 4 + 1,306 × 64 × 2) × 4 bytes
         assert_eq!(estimate.bytes(), (407_050 * 4 + 1_306 * 64 * 2) * 4);
         assert_eq!(gibibytes(estimate.bytes()), "6.8 MiB");
+        assert_eq!(gibibytes(1024), "1.0 KiB");
         assert!(estimate.bytes() <= MAX_TRAINING_BYTES);
     }
 

@@ -12,7 +12,7 @@ pub struct EpochReport {
     pub epoch: usize,
     /// Epochs in all.
     pub epochs: usize,
-    /// Mean training loss over the epoch's batches.
+    /// Mean training loss over the epoch's examples (each batch's mean weighted by its rows).
     pub train_loss: f64,
     /// Mean test loss.
     pub test_loss: f64,

@@ -73,23 +73,28 @@ pub fn run(arguments: &BenchArguments) -> Outcome {
         }
         return Outcome::Success;
     }
+    // The rows trained on: a validation hold-out is not.
+    let held_out =
+        mlpc_train::trainer::validation_rows(splits.train.len(), model.training.validation);
     println!(
         "{}: {} training examples, batch {}, {} epoch(s) per backend and step",
         model.name,
-        splits.train.len(),
+        splits.train.len() - held_out,
         model.training.batch_size,
         model.training.epochs
     );
     println!(
-        "{:<8}  {:<8}  {:>12}  {:>13}  {:>12}  {:>8}  {:>9}",
-        "backend", "step", "first epoch", "steady epoch", "samples/s", "speedup", "accuracy"
+        "{:<8}  {:<8}  {:>12}  {:>13}  {:>12}  {:>8}  {:>11}",
+        "backend", "step", "first epoch", "steady epoch", "samples/s", "speedup", "test"
     );
     for row in &rows {
-        let accuracy = row.test_accuracy.map_or("-".to_string(), |accuracy| {
-            format!("{:.2}%", accuracy * 100.0)
-        });
+        // The same work on every row: the test accuracy, or a regression's test loss.
+        let accuracy = row.test_accuracy.map_or_else(
+            || format!("loss {:.4}", row.test_loss),
+            |accuracy| format!("{:.2}%", accuracy * 100.0),
+        );
         println!(
-            "{:<8}  {:<8}  {:>11.2}s  {:>12.2}s  {:>12.0}  {:>7.2}x  {:>9}",
+            "{:<8}  {:<8}  {:>11.2}s  {:>12.2}s  {:>12.0}  {:>7.2}x  {:>11}",
             row.backend,
             row.step,
             row.first_epoch_seconds,
