@@ -308,6 +308,24 @@ fn an_interrupted_run_resumes_exactly() {
         Some(10),
         "the label mapping is kept with the model"
     );
+    // metrics.csv, rewritten from the history the resumed run read back, holds every figure
+    // to the last digit (times, and the epochs each row was run for, aside): reading a
+    // number back gives the number written.
+    let figures = |folder: &str| -> Vec<Vec<String>> {
+        let text = std::fs::read_to_string(base.join(folder).join("metrics.csv")).expect("csv");
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+        lines
+            .map(|line| {
+                line.split(',')
+                    .zip(&header)
+                    .filter(|(_, name)| !["epochs", "seconds", "samples_per_sec"].contains(name))
+                    .map(|(value, _)| value.to_string())
+                    .collect()
+            })
+            .collect()
+    };
+    assert_eq!(figures("split"), figures("whole"));
     let files: Vec<String> = std::fs::read_dir(base.join("split"))
         .expect("folder")
         .map(|entry| {
