@@ -304,7 +304,12 @@ fn a_line_too_long_to_show_is_left_out() {
     let diagnostic = mlpc_syntax::Diagnostic::error("too much", mlpc_syntax::Span::new(at, at + 4))
         .with_label("here")
         .with_hint("less");
-    let text = render("long.mlp", &source, std::slice::from_ref(&diagnostic), Colour::Plain);
+    let text = render(
+        "long.mlp",
+        &source,
+        std::slice::from_ref(&diagnostic),
+        Colour::Plain,
+    );
     assert!(text.contains("--> long.mlp:1:19"), "{text}");
     assert!(
         text.contains("the line is too long to show (1020 characters)"),
