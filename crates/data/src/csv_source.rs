@@ -313,7 +313,7 @@ fn inspect_file(path: &Path, target: &str, task: CsvTask) -> Result<Schema, Data
     let classification = is_classification(task, &table, column);
     let labels = classification.then(|| class_labels(&table, column));
     // Every cell read as training will read it, so that a checked model's data loads.
-    validate(&table, path, column, labels.is_some())?;
+    validate(&table, path, column, labels.as_deref())?;
     let target = if let Some(names) = labels {
         TargetKind::Classes {
             count: names.len(),
@@ -331,35 +331,73 @@ fn inspect_file(path: &Path, target: &str, task: CsvTask) -> Result<Schema, Data
     })
 }
 
-/// The first (by line) error [`to_dataset`] would meet in `table`, found without building
-/// the data set, rows shared among the cores: a feature cell that is not a finite number, an
-/// empty target, a regression target that is not a number. (Class labels are the file's
-/// own, so all known.)
-fn validate(table: &Table, path: &Path, column: usize, classes: bool) -> Result<(), DataError> {
+/// The first (by line) error [`to_dataset`] would meet in `table`, found without keeping the
+/// data set, records shared among the cores ([`read_record`] on each).
+fn validate(
+    table: &Table,
+    path: &Path,
+    column: usize,
+    labels: Option<&[String]>,
+) -> Result<(), DataError> {
     use rayon::prelude::*;
-    let error = table.rows.par_iter().find_map_first(|(line, row)| {
-        let check = || -> Result<(), DataError> {
-            for (index, field) in row.iter().enumerate() {
-                if index != column {
-                    number(field, path, *line, &table.header[index], "column")?;
-                }
-            }
-            let field = &row[column];
-            if field.is_empty() {
-                return Err(DataError::Csv {
-                    path: path.to_path_buf(),
-                    line: *line,
-                    message: format!("target column `{}` is empty", table.header[column]),
-                });
-            }
-            if !classes {
-                number(field, path, *line, &table.header[column], "target column")?;
-            }
-            Ok(())
-        };
-        check().err()
-    });
-    error.map_or(Ok(()), Err)
+    let first_error = table
+        .rows
+        .par_iter()
+        .map_init(Vec::new, |features, record| {
+            features.clear();
+            read_record(table, path, column, labels, record, features).err()
+        })
+        .flatten()
+        .find_first(|_| true);
+    first_error.map_or(Ok(()), Err)
+}
+
+/// A record's target: a class's index, or a value.
+enum Target {
+    Class(u32),
+    Value(f32),
+}
+
+/// One record read as training reads it: its features appended to `features` (every column
+/// but the target's, each a finite number), and its target (a class among `labels`, or a
+/// number), or the error naming its line and column.
+fn read_record(
+    table: &Table,
+    path: &Path,
+    column: usize,
+    labels: Option<&[String]>,
+    (line, row): &(u64, Vec<String>),
+    features: &mut Vec<f32>,
+) -> Result<Target, DataError> {
+    for (index, field) in row.iter().enumerate() {
+        if index != column {
+            features.push(number(field, path, *line, &table.header[index], "column")?);
+        }
+    }
+    let field = &row[column];
+    let refuse = |message: String| DataError::Csv {
+        path: path.to_path_buf(),
+        line: *line,
+        message,
+    };
+    if field.is_empty() {
+        return Err(refuse(format!(
+            "target column `{}` is empty",
+            table.header[column]
+        )));
+    }
+    match labels {
+        Some(labels) => match labels.iter().position(|label| label == field) {
+            Some(class) => Ok(Target::Class(class as u32)),
+            None => Err(refuse(format!(
+                "label `{field}` in column `{}` is not among the training file's labels",
+                table.header[column]
+            ))),
+        },
+        None => {
+            number(field, path, *line, &table.header[column], "target column").map(Target::Value)
+        }
+    }
 }
 
 fn to_dataset(
@@ -372,42 +410,10 @@ fn to_dataset(
     let mut features = Vec::with_capacity(table.rows.len() * width);
     let mut classes = Vec::new();
     let mut values = Vec::new();
-    for (line, row) in &table.rows {
-        for (index, field) in row.iter().enumerate() {
-            if index == column {
-                continue;
-            }
-            features.push(number(field, path, *line, &table.header[index], "column")?);
-        }
-        let field = &row[column];
-        if field.is_empty() {
-            return Err(DataError::Csv {
-                path: path.to_path_buf(),
-                line: *line,
-                message: format!("target column `{}` is empty", table.header[column]),
-            });
-        }
-        match labels {
-            Some(labels) => match labels.iter().position(|label| label == field) {
-                Some(class) => classes.push(class as u32),
-                None => {
-                    return Err(DataError::Csv {
-                        path: path.to_path_buf(),
-                        line: *line,
-                        message: format!(
-                            "label `{field}` in column `{}` is not among the training file's labels",
-                            table.header[column]
-                        ),
-                    });
-                }
-            },
-            None => values.push(number(
-                field,
-                path,
-                *line,
-                &table.header[column],
-                "target column",
-            )?),
+    for record in &table.rows {
+        match read_record(table, path, column, labels, record, &mut features)? {
+            Target::Class(class) => classes.push(class),
+            Target::Value(value) => values.push(value),
         }
     }
     let targets = if labels.is_some() {
