@@ -352,8 +352,7 @@ pub fn read_run(
 /// Loads a checked model's data (its validation rows, if any, left out of the
 /// standardisation's statistics), or reports why it cannot be loaded (invalid input: status 2).
 pub fn load_data(model: &mlpc_ir::Model) -> Result<mlpc_data::Splits, Outcome> {
-    let hold_out = mlpc_data::HoldOut::of(model.training.validation, model.training.seed);
-    mlpc_data::load_holding_out(&model.data, hold_out)
+    mlpc_data::load_holding_out(&model.data, model.training.hold_out())
         .map_err(|problem| invalid_data(&problem, problem.hint()))
 }
 

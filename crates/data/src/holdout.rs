@@ -2,6 +2,7 @@
 //! of the statistics its features and targets are standardised with (else the validation
 //! figures would have seen their own rows' means).
 
+use crate::error::DataError;
 use crate::random::Random;
 
 /// A fraction of the training split held out for validation, drawn with a seed.
@@ -22,6 +23,24 @@ impl HoldOut {
     /// How many of `rows` training rows it holds out: `round(rows · fraction)`.
     pub fn count(self, rows: usize) -> usize {
         ((rows as f64) * self.fraction).round() as usize
+    }
+
+    /// How many of `rows` training rows `hold_out` (if any) holds out.
+    pub fn count_in(hold_out: Option<HoldOut>, rows: usize) -> usize {
+        hold_out.map_or(0, |hold_out| hold_out.count(rows))
+    }
+
+    /// An error where it would hold out none of `rows` training rows, or all of them.
+    pub fn check(self, rows: usize) -> Result<(), DataError> {
+        let held_out = self.count(rows);
+        if held_out == 0 || held_out >= rows {
+            return Err(DataError::EmptyValidation {
+                fraction: self.fraction,
+                examples: rows,
+                held_out,
+            });
+        }
+        Ok(())
     }
 
     /// The training rows' numbers split into those trained on and those held out.
@@ -47,5 +66,19 @@ mod tests {
         assert_eq!(all, (0..101).collect::<Vec<_>>());
         assert_eq!(hold_out.split(101), (trained, held));
         assert_eq!(HoldOut::of(0.0, 7), None);
+        assert_eq!(HoldOut::count_in(None, 101), 0);
+        assert!(hold_out.check(101).is_ok());
+        assert!(
+            HoldOut::of(0.001, 7)
+                .expect("a fraction")
+                .check(101)
+                .is_err()
+        );
+        assert!(
+            HoldOut::of(0.999, 7)
+                .expect("a fraction")
+                .check(101)
+                .is_err()
+        );
     }
 }

@@ -469,6 +469,13 @@ pub struct Training {
     pub validation: f64,
 }
 
+impl Training {
+    /// The training rows held out for validation (drawn with the run's seed), if any.
+    pub fn hold_out(&self) -> Option<mlpc_data::HoldOut> {
+        mlpc_data::HoldOut::of(self.validation, self.seed)
+    }
+}
+
 /// Metrics reported on the test split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

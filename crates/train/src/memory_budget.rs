@@ -137,7 +137,7 @@ pub struct Tensor {
 /// validation set). The data set itself is kept in chunks under any device's limit, and so
 /// are the replayed step's dropout pools.
 pub fn largest_tensor(model: &Model, splits: &Splits) -> Tensor {
-    let validation = crate::trainer::validation_rows(splits.train.len(), model.training.validation);
+    let validation = mlpc_data::HoldOut::count_in(model.training.hold_out(), splits.train.len());
     let longest = splits.test.len().max(validation);
     let rows = model
         .training

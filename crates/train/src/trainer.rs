@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use burn::tensor::Tensor;
 use mlpc_data::random::Random;
-use mlpc_data::{HoldOut, Splits, Standardization};
+use mlpc_data::{Splits, Standardization};
 use mlpc_ir::Model;
 
 use crate::backend::Backend;
@@ -146,12 +146,15 @@ pub fn train_in(
     } = start(model, splits, backend, kind, folder)?;
     let device = backend.plain_device()?;
     let chunk_bytes = backend.chunk_bytes();
-    check_validation(splits.train.len(), model.training.validation)?;
-    let (train_rows, validation_rows) = split_validation(
-        splits.train.len(),
-        model.training.validation,
-        model.training.seed,
-    );
+    // The rows the data's statistics left out (`mlpc_data::load_holding_out`).
+    let rows = splits.train.len();
+    let (train_rows, validation_rows) = match model.training.hold_out() {
+        Some(hold_out) => {
+            hold_out.check(rows)?;
+            hold_out.split(rows)
+        }
+        None => ((0..rows).collect(), Vec::new()),
+    };
     let train_set =
         DeviceSet::upload_rows(&splits.train, &train_rows, &stepper.device(), chunk_bytes);
     let validation_set = (!validation_rows.is_empty())
@@ -561,32 +564,4 @@ pub fn report_epoch(
         seconds: trained.seconds,
         samples_per_sec: trained.rows as f64 / trained.seconds.max(1e-9),
     }
-}
-
-/// Splits training row numbers into train and validation rows (a seeded random fraction:
-/// the rows the data's statistics left out, [`mlpc_data::load_holding_out`]).
-fn split_validation(rows: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    match HoldOut::of(fraction, seed) {
-        Some(hold_out) => hold_out.split(rows),
-        None => ((0..rows).collect(), Vec::new()),
-    }
-}
-
-/// An error where a validation `fraction` (if any) of `rows` training rows holds out none or
-/// all of them.
-pub fn check_validation(rows: usize, fraction: f64) -> Result<(), mlpc_data::DataError> {
-    let held_out = validation_rows(rows, fraction);
-    if fraction > 0.0 && (held_out == 0 || held_out >= rows) {
-        return Err(mlpc_data::DataError::EmptyValidation {
-            fraction,
-            examples: rows,
-            held_out,
-        });
-    }
-    Ok(())
-}
-
-/// How many of `rows` training rows a validation `fraction` holds out.
-pub fn validation_rows(rows: usize, fraction: f64) -> usize {
-    HoldOut::of(fraction, 0).map_or(0, |hold_out| hold_out.count(rows))
 }

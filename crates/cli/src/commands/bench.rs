@@ -74,8 +74,7 @@ pub fn run(arguments: &BenchArguments) -> Outcome {
         return Outcome::Success;
     }
     // The rows trained on: a validation hold-out is not.
-    let held_out =
-        mlpc_train::trainer::validation_rows(splits.train.len(), model.training.validation);
+    let held_out = mlpc_data::HoldOut::count_in(model.training.hold_out(), splits.train.len());
     println!(
         "{}: {} training examples, batch {}, {} epoch(s) per backend and step",
         model.name,

@@ -75,11 +75,10 @@ pub fn run(arguments: &EvalArguments) -> Outcome {
                 .map(|splits| (splits.test, format!("the test files of {}", path.display())))
         }
         // Standardised as in training: the validation rows left out of the statistics.
-        (None, _) => mlpc_data::load_holding_out(
-            &state.model.data,
-            mlpc_data::HoldOut::of(state.model.training.validation, state.model.training.seed),
-        )
-        .map(|splits| (splits.test, "the test split".into())),
+        (None, _) => {
+            mlpc_data::load_holding_out(&state.model.data, state.model.training.hold_out())
+                .map(|splits| (splits.test, "the test split".into()))
+        }
     };
     let (dataset, scored) = match loaded {
         Ok(loaded) => loaded,

@@ -78,8 +78,8 @@ pub fn run(arguments: &RunArguments) -> Outcome {
     if let Err(error) = mlpc_train::memory_budget::check(&model, &splits, arguments.backend, step) {
         return report::failure(&error, error.hint());
     }
-    if let Err(error) =
-        mlpc_train::trainer::check_validation(splits.train.len(), model.training.validation)
+    if let Some(hold_out) = model.training.hold_out()
+        && let Err(error) = hold_out.check(splits.train.len())
     {
         return report::invalid_data(&error, error.hint());
     }
@@ -186,8 +186,7 @@ pub fn run(arguments: &RunArguments) -> Outcome {
         }
     }
     if !arguments.json {
-        let held_out =
-            mlpc_train::trainer::validation_rows(splits.train.len(), model.training.validation);
+        let held_out = mlpc_data::HoldOut::count_in(model.training.hold_out(), splits.train.len());
         let validation = match held_out {
             0 => String::new(),
             rows => format!(" / {rows} validation"),
