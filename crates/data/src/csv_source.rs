@@ -678,7 +678,7 @@ mod tests {
             .map(|i| format!("{},{}\n", i * i, 3 * i + 1))
             .collect();
         std::fs::write(&file, format!("x,label\n{rows}")).expect("write");
-        let mut raw_source = source(
+        let regression = source(
             &file,
             TestSplit::Fraction {
                 fraction: 0.25,
@@ -686,6 +686,7 @@ mod tests {
             },
             CsvTask::Regression,
         );
+        let mut raw_source = regression.clone();
         let Source::Csv {
             standardize,
             standardize_target,
@@ -705,36 +706,14 @@ mod tests {
         let expected_feature =
             Standardization::fit(kept.iter().map(|&row| raw.train.features[row] as f64));
         let expected_target = Standardization::fit(kept.iter().map(|&row| targets[row] as f64));
-        let standardized = super::load(
-            &source(
-                &file,
-                TestSplit::Fraction {
-                    fraction: 0.25,
-                    seed: 3,
-                },
-                CsvTask::Regression,
-            ),
-            hold_out,
-        )
-        .expect("standardised");
+        let standardized = super::load(&regression, hold_out).expect("standardised");
         assert_eq!(
             standardized.feature_standardization.as_deref(),
             Some(&[expected_feature][..])
         );
         assert_eq!(standardized.target_standardization, Some(expected_target));
         // Without a hold-out, every training row counts: other statistics.
-        let all = super::load(
-            &source(
-                &file,
-                TestSplit::Fraction {
-                    fraction: 0.25,
-                    seed: 3,
-                },
-                CsvTask::Regression,
-            ),
-            None,
-        )
-        .expect("all rows");
+        let all = super::load(&regression, None).expect("all rows");
         assert_ne!(
             all.feature_standardization,
             standardized.feature_standardization
